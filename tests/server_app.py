@@ -1,0 +1,28 @@
+"The app the integration suite runs under a real uvicorn: the library's routes plus test-only controls."
+import asyncio, os
+from fasthtml.common import FastHTML, Pre
+from starlette.responses import JSONResponse
+from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
+
+manager = BroadcastManager(max_queue_size=int(os.environ.get('SSE_TEST_QUEUE', '100')))
+app = FastHTML(secret_key='integration-tests')
+setup_broadcast_routes(app, manager, heartbeat_interval=float(os.environ.get('SSE_TEST_HEARTBEAT', '15')))
+
+def html_builder(kind, data): return Pre(data['text']) if kind == 'html' else None
+setup_broadcast_routes(app, manager, prefix='/html', element_builder=html_builder)
+
+@app.post('/_test/broadcast')
+async def ctl_broadcast(request):
+    body = await request.json()
+    sent = await manager.broadcast(body['type'], body['data'], exclude=set(body.get('exclude', [])))
+    return JSONResponse({'sent': sent, 'id': manager.history[-1].id})
+
+@app.post('/_test/send_to')
+async def ctl_send_to(request):
+    body = await request.json()
+    return JSONResponse({'ok': await manager.send_to(body['id'], body['type'], body['data'])})
+
+@app.get('/_test/state')
+async def ctl_state():
+    return JSONResponse({'connections': sorted(manager.connections), 'streams': len(manager._streams),
+                         'dropped': manager.dropped_count, 'tasks': len(asyncio.all_tasks())})

@@ -1,0 +1,180 @@
+"Integration tests: the broadcast routes on a real uvicorn server, read by real SSE clients over loopback."
+import asyncio, json, socket, time
+import httpx, pytest
+from fasthtml.common import Pre, to_xml
+from cjm_fasthtml_sse.testing import SSEClient
+from helpers import free_port, uvicorn_app
+
+pytestmark = pytest.mark.timeout(120)
+
+@pytest.fixture(scope='module')
+def server():
+    port = free_port()
+    with uvicorn_app('server_app:app', port, env={'SSE_TEST_QUEUE': '16', 'SSE_TEST_HEARTBEAT': '0.5'}) as url: yield url
+
+def run(coro): return asyncio.run(asyncio.wait_for(coro, 60))
+
+async def state(http, url): return (await http.get(f'{url}/_test/state')).json()
+
+async def until(http, url, cond, timeout=5):
+    "Poll the server state until `cond(state)` holds."
+    deadline = time.monotonic() + timeout
+    while not cond(s := await state(http, url)):
+        if time.monotonic() > deadline: raise AssertionError(f'server state never matched: {s}')
+        await asyncio.sleep(0.02)
+    return s
+
+async def connect(url, n=1, path='/sse/broadcast', **params):
+    query = '&'.join(f'{k}={v}' for k, v in params.items())
+    return [await SSEClient.connect(f'{url}{path}' + (f'?{query}' if query else '')) for _ in range(n)]
+
+async def broadcast(http, url, type_, data, exclude=()):
+    return (await http.post(f'{url}/_test/broadcast', json={'type': type_, 'data': data, 'exclude': list(exclude)})).json()
+
+async def hang_up(http, url, clients):
+    for c in clients: await c.close()
+    await until(http, url, lambda s: not s['connections'])
+
+def test_broadcast_reaches_every_client(server):
+    async def go():
+        async with httpx.AsyncClient() as http:
+            clients = await connect(server, 3)
+            await until(http, server, lambda s: len(s['connections']) == 3)
+            first = await broadcast(http, server, 'greeting', {'text': 'hello'})
+            second = await broadcast(http, server, 'greeting', {'text': 'again'})
+            got = [await c.events(2) for c in clients]
+            await hang_up(http, server, clients)
+            return first, second, got, clients
+    first, second, got, clients = run(go())
+    assert first['sent'] == 3
+    for events in got:
+        assert [json.loads(e.data)['data']['text'] for e in events] == ['hello', 'again']
+        assert [e.id for e in events] == [first['id'], second['id']]
+    assert int(second['id']) > int(first['id'])
+    c = clients[0]
+    assert c.status == 200 and c.headers['content-type'] == 'text/event-stream'
+    assert (c.headers['cache-control'], c.headers['x-accel-buffering']) == ('no-cache', 'no')
+    assert c.parser.comments[0].startswith('Connected (')
+
+def test_exclude_and_send_to(server):
+    async def go():
+        async with httpx.AsyncClient() as http:
+            [a] = await connect(server, connection_id='tab-a')
+            [b] = await connect(server, connection_id='tab-b')
+            await until(http, server, lambda s: s['connections'] == ['tab-a', 'tab-b'])
+            await broadcast(http, server, 'n', {'i': 1}, exclude=['tab-a'])
+            ok = (await http.post(f'{server}/_test/send_to', json={'id': 'tab-a', 'type': 'private', 'data': {'i': 2}})).json()
+            unknown = (await http.post(f'{server}/_test/send_to', json={'id': 'nobody', 'type': 'x', 'data': {}})).json()
+            await broadcast(http, server, 'n', {'i': 3})
+            got = [[json.loads(e.data)['data']['i'] for e in await c.events(2)] for c in (a, b)]
+            await hang_up(http, server, [a, b])
+            return ok, unknown, got
+    ok, unknown, got = run(go())
+    assert (ok, unknown) == ({'ok': True}, {'ok': False})
+    assert got == [[2, 3], [1, 3]]
+
+def test_status_json(server):
+    async def go():
+        async with httpx.AsyncClient() as http:
+            clients = await connect(server, 2)
+            await until(http, server, lambda s: len(s['connections']) == 2)
+            status = (await http.get(f'{server}/sse/status')).json()
+            await hang_up(http, server, clients)
+            return status, (await http.get(f'{server}/sse/status')).json()
+    during, after = run(go())
+    assert during['connections'] == 2 and after['connections'] == 0
+    assert isinstance(during['history_size'], int) and during['history_size'] >= 0
+
+def test_unregistered_within_a_second_of_hang_up(server):
+    async def go():
+        async with httpx.AsyncClient() as http:
+            [c] = await connect(server, connection_id='leaving')
+            await until(http, server, lambda s: 'leaving' in s['connections'])
+            await c.close()
+            start = time.monotonic()
+            await until(http, server, lambda s: 'leaving' not in s['connections'] and s['streams'] == 0, timeout=1)
+            return time.monotonic() - start
+    assert run(go()) < 1
+
+def test_bad_and_taken_ids_are_refused(server):
+    async def go():
+        async with httpx.AsyncClient() as http:
+            [owner] = await connect(server, connection_id='mine')
+            await until(http, server, lambda s: 'mine' in s['connections'])
+            [thief] = await connect(server, connection_id='mine')
+            bad = [(await connect(server, connection_id=v))[0] for v in ['has%20space', 'x' * 129, '%3Cscript%3E']]
+            bodies = [(await b.read_until_end()).decode() for b in bad]
+            await broadcast(http, server, 'still', {'mine': True})
+            ev = await owner.next_event()
+            await hang_up(http, server, [owner, thief, *bad])
+            return thief.status, [b.status for b in bad], bodies, ev
+    thief, bad, bodies, ev = run(go())
+    assert thief == 409
+    assert bad == [400, 400, 400]
+    assert all('connection id' in b.lower() or 'connection_id' in b.lower() for b in bodies), bodies
+    assert json.loads(ev.data)['data'] == {'mine': True}
+
+def test_heartbeat_when_idle(server):
+    async def go():
+        async with httpx.AsyncClient() as http:
+            [c] = await connect(server)
+            await until(http, server, lambda s: len(s['connections']) == 1)
+            async with asyncio.timeout(3):
+                while 'heartbeat' not in c.parser.comments: c.parser.feed(await c.read_body())
+            await hang_up(http, server, [c])
+            return c.raw
+    assert b': heartbeat\n\n' in run(go())
+
+def test_multiline_and_unicode_round_trip(server):
+    text = 'line one\nline two\r\nline three\rend ✓ 日本語 🎉 \u2028 sep\x85\x0c'
+    async def go():
+        async with httpx.AsyncClient() as http:
+            [json_client] = await connect(server)
+            [html_client] = await connect(server, path='/html/broadcast')
+            await until(http, server, lambda s: len(s['connections']) == 2)
+            await broadcast(http, server, 'html', {'text': text})
+            got = (await json_client.next_event(), await html_client.next_event())
+            await hang_up(http, server, [json_client, html_client])
+            return got, html_client.raw
+    (as_json, as_html), raw = run(go())
+    assert json.loads(as_json.data)['data']['text'] == text
+    expected_html = to_xml(Pre(text), indent=False).replace('\r\n', '\n').replace('\r', '\n')
+    assert as_html.data == expected_html
+    assert b'data: end \xe2\x9c\x93' in raw.replace(b'line three\n', b'')
+
+def _stalled_socket(port):
+    "A client that asks for the stream and then never reads a byte."
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(('127.0.0.1', port))
+    s.sendall(b'GET /sse/broadcast?connection_id=stalled HTTP/1.1\r\nHost: x\r\n\r\n')
+    return s
+
+def test_stalled_client_is_dropped_without_delaying_others(server):
+    port = int(server.rsplit(':', 1)[1])
+    big = 'x' * 100_000
+    async def go():
+        async with httpx.AsyncClient(timeout=10) as http:
+            baseline = (await state(http, server))['tasks']
+            stalled = _stalled_socket(port)
+            [healthy] = await connect(server, connection_id='healthy')
+            await until(http, server, lambda s: s['connections'] == ['healthy', 'stalled'])
+            sent, received = 0, 0
+            while sent < 300:
+                await broadcast(http, server, 'big', {'i': sent, 'pad': big})
+                sent += 1
+                while received < sent: await healthy.next_event(); received += 1
+                if 'stalled' not in (await state(http, server))['connections']: break
+            after = await until(http, server, lambda s: s['connections'] == ['healthy'] and s['streams'] == 1)
+            await broadcast(http, server, 'after', {'ok': True})
+            last = await healthy.next_event()
+            await hang_up(http, server, [healthy])
+            stalled.close()
+            final = await until(http, server, lambda s: s['streams'] == 0 and s['tasks'] <= baseline)
+            return sent, received, after, json.loads(last.data)['type'], final, baseline
+    sent, received, after, last_type, final, baseline = run(go())
+    assert sent < 300, 'the stalled client was never dropped'
+    assert received == sent
+    assert after['dropped'] >= 1
+    assert last_type == 'after'
+    assert final['tasks'] <= baseline
