@@ -7,7 +7,7 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/demo.html.md"""
 # %% auto #0
 __all__ = ['HTMX_VERSION', 'HTMX_SSE_VERSION', 'asset_urls', 'render_update', 'demo_app', 'main']
 
-# %% ../nbs/demo.ipynb #513865a6
+# %% ../nbs/demo.ipynb #fdb39438
 import os, secrets
 from pathlib import Path
 from typing import Optional
@@ -19,7 +19,7 @@ from .core.broadcast import BroadcastManager, setup_broadcast_routes
 from .core.connections import cleanup_sse_on_unload, create_connection_manager_script, create_sse_element
 from .core.streaming import OOBStreamBuilder
 
-# %% ../nbs/demo.ipynb #d6ece988
+# %% ../nbs/demo.ipynb #0af31e28
 HTMX_VERSION, HTMX_SSE_VERSION = '2.0.11', '2.2.4'
 _ASSET_FILES = {'htmx': 'htmx.org/dist/htmx.min.js', 'sse': 'htmx-ext-sse/sse.js'}
 
@@ -34,7 +34,7 @@ def asset_urls(assets:Optional[str]=None, # Folder with `node_modules` from `npm
     if missing: raise FileNotFoundError(f"--assets {assets}: missing {', '.join(str(root / p) for p in missing)}; run `npm install --prefix {assets} htmx.org@2 htmx-ext-sse@2`")
     return {k: f'/assets/{p}' for k, p in _ASSET_FILES.items()}
 
-# %% ../nbs/demo.ipynb #78d7191b
+# %% ../nbs/demo.ipynb #446e1666
 def render_update(kind:str, # Message type
                   data:dict, # Message data
                  ): # The OOB swap to send, or `None` for messages the page doesn't show
@@ -45,7 +45,7 @@ def render_update(kind:str, # Message type
     else: return None
     return b.build()
 
-# %% ../nbs/demo.ipynb #b702e5fa
+# %% ../nbs/demo.ipynb #5b389ab0
 _CSS = """body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
 section{border:1px solid #ddd;border-radius:8px;padding:1rem;margin:1rem 0}
 #counter{font-size:2rem;margin:0 1rem}#feed{max-height:16rem;overflow:auto}"""
@@ -90,7 +90,7 @@ def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, 
 
     return app
 
-# %% ../nbs/demo.ipynb #a2e148bd
+# %% ../nbs/demo.ipynb #82b5a6e5
 @call_parse
 def main(host:str='127.0.0.1', # Interface to listen on
          port:int=5001, # Port to listen on
@@ -102,5 +102,5 @@ def main(host:str='127.0.0.1', # Interface to listen on
     print(f'cjm-fasthtml-sse demo on http://{host}:{port} (open it in two tabs)')
     uvicorn.run(app, host=host, port=port, log_level='warning')
 
-# %% ../nbs/demo.ipynb #9585a930
+# %% ../nbs/demo.ipynb #8834e9f8
 if __name__ == '__main__': main()

@@ -7,7 +7,7 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/testing.html.md"""
 # %% auto #0
 __all__ = ['serve', 'SSEClient']
 
-# %% ../nbs/testing.ipynb #ad2c430f
+# %% ../nbs/testing.ipynb #3e06cb40
 import asyncio, contextlib
 from typing import Dict, List, Optional
 from urllib.parse import urlsplit
@@ -15,7 +15,7 @@ import uvicorn
 from fastcore.basics import patch
 from .core.streaming import SSEEvent, SSEParser
 
-# %% ../nbs/testing.ipynb #ea5059b0
+# %% ../nbs/testing.ipynb #2863d743
 @contextlib.asynccontextmanager
 async def serve(app, # ASGI app to serve
                 host:str='127.0.0.1', # Interface to bind
@@ -36,13 +36,13 @@ async def serve(app, # ASGI app to serve
         server.should_exit = True
         await task
 
-# %% ../nbs/testing.ipynb #eb45ef79
+# %% ../nbs/testing.ipynb #6eb0980f
 class SSEClient:
     "A minimal HTTP/1.1 client that reads one server-sent event stream."
     def __init__(self, reader, writer):
         self.reader, self.writer = reader, writer
         self.parser, self.status, self.headers, self.raw = SSEParser(), 0, {}, b''
-        self._events, self._chunked, self._left, self.ended = [], False, None, False
+        self._events, self._chunked, self._left, self.ended, self.complete = [], False, None, False, False
 
     @classmethod
     async def connect(cls,
@@ -65,7 +65,7 @@ class SSEClient:
         if not self._chunked: self._left = int(self.headers.get('content-length', -1))
         return self
 
-# %% ../nbs/testing.ipynb #76043c84
+# %% ../nbs/testing.ipynb #60c9acec
 @patch
 async def read_body(self:SSEClient)->bytes: # The next piece of the body; `b''` at its end
     "Read the next piece of the response body."
@@ -75,11 +75,11 @@ async def read_body(self:SSEClient)->bytes: # The next piece of the body; `b''` 
             size = int((await self.reader.readuntil(b'\r\n')).split(b';')[0], 16)
             data = await self.reader.readexactly(size + 2)
             data = data[:-2]
-            if size == 0: self.ended = True
+            if size == 0: self.ended = self.complete = True
         elif self._left is not None and self._left >= 0:
             data = await self.reader.read(min(self._left, 65536)) if self._left else b''
             self._left -= len(data)
-            if not data or not self._left: self.ended = True
+            if not data or not self._left: self.ended, self.complete = True, not self._left
         else:
             data = await self.reader.read(65536)
             if not data: self.ended = True

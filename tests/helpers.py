@@ -11,7 +11,7 @@ def require_program(name, install_hint):
     if REQUIRE_ALL: pytest.fail(msg + " (CJM_SSE_REQUIRE_ALL=1 turns this skip into a failure)")
     pytest.skip(msg)
 
-import contextlib, socket, subprocess, sys, time
+import asyncio, contextlib, socket, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,3 +50,38 @@ def running(args, port, env=None):
 def uvicorn_app(module_app, port, env=None):
     "Run an ASGI app (`module:attr`) under a real uvicorn process on 127.0.0.1:`port`."
     return running(['-m', 'uvicorn', module_app, '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'], port, env)
+
+
+# Client-side helpers for talking to tests/server_app.py
+from cjm_fasthtml_sse.testing import SSEClient
+
+def run(coro): return asyncio.run(asyncio.wait_for(coro, 60))
+
+async def state(http, url): return (await http.get(f'{url}/_test/state')).json()
+
+async def until(http, url, cond, timeout=5):
+    "Poll the server state until `cond(state)` holds."
+    deadline = time.monotonic() + timeout
+    while not cond(s := await state(http, url)):
+        if time.monotonic() > deadline: raise AssertionError(f'server state never matched: {s}')
+        await asyncio.sleep(0.02)
+    return s
+
+async def connect(url, n=1, path='/sse/broadcast', **params):
+    query = '&'.join(f'{k}={v}' for k, v in params.items())
+    return [await SSEClient.connect(f'{url}{path}' + (f'?{query}' if query else '')) for _ in range(n)]
+
+async def broadcast(http, url, type_, data, exclude=(), channel=None):
+    return (await http.post(f'{url}/_test/broadcast', json={'type': type_, 'data': data, 'exclude': list(exclude), 'channel': channel})).json()
+
+async def hang_up(http, url, clients):
+    for c in clients: await c.close()
+    await until(http, url, lambda s: not s['connections'])
+
+def stalled_socket(port, path):
+    "A client that asks for the stream at `path` and then never reads a byte."
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(('127.0.0.1', port))
+    s.sendall(f'GET {path} HTTP/1.1\r\nHost: x\r\n\r\n'.encode())
+    return s

@@ -4,9 +4,14 @@ from fasthtml.common import FastHTML, Pre
 from starlette.responses import JSONResponse
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
 
-manager = BroadcastManager(max_queue_size=int(os.environ.get('SSE_TEST_QUEUE', '100')))
+def _env(name, default, cast=int):
+    value = os.environ.get(name)
+    return default if value is None else cast(value)
+
+manager = BroadcastManager(max_queue_size=_env('SSE_TEST_QUEUE', 100), history_limit=_env('SSE_TEST_HISTORY', 50),
+                           send_timeout=_env('SSE_TEST_SEND_TIMEOUT', 30.0, float), max_connections=_env('SSE_TEST_MAX_CONN', None))
 app = FastHTML(secret_key='integration-tests')
-setup_broadcast_routes(app, manager, heartbeat_interval=float(os.environ.get('SSE_TEST_HEARTBEAT', '15')))
+setup_broadcast_routes(app, manager, heartbeat_interval=_env('SSE_TEST_HEARTBEAT', 15.0, float))
 
 def html_builder(kind, data): return Pre(data['text']) if kind == 'html' else None
 setup_broadcast_routes(app, manager, prefix='/html', element_builder=html_builder)
@@ -14,8 +19,8 @@ setup_broadcast_routes(app, manager, prefix='/html', element_builder=html_builde
 @app.post('/_test/broadcast')
 async def ctl_broadcast(request):
     body = await request.json()
-    sent = await manager.broadcast(body['type'], body['data'], exclude=set(body.get('exclude', [])))
-    return JSONResponse({'sent': sent, 'id': manager.history[-1].id})
+    sent = await manager.broadcast(body['type'], body['data'], exclude=set(body.get('exclude', [])), channel=body.get('channel'))
+    return JSONResponse({'sent': sent, 'id': manager.history[-1].id if manager.history else None})
 
 @app.post('/_test/send_to')
 async def ctl_send_to(request):
@@ -25,4 +30,4 @@ async def ctl_send_to(request):
 @app.get('/_test/state')
 async def ctl_state():
     return JSONResponse({'connections': sorted(manager.connections), 'streams': len(manager._streams),
-                         'dropped': manager.dropped_count, 'tasks': len(asyncio.all_tasks())})
+                         'dropped': manager.dropped_count, 'send_timeouts': manager.send_timeouts, 'tasks': len(asyncio.all_tasks())})

@@ -3,7 +3,7 @@ import asyncio, json, socket, time
 import httpx, pytest
 from fasthtml.common import Pre, to_xml
 from cjm_fasthtml_sse.testing import SSEClient
-from helpers import free_port, uvicorn_app
+from helpers import free_port, uvicorn_app, run, state, until, connect, broadcast, hang_up, stalled_socket
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -11,29 +11,6 @@ pytestmark = pytest.mark.timeout(120)
 def server():
     port = free_port()
     with uvicorn_app('server_app:app', port, env={'SSE_TEST_QUEUE': '16', 'SSE_TEST_HEARTBEAT': '0.5'}) as url: yield url
-
-def run(coro): return asyncio.run(asyncio.wait_for(coro, 60))
-
-async def state(http, url): return (await http.get(f'{url}/_test/state')).json()
-
-async def until(http, url, cond, timeout=5):
-    "Poll the server state until `cond(state)` holds."
-    deadline = time.monotonic() + timeout
-    while not cond(s := await state(http, url)):
-        if time.monotonic() > deadline: raise AssertionError(f'server state never matched: {s}')
-        await asyncio.sleep(0.02)
-    return s
-
-async def connect(url, n=1, path='/sse/broadcast', **params):
-    query = '&'.join(f'{k}={v}' for k, v in params.items())
-    return [await SSEClient.connect(f'{url}{path}' + (f'?{query}' if query else '')) for _ in range(n)]
-
-async def broadcast(http, url, type_, data, exclude=()):
-    return (await http.post(f'{url}/_test/broadcast', json={'type': type_, 'data': data, 'exclude': list(exclude)})).json()
-
-async def hang_up(http, url, clients):
-    for c in clients: await c.close()
-    await until(http, url, lambda s: not s['connections'])
 
 def test_broadcast_reaches_every_client(server):
     async def go():
@@ -142,21 +119,13 @@ def test_multiline_and_unicode_round_trip(server):
     assert as_html.data == expected_html
     assert b'data: end \xe2\x9c\x93' in raw.replace(b'line three\n', b'')
 
-def _stalled_socket(port):
-    "A client that asks for the stream and then never reads a byte."
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect(('127.0.0.1', port))
-    s.sendall(b'GET /sse/broadcast?connection_id=stalled HTTP/1.1\r\nHost: x\r\n\r\n')
-    return s
-
 def test_stalled_client_is_dropped_without_delaying_others(server):
     port = int(server.rsplit(':', 1)[1])
     big = 'x' * 100_000
     async def go():
         async with httpx.AsyncClient(timeout=10) as http:
             baseline = (await state(http, server))['tasks']
-            stalled = _stalled_socket(port)
+            stalled = stalled_socket(port, '/sse/broadcast?connection_id=stalled')
             [healthy] = await connect(server, connection_id='healthy')
             await until(http, server, lambda s: s['connections'] == ['healthy', 'stalled'])
             sent, received = 0, 0

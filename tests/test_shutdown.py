@@ -1,0 +1,78 @@
+"A server with open streams exits promptly: SIGTERM/SIGINT under plain uvicorn, and uvicorn --reload."
+import asyncio, os, shutil, signal, subprocess, sys, time
+from pathlib import Path
+import httpx, pytest
+from cjm_fasthtml_sse.testing import SSEClient
+from helpers import ROOT, free_port, wait_for_port
+
+pytestmark = pytest.mark.timeout(120)
+
+def _uvicorn(port, *extra, cwd=ROOT / 'tests'):
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(cwd), str(ROOT)])}
+    return subprocess.Popen([sys.executable, '-m', 'uvicorn', 'server_app:app', '--host', '127.0.0.1', '--port', str(port),
+                             '--log-level', 'warning', *extra], cwd=cwd, env=env)
+
+async def _open_streams(url, n):
+    clients = [await SSEClient.connect(f'{url}/sse/broadcast') for _ in range(n)]
+    async with httpx.AsyncClient() as http:
+        for _ in range(500):
+            if (await http.get(f'{url}/sse/status')).json()['connections'] == n: return clients
+            await asyncio.sleep(0.02)
+    raise AssertionError(f'{n} streams never registered')
+
+@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT], ids=['SIGTERM', 'SIGINT'])
+def test_exit_within_two_seconds_with_50_open_streams(sig):
+    port = free_port()
+    proc = _uvicorn(port)
+    try:
+        wait_for_port(port, proc)
+        async def go():
+            clients = await _open_streams(f'http://127.0.0.1:{port}', 50)
+            start = time.monotonic()
+            proc.send_signal(sig)
+            await asyncio.gather(*(c.read_until_end(10) for c in clients))
+            ended = time.monotonic() - start
+            while proc.poll() is None and time.monotonic() - start < 10: await asyncio.sleep(0.02)
+            exited = time.monotonic() - start
+            for c in clients: await c.close()
+            return clients, ended, exited
+        clients, ended, exited = asyncio.run(go())
+        assert proc.returncode is not None, 'uvicorn did not exit within 10 s'
+        assert exited < 2, f'exit took {exited:.2f} s'
+        assert all(c.complete for c in clients), 'some streams were cut rather than ended'
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+
+def test_reload_restarts_promptly_with_open_streams(tmp_path):
+    shutil.copy(ROOT / 'tests' / 'server_app.py', tmp_path / 'server_app.py')
+    port = free_port()
+    proc = _uvicorn(port, '--reload', '--reload-dir', str(tmp_path), cwd=tmp_path)
+    url = f'http://127.0.0.1:{port}'
+    try:
+        wait_for_port(port, proc)
+        async def go():
+            clients = await _open_streams(url, 10)
+            async def touch_until_reloaded():
+                for _ in range(15):
+                    with open(tmp_path / 'server_app.py', 'a') as f: f.write('\n# touched to trigger a reload\n')
+                    await asyncio.sleep(1)
+            start = time.monotonic()
+            toucher = asyncio.create_task(touch_until_reloaded())
+            await asyncio.gather(*(c.read_until_end(15) for c in clients))
+            toucher.cancel()
+            async with httpx.AsyncClient() as http:
+                while time.monotonic() - start < 15:
+                    try:
+                        if (await http.get(f'{url}/sse/status')).json()['connections'] == 0: break
+                    except httpx.HTTPError: pass
+                    await asyncio.sleep(0.05)
+            back = time.monotonic() - start
+            for c in clients: await c.close()
+            return clients, back
+        clients, back = asyncio.run(go())
+        assert all(c.complete for c in clients)
+        assert back < 5, f'the reloaded server answered only after {back:.2f} s'
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try: proc.wait(10)
+        except subprocess.TimeoutExpired: proc.kill(); proc.wait(10)
