@@ -85,3 +85,21 @@ def stalled_socket(port, path):
     s.connect(('127.0.0.1', port))
     s.sendall(f'GET {path} HTTP/1.1\r\nHost: x\r\n\r\n'.encode())
     return s
+
+@contextlib.contextmanager
+def redis_server():
+    "A throwaway redis-server on a free 127.0.0.1 port with no persistence; yields `(url, processes, start)`: `start()` starts it again on the same port."
+    exe = require_program('redis-server', 'apt-get install redis-server')
+    port = free_port()
+    procs = []
+    def start():
+        p = subprocess.Popen([exe, '--port', str(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(p)
+        wait_for_port(port, p)
+        return p
+    start()
+    try: yield f'redis://127.0.0.1:{port}/0', procs, start
+    finally:
+        for p in procs:
+            if p.poll() is None: p.kill(); p.wait(10)

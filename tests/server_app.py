@@ -3,13 +3,15 @@ import asyncio, os
 from fasthtml.common import FastHTML, Pre
 from starlette.responses import JSONResponse
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
+from cjm_fasthtml_sse.core.backends import RedisBackend
 
 def _env(name, default, cast=int):
     value = os.environ.get(name)
     return default if value is None else cast(value)
 
 manager = BroadcastManager(max_queue_size=_env('SSE_TEST_QUEUE', 100), history_limit=_env('SSE_TEST_HISTORY', 50),
-                           send_timeout=_env('SSE_TEST_SEND_TIMEOUT', 30.0, float), max_connections=_env('SSE_TEST_MAX_CONN', None))
+                           send_timeout=_env('SSE_TEST_SEND_TIMEOUT', 30.0, float), max_connections=_env('SSE_TEST_MAX_CONN', None),
+                           backend=RedisBackend(os.environ['SSE_TEST_REDIS'], prefix='sse_test') if os.environ.get('SSE_TEST_REDIS') else None)
 app = FastHTML(secret_key='integration-tests')
 setup_broadcast_routes(app, manager, heartbeat_interval=_env('SSE_TEST_HEARTBEAT', 15.0, float))
 
@@ -26,6 +28,9 @@ async def ctl_broadcast(request):
 async def ctl_send_to(request):
     body = await request.json()
     return JSONResponse({'ok': await manager.send_to(body['id'], body['type'], body['data'])})
+
+@app.post('/_test/ping')
+async def ctl_ping(): return JSONResponse({'healthy': manager.backend.healthy})
 
 @app.get('/_test/state')
 async def ctl_state():

@@ -8,23 +8,26 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/broadcast.html.md"""
 __all__ = ['log', 'STREAM_CLOSED', 'CHANNEL_PATTERN', 'MAX_CHANNELS_PER_CONNECTION', 'BroadcastMessage', 'ConnectionRefused',
            'validate_channel', 'BroadcastManager', 'create_broadcast_handler', 'setup_broadcast_routes']
 
-# %% ../../nbs/core/broadcast.ipynb #3f31f61d
-import asyncio, inspect, logging, math, re, signal, threading, time, weakref
+# %% ../../nbs/core/broadcast.ipynb #1b5d9f0e
+import asyncio, inspect, json, logging, re, signal, threading, time, weakref
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
-from fastcore.xml import FT
+from fastcore.xml import FT, Safe, to_xml
 from fasthtml.common import FastHTML
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from .streaming import encode_json, sse_event
 from .connections import ConnectionIdTaken, new_connection_id, validate_connection_id
+from .backends import BackendUnavailable, MemoryBackend
 
-# %% ../../nbs/core/broadcast.ipynb #c012d294
+# %% ../../nbs/core/broadcast.ipynb #ad0bd2c7
 log = logging.getLogger('cjm_fasthtml_sse')
 
-# %% ../../nbs/core/broadcast.ipynb #783a6f0e
+# %% ../../nbs/core/broadcast.ipynb #a33a1435
+def _is_html(data): return isinstance(data, FT) or hasattr(data, '__ft__') or hasattr(data, '__html__')
+
 @dataclass
 class BroadcastMessage:
     "Standard broadcast message format for SSE communication"
@@ -48,13 +51,13 @@ class BroadcastMessage:
                event_type:Optional[str]='message', # SSE event type
               )->str: # The message as one SSE event
         "Convert to SSE message format"
-        html = isinstance(self.data, FT) or hasattr(self.data, '__ft__')
-        return sse_event(self.data if html else self.to_json(), event=event_type, id=self.id)
+        return sse_event(self.data if _is_html(self.data) else self.to_json(), event=event_type, id=self.id)
 
-# %% ../../nbs/core/broadcast.ipynb #8675b243
+# %% ../../nbs/core/broadcast.ipynb #ac0899b8
 def _encoded(message, element_builder=None):
     "The wire bytes of queue item `message`, rendered by `element_builder` when there is one; cached on the message."
     if not isinstance(message, BroadcastMessage): return sse_event(message).encode()
+    if isinstance(message, _ResetMessage): return message.wire
     cache = message.__dict__.setdefault('_sse_cache', {})
     wire = cache.get(element_builder)
     if wire is None:
@@ -65,7 +68,18 @@ def _encoded(message, element_builder=None):
         cache[element_builder] = wire
     return wire
 
-# %% ../../nbs/core/broadcast.ipynb #bb4e93af
+# %% ../../nbs/core/broadcast.ipynb #2d416437
+def _reset_wire(reason, last_event_id, newest_id):
+    "The `reset` event: it carries the newest id, so the client's next reconnect resumes from there."
+    return sse_event(encode_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
+
+class _ResetMessage(BroadcastMessage):
+    "A `reset` queued for a client by the manager."
+    def __init__(self, reason, newest_id):
+        super().__init__('reset', {'reason': reason}, id=str(newest_id))
+        self.wire = _reset_wire(reason, None, newest_id)
+
+# %% ../../nbs/core/broadcast.ipynb #1a10c1b6
 class _StreamClosed:
     "Type of `STREAM_CLOSED`."
     def __repr__(self): return 'STREAM_CLOSED'
@@ -76,7 +90,7 @@ class ConnectionRefused(RuntimeError):
     "The manager can't take a new connection now: it is full or closing. `retry_after` is in seconds."
     def __init__(self, msg, retry_after=2): super().__init__(msg); self.retry_after = retry_after
 
-# %% ../../nbs/core/broadcast.ipynb #9cf61f1d
+# %% ../../nbs/core/broadcast.ipynb #9b7486ce
 CHANNEL_PATTERN = re.compile(r'^[A-Za-z0-9._:-]{1,128}$')
 
 def validate_channel(name:str, # Channel name to check
@@ -85,7 +99,7 @@ def validate_channel(name:str, # Channel name to check
     if isinstance(name, str) and CHANNEL_PATTERN.fullmatch(name): return name
     raise ValueError(f"invalid channel name {name!r}: a channel name is 1 to 128 characters from A-Z a-z 0-9 . _ : -")
 
-# %% ../../nbs/core/broadcast.ipynb #1b007804
+# %% ../../nbs/core/broadcast.ipynb #4e50ed2b
 class BroadcastManager:
     "Manages SSE broadcast connections across multiple tabs/clients"
     def __init__(self,
@@ -96,6 +110,7 @@ class BroadcastManager:
                  max_connections:Optional[int]=None, # Refuse new streams (HTTP 503) beyond this many; `None` for no limit
                  send_timeout:Optional[float]=30.0, # Disconnect a client that accepts no bytes for this many seconds
                  max_message_bytes:int=1_048_576, # Largest encoded message `broadcast` and `send_to` accept
+                 backend=None, # Where ids, history and fan-out live: `MemoryBackend()` (the default) or a `RedisBackend`
                 ):
         if not isinstance(max_queue_size, int) or max_queue_size < 1: raise ValueError(f"max_queue_size must be an int >= 1, not {max_queue_size!r}")
         if not isinstance(history_limit, int) or history_limit < 0: raise ValueError(f"history_limit must be an int >= 0, not {history_limit!r}")
@@ -113,12 +128,21 @@ class BroadcastManager:
         self._last_id = self._floor = time.time_ns() // 1000
         self._channels: Dict[str, Dict[str, asyncio.Queue]] = {}
         self._streams, self._builders = {}, {}
+        self.backend = backend if backend is not None else MemoryBackend()
+        self._starting, self._id_waiters, self._background, self._remote_seen = None, [], set(), None
 
     def _log(self, msg, *args):
         if self.debug: log.info('[BroadcastManager] ' + msg, *args)
 
-# %% ../../nbs/core/broadcast.ipynb #cbce2fb1
+# %% ../../nbs/core/broadcast.ipynb #e2dbda6e
 MAX_CHANNELS_PER_CONNECTION = 32
+
+@patch
+def _in_background(self:BroadcastManager, coro):
+    "Run `coro` without waiting for it, keeping a reference until it is done."
+    task = asyncio.get_running_loop().create_task(coro)
+    self._background.add(task)
+    task.add_done_callback(self._background.discard)
 
 @patch
 async def register(self:BroadcastManager,
@@ -129,12 +153,15 @@ async def register(self:BroadcastManager,
     "Register a new connection and return its queue."
     channels = sorted({validate_channel(c) for c in channels or ()})
     if len(channels) > MAX_CHANNELS_PER_CONNECTION: raise ValueError(f"a connection may subscribe to at most {MAX_CHANNELS_PER_CONNECTION} channels, not {len(channels)}")
+    if connection_id is not None: validate_connection_id(connection_id)
+    if self.backend.remote:
+        await self._ensure_started()
+        if connection_id is not None and await self.backend.holder(connection_id) not in (None, self.backend.token):
+            raise ConnectionIdTaken(f"connection id {connection_id!r} is already connected to another server process")
     if connection_id is None:
         connection_id = new_connection_id('conn')
         while connection_id in self.connections: connection_id = new_connection_id('conn')
-    else:
-        validate_connection_id(connection_id)
-        if connection_id in self.connections: raise ConnectionIdTaken(f"connection id {connection_id!r} is already connected")
+    elif connection_id in self.connections: raise ConnectionIdTaken(f"connection id {connection_id!r} is already connected")
     if self.closing: raise ConnectionRefused("the server is shutting down")
     if self.max_connections is not None and len(self.connections) >= self.max_connections:
         raise ConnectionRefused(f"the server is at its limit of {self.max_connections} connections")
@@ -142,10 +169,11 @@ async def register(self:BroadcastManager,
     self.connections[connection_id] = queue
     self.connection_metadata[connection_id] = {**(metadata or {}), 'connected_at': datetime.now().isoformat(), 'channels': channels}
     for c in channels: self._channels.setdefault(c, {})[connection_id] = queue
+    if self.backend.remote: self._in_background(self.backend.add_connection(connection_id))
     self._log('registered %s', connection_id)
     return connection_id, queue
 
-# %% ../../nbs/core/broadcast.ipynb #85b2728a
+# %% ../../nbs/core/broadcast.ipynb #9278fdfd
 def _end_queue(queue):
     "Empty `queue` and leave `STREAM_CLOSED` as its only item."
     while not queue.empty(): queue.get_nowait()
@@ -161,6 +189,7 @@ def _disconnect(self:BroadcastManager, connection_id, reason):
         members.pop(connection_id, None)
         if not members: self._channels.pop(c, None)
     _end_queue(queue)
+    if self.backend.remote: self._in_background(self.backend.remove_connection(connection_id))
     stream = self._streams.pop(connection_id, None)
     if stream is not None: stream.end()
     self._log('%s %s', reason, connection_id)
@@ -172,18 +201,29 @@ async def unregister(self:BroadcastManager,
     "Unregister a connection and end its stream."
     self._disconnect(connection_id, 'unregistered')
 
-# %% ../../nbs/core/broadcast.ipynb #d246001d
+# %% ../../nbs/core/broadcast.ipynb #d527af06
 @patch
 def _new_message(self:BroadcastManager, message_type, data, metadata, channel):
     "A message with the next id, already encoded for every route, so that encoding errors surface here."
     if channel is not None: validate_channel(channel)
     message = BroadcastMessage(type=message_type, data=data, metadata=metadata, id=str(self._last_id + 1), channel=channel)
+    self._check_encoding(message)
+    self._last_id += 1
+    return message
+
+@patch
+def _check_encoding(self:BroadcastManager, message):
+    "Encode `message` for every route, raising if it can't be encoded or is over `max_message_bytes`."
     for builder in (None, *self._builders):
         size = len(_encoded(message, builder))
         if size > self.max_message_bytes:
-            raise ValueError(f"the {message_type!r} message is {size} bytes once encoded, over max_message_bytes={self.max_message_bytes}")
-    self._last_id += 1
-    return message
+            raise ValueError(f"the {message.type!r} message is {size} bytes once encoded, over max_message_bytes={self.max_message_bytes}")
+
+@patch
+def _targets(self:BroadcastManager, channel, exclude):
+    "`(id, queue)` of the local connections a message for `channel` goes to, less `exclude`."
+    targets = self.connections.items() if channel is None else self._channels.get(channel, {}).items()
+    return [(cid, q) for cid, q in targets if cid not in exclude] if exclude else targets
 
 @patch
 def _remember(self:BroadcastManager, message):
@@ -206,7 +246,7 @@ def _deliver(self:BroadcastManager, message, targets):
         self._disconnect(connection_id, 'dropped (queue full)')
     return sent
 
-# %% ../../nbs/core/broadcast.ipynb #d96190b8
+# %% ../../nbs/core/broadcast.ipynb #2ad4f5b5
 @patch
 async def broadcast(self:BroadcastManager,
                     message_type:str, # Type of the message
@@ -216,14 +256,13 @@ async def broadcast(self:BroadcastManager,
                     channel:Optional[str]=None, # Send only to this channel's subscribers; `None` sends to everyone
                    )->int: # Number of connections the message was queued for
     "Broadcast a message to all connected clients."
+    if self.backend.remote: return await self._broadcast_remote(message_type, data, metadata, exclude, channel)
     message = self._new_message(message_type, data, metadata, channel)
     self._remember(message)
     self.messages_broadcast += 1
-    targets = self.connections.items() if channel is None else self._channels.get(channel, {}).items()
-    if exclude: targets = [(cid, q) for cid, q in targets if cid not in exclude]
-    return self._deliver(message, targets)
+    return self._deliver(message, self._targets(channel, exclude))
 
-# %% ../../nbs/core/broadcast.ipynb #1eb0e335
+# %% ../../nbs/core/broadcast.ipynb #f06c0984
 @patch
 async def send_to(self:BroadcastManager,
                   connection_id:str, # Target connection ID
@@ -233,6 +272,7 @@ async def send_to(self:BroadcastManager,
                   channel:Optional[str]=None, # Deliver only if the connection subscribed to this channel
                  )->bool: # True if the message was queued
     "Send a message to a specific connection."
+    if self.backend.remote: return await self._send_to_remote(connection_id, message_type, data, metadata, channel)
     queue = self.connections.get(connection_id)
     if queue is None: return False
     if channel is not None and channel not in self.connection_metadata[connection_id]['channels']: return False
@@ -243,7 +283,7 @@ async def send_to(self:BroadcastManager,
     if self.connections.get(connection_id) is not queue: return False
     return self._deliver(message, [(connection_id, queue)]) == 1
 
-# %% ../../nbs/core/broadcast.ipynb #2f6d7b02
+# %% ../../nbs/core/broadcast.ipynb #c07f310d
 @patch
 def get_connection_count(self:BroadcastManager)->int: # Number of active connections
     "Get the number of active connections."
@@ -266,7 +306,7 @@ def get_stats(self:BroadcastManager)->Dict[str, Any]: # What `{prefix}/status` r
             'messages_broadcast': self.messages_broadcast, 'dropped': self.dropped_count, 'send_timeouts': self.send_timeouts,
             'resumes': self.resumes_served, 'resets': self.resets_sent, 'closing': self.closing}
 
-# %% ../../nbs/core/broadcast.ipynb #2396c419
+# %% ../../nbs/core/broadcast.ipynb #5abc7c81
 @patch
 def _catch_up(self:BroadcastManager, last_event_id, channels)->Tuple[List[BroadcastMessage], Optional[str]]:
     "Retained messages newer than `last_event_id` for `channels`, or the reason the client must reset instead."
@@ -284,10 +324,10 @@ def _catch_up(self:BroadcastManager, last_event_id, channels)->Tuple[List[Broadc
 
 @patch
 def _reset_event(self:BroadcastManager, reason, last_event_id)->bytes:
-    "The `reset` event: it carries the newest id, so the client's next reconnect resumes from here."
-    return sse_event(encode_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(self._last_id)).encode()
+    "The `reset` event for a client that came back with `last_event_id`."
+    return _reset_wire(reason, last_event_id, self._last_id)
 
-# %% ../../nbs/core/broadcast.ipynb #2ebd9948
+# %% ../../nbs/core/broadcast.ipynb #388557ca
 @patch
 async def close(self:BroadcastManager,
                 timeout:float=1.0, # Seconds to wait for the streams to finish
@@ -297,8 +337,9 @@ async def close(self:BroadcastManager,
     tasks = {s.task for s in self._streams.values() if s.task is not None and s.task is not asyncio.current_task()}
     for connection_id in list(self.connections): self._disconnect(connection_id, 'closing')
     if tasks: await asyncio.wait(tasks, timeout=timeout)
+    await self.backend.close()
 
-# %% ../../nbs/core/broadcast.ipynb #e0274908
+# %% ../../nbs/core/broadcast.ipynb #27d51e57
 _managers_to_close = weakref.WeakSet()
 
 def _close_streams_on_exit(manager):
@@ -315,7 +356,121 @@ def _close_streams_on_exit(manager):
         on_exit._closes_sse_streams = True
         signal.signal(sig, on_exit)
 
-# %% ../../nbs/core/broadcast.ipynb #8e0b8b82
+# %% ../../nbs/core/broadcast.ipynb #e1dac399
+@patch
+async def start(self:BroadcastManager):
+    "Start the backend (connect to Redis, load the recent history); a no-op for the in-process backend."
+    if self._starting is None or (self._starting.done() and not getattr(self.backend, 'started', True)):
+        self._starting = asyncio.ensure_future(self.backend.start(self))
+    await self._starting
+
+@patch
+async def _ensure_started(self:BroadcastManager):
+    if not getattr(self.backend, 'started', True): await self.start()
+
+# %% ../../nbs/core/broadcast.ipynb #9c856aa0
+def _message_from(envelope, event_id):
+    "The `BroadcastMessage` in a decoded envelope."
+    data = Safe(envelope['data']) if envelope.get('html') else envelope['data']
+    return BroadcastMessage(envelope['type'], data, envelope['timestamp'], envelope.get('metadata'), id=str(event_id), channel=envelope.get('channel'))
+
+@patch
+def _load_history(self:BroadcastManager, entries, last_id):
+    "Fill the history from the backend's `(id, envelope)` pairs, oldest first; `last_id` is the newest id it has given out."
+    self.history.clear()
+    for event_id, envelope in entries:
+        env = json.loads(envelope)
+        if env.get('kind') is None and env.get('target') is None: self.history.append(_message_from(env, event_id))
+    if last_id is not None: self._last_id = last_id
+    self._floor = entries[0][0] - 1 if entries else self._last_id
+    self._remote_seen = last_id
+
+# %% ../../nbs/core/broadcast.ipynb #eade1e1c
+@patch
+async def _publish(self:BroadcastManager, message_type, data, metadata, channel, target=None, exclude=None):
+    "Publish through the backend. Returns `None` once published, or, when Redis is down, the message to deliver here only."
+    if channel is not None: validate_channel(channel)
+    message = BroadcastMessage(type=message_type, data=data, metadata=metadata, channel=channel, id=str(self._last_id + 1))
+    html = _is_html(data)
+    envelope = encode_json({'type': message_type, 'data': to_xml(data, indent=False) if html else data, 'html': html,
+                            'timestamp': message.timestamp, 'metadata': metadata, 'channel': channel,
+                            'target': target, 'exclude': sorted(exclude) if exclude else None})
+    self._check_encoding(message)
+    await self._ensure_started()
+    if self.backend.healthy:
+        try: await self.backend.publish(envelope); return None
+        except BackendUnavailable as e: log.warning('%s; delivering to this process only', e)
+    self.backend.note_local_only()
+    message.id = None
+    message.__dict__.pop('_sse_cache', None)
+    return message
+
+@patch
+async def _broadcast_remote(self:BroadcastManager, message_type, data, metadata, exclude, channel):
+    local = await self._publish(message_type, data, metadata, channel, exclude=exclude)
+    self.messages_broadcast += 1
+    targets = self._targets(channel, exclude)
+    return len(targets) if local is None else self._deliver(local, targets)
+
+@patch
+async def _send_to_remote(self:BroadcastManager, connection_id, message_type, data, metadata, channel):
+    queue = self.connections.get(connection_id)
+    if queue is not None and channel is not None and channel not in self.connection_metadata[connection_id]['channels']: return False
+    if queue is None and await self.backend.holder(connection_id) is None: return False
+    local = await self._publish(message_type, data, metadata, channel, target=connection_id)
+    if local is None: return True
+    queue = self.connections.get(connection_id)
+    return queue is not None and self._deliver(local, [(connection_id, queue)]) == 1
+
+# %% ../../nbs/core/broadcast.ipynb #2f45d017
+@patch
+def _reset_all(self:BroadcastManager, reason, newest_id):
+    "Send every local client a `reset`: they may have missed messages that can't be replayed."
+    self._floor = max(self._floor, newest_id)
+    if self.connections:
+        self.resets_sent += len(self.connections)
+        self._deliver(_ResetMessage(reason, newest_id), list(self.connections.items()))
+
+@patch
+def _on_envelope(self:BroadcastManager, event_id, envelope):
+    "Deliver message `event_id` from the backend to this process's clients."
+    seen = self._remote_seen
+    if seen is not None and event_id <= seen: return
+    self._remote_seen = self._last_id = event_id
+    env = json.loads(envelope)
+    outage = env.get('kind') == 'outage'
+    if outage and env.get('origin') != self.backend.token: self._reset_all('backend_outage', event_id)
+    elif seen is not None and event_id > seen + 1: self._reset_all('missed_messages', event_id - 1)
+    if not outage: self._deliver_envelope(env, event_id)
+    for n, waiter in self._id_waiters:
+        if n <= event_id and not waiter.done(): waiter.set_result(None)
+
+@patch
+def _deliver_envelope(self:BroadcastManager, env, event_id):
+    message = _message_from(env, event_id)
+    try: self._check_encoding(message)
+    except Exception:
+        log.exception('message %s could not be rendered here; this process does not deliver it', event_id)
+        return
+    target = env.get('target')
+    if target is None:
+        self._remember(message)
+        self._deliver(message, self._targets(message.channel, env.get('exclude')))
+    elif (queue := self.connections.get(target)) is not None and (message.channel is None or message.channel in self.connection_metadata[target]['channels']):
+        self._deliver(message, [(target, queue)])
+
+# %% ../../nbs/core/broadcast.ipynb #c76adc87
+@patch
+async def _wait_for_id(self:BroadcastManager, event_id, timeout):
+    "Wait until this manager has seen `event_id`, or `timeout` seconds."
+    if event_id <= self._last_id: return
+    entry = (event_id, asyncio.get_running_loop().create_future())
+    self._id_waiters.append(entry)
+    try: await asyncio.wait_for(entry[1], timeout)
+    except asyncio.TimeoutError: pass
+    finally: self._id_waiters.remove(entry)
+
+# %% ../../nbs/core/broadcast.ipynb #be67373e
 def _transport_behind(send, limit=64):
     "The asyncio transport that ASGI callable `send` writes to, looked up through middleware closures; `None` if not found."
     todo, seen = [send], set()
@@ -328,7 +483,7 @@ def _transport_behind(send, limit=64):
         todo += [c.cell_contents for c in (getattr(f, '__closure__', None) or ()) if callable(getattr(c, 'cell_contents', None))]
         if hasattr(f, 'func'): todo.append(f.func)
 
-# %% ../../nbs/core/broadcast.ipynb #17f6bdfe
+# %% ../../nbs/core/broadcast.ipynb #d60d6ad3
 _HEARTBEAT = object()
 _HEARTBEAT_BYTES = sse_event(comment='heartbeat').encode()
 _SSE_HEADERS = [(b'content-type', b'text/event-stream'), (b'cache-control', b'no-cache'), (b'x-accel-buffering', b'no')]
@@ -370,7 +525,7 @@ class _Stream:
         if transport is not None: transport.abort()
         else: self.task.cancel()
 
-# %% ../../nbs/core/broadcast.ipynb #1a7caa15
+# %% ../../nbs/core/broadcast.ipynb #ec3bf012
 async def _watch_hangup(receive, on_hangup):
     "Wait for the client to go away, then call `on_hangup`."
     while (await receive())['type'] != 'http.disconnect': pass
@@ -396,7 +551,7 @@ async def _pump(stream, element_builder):
         body = b''.join(chunks)
         if body: await _write(stream, body)
 
-# %% ../../nbs/core/broadcast.ipynb #779f1208
+# %% ../../nbs/core/broadcast.ipynb #b4c444e8
 class _BroadcastStream(Response):
     "The SSE response for one client of a `BroadcastManager`."
     media_type = 'text/event-stream'
@@ -414,6 +569,8 @@ class _BroadcastStream(Response):
 
     async def __call__(self, scope, receive, send):
         manager = self.manager
+        if manager.backend.remote and self.last_event_id and self.last_event_id.isdigit():
+            await manager._wait_for_id(int(self.last_event_id), 1.0)
         try: conn_id, queue = await manager.register(self.connection_id, channels=self.channels)
         except ConnectionIdTaken as e: return await PlainTextResponse(str(e), status_code=409)(scope, receive, send)
         except ConnectionRefused as e:
@@ -437,7 +594,7 @@ class _BroadcastStream(Response):
             if manager.connections.get(conn_id) is queue: manager._disconnect(conn_id, 'stream ended')
             if manager._streams.get(conn_id) is stream: del manager._streams[conn_id]
 
-# %% ../../nbs/core/broadcast.ipynb #f6bea4b9
+# %% ../../nbs/core/broadcast.ipynb #757005b0
 _MAX_EVENT_ID = 128
 
 def _stream_request(request):
@@ -448,7 +605,7 @@ def _stream_request(request):
     last = request.headers.get('last-event-id') or request.query_params.get('last_event_id') or None
     return channels, (last[:_MAX_EVENT_ID] if last else None)
 
-# %% ../../nbs/core/broadcast.ipynb #f9f62112
+# %% ../../nbs/core/broadcast.ipynb #bd821929
 def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager instance
                              element_builder:Optional[Callable]=None, # `(message_type, data) -> FT | str | None`: what each client is sent; `None` sends `BroadcastMessage.to_sse()`
                              heartbeat_interval:float=15.0, # Seconds of silence before a heartbeat comment
@@ -474,7 +631,7 @@ def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager i
         return _BroadcastStream(manager, connection_id, element_builder, heartbeat_interval, retry_ms, channels, last_event_id)
     return handler
 
-# %% ../../nbs/core/broadcast.ipynb #d236cac7
+# %% ../../nbs/core/broadcast.ipynb #ecb3f33c
 def setup_broadcast_routes(app, # FastHTML (or Starlette) app
                            manager:BroadcastManager, # The broadcast manager instance
                            prefix:str="/sse", # URL prefix for SSE endpoints
@@ -486,8 +643,13 @@ def setup_broadcast_routes(app, # FastHTML (or Starlette) app
     "Mount `GET {prefix}/broadcast` (the event stream) and `GET {prefix}/status` (JSON) on `app`, behind its Beforeware."
     handler = create_broadcast_handler(manager, element_builder, heartbeat_interval, retry_ms, authorize)
     async def broadcast_endpoint(request): return await handler(request.query_params.get('connection_id'), request)
-    def broadcast_status(request): return JSONResponse(manager.get_stats())
+    async def broadcast_status(request):
+        stats = manager.get_stats()
+        if manager.backend.remote: stats['cluster_connections'] = await manager.backend.cluster_connections()
+        return JSONResponse(stats)
     for path, endpoint in ((f'{prefix}/broadcast', broadcast_endpoint), (f'{prefix}/status', broadcast_status)):
         if isinstance(app, FastHTML): app.route(path, methods=['get'])(endpoint)
         else: app.router.add_route(path, endpoint, methods=['GET'])
-    if isinstance(app, FastHTML): app.on_event('shutdown')(manager.close)
+    if isinstance(app, FastHTML):
+        app.on_event('startup')(manager.start)
+        app.on_event('shutdown')(manager.close)

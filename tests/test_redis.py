@@ -1,0 +1,128 @@
+"Scale-out with RedisBackend: two uvicorn processes sharing a real redis-server behave as one."
+import asyncio, json, os, subprocess, sys, time
+import httpx, pytest
+from cjm_fasthtml_sse.testing import SSEClient
+from helpers import ROOT, free_port, redis_server, uvicorn_app, run, until, broadcast
+
+pytestmark = pytest.mark.timeout(180)
+
+@pytest.fixture(scope='module')
+def cluster():
+    with redis_server() as (url, procs, start):
+        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_HISTORY': '100'}
+        a_port, b_port = free_port(), free_port()
+        with uvicorn_app('server_app:app', a_port, env) as a, uvicorn_app('server_app:app', b_port, env) as b:
+            yield a, b, procs, start
+
+def numbers(events): return [json.loads(e.data)['data']['i'] for e in events if e.event == 'message']
+
+async def both_connected(http, a, b, na, nb):
+    await until(http, a, lambda s: len(s['connections']) == na)
+    await until(http, b, lambda s: len(s['connections']) == nb)
+
+async def close_all(http, a, b, clients):
+    for c in clients: await c.close()
+    await both_connected(http, a, b, 0, 0)
+
+def test_broadcasts_from_either_process_reach_both_in_the_same_order(cluster):
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            ca, cb = await SSEClient.connect(f'{a}/sse/broadcast'), await SSEClient.connect(f'{b}/sse/broadcast')
+            await both_connected(http, a, b, 1, 1)
+            for i in range(20): await broadcast(http, a if i % 2 else b, 'n', {'i': i})
+            got = await ca.events(20), await cb.events(20)
+            status = (await http.get(f'{a}/sse/status')).json()
+            await close_all(http, a, b, [ca, cb])
+            return got, status
+    (on_a, on_b), status = run(go())
+    assert numbers(on_a) == numbers(on_b) == list(range(20))
+    assert [e.id for e in on_a] == [e.id for e in on_b]
+    ids = [int(e.id) for e in on_a]
+    assert ids == sorted(ids) and len(set(ids)) == 20
+    assert status['connections'] == 1 and status['cluster_connections'] == 2
+
+def test_resume_on_the_other_process(cluster):
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            c = await SSEClient.connect(f'{a}/sse/broadcast')
+            await both_connected(http, a, b, 1, 0)
+            for i in range(3): await broadcast(http, a, 'n', {'i': i})
+            seen = await c.events(3)
+            await close_all(http, a, b, [c])
+            for i in range(3, 10): await broadcast(http, a if i % 2 else b, 'n', {'i': i})
+            back = await SSEClient.connect(f'{b}/sse/broadcast', headers={'Last-Event-ID': seen[-1].id})
+            missed = await back.events(7)
+            await close_all(http, a, b, [back])
+            return seen, missed
+    seen, missed = run(go())
+    assert numbers(seen) == [0, 1, 2]
+    assert numbers(missed) == list(range(3, 10))
+
+def test_send_to_a_connection_on_the_other_process(cluster):
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            far = await SSEClient.connect(f'{b}/sse/broadcast?connection_id=far-away')
+            near = await SSEClient.connect(f'{a}/sse/broadcast')
+            await both_connected(http, a, b, 1, 1)
+            taken = await SSEClient.connect(f'{a}/sse/broadcast?connection_id=far-away')
+            ok = (await http.post(f'{a}/_test/send_to', json={'id': 'far-away', 'type': 'private', 'data': {'i': 1}})).json()
+            nobody = (await http.post(f'{a}/_test/send_to', json={'id': 'nobody', 'type': 'private', 'data': {}})).json()
+            got = await far.next_event()
+            await broadcast(http, a, 'n', {'i': 2})
+            near_got = await near.next_event()
+            await close_all(http, a, b, [far, near, taken])
+            return ok, nobody, got, near_got, taken.status
+    ok, nobody, got, near_got, taken = run(go())
+    assert (ok, nobody, taken) == ({'ok': True}, {'ok': False}, 409)
+    assert json.loads(got.data)['type'] == 'private'
+    assert numbers([near_got]) == [2], 'the targeted message leaked to another connection'
+
+def test_redis_restart_mid_stream(cluster):
+    a, b, procs, start = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            ca, cb = await SSEClient.connect(f'{a}/sse/broadcast'), await SSEClient.connect(f'{b}/sse/broadcast')
+            await both_connected(http, a, b, 1, 1)
+            await broadcast(http, a, 'n', {'i': 0})
+            before = (await ca.next_event(), await cb.next_event())
+            procs[-1].kill(); procs[-1].wait(10)
+            while (await http.post(f'{a}/_test/ping')).json()['healthy']: await asyncio.sleep(0.05)
+            t0 = time.monotonic()
+            sent = await broadcast(http, a, 'n', {'i': 1})
+            took = time.monotonic() - t0
+            during = await ca.next_event(3)
+            start()
+            restarted = time.monotonic()
+            recovered = None
+            while time.monotonic() - restarted < 10:
+                if all([(await http.post(f'{u}/_test/ping')).json()['healthy'] for u in (a, b)]): recovered = time.monotonic() - restarted; break
+                await asyncio.sleep(0.05)
+            await broadcast(http, a, 'n', {'i': 2})
+            async def until_two(c):
+                got = []
+                while not numbers(got[-1:]) == [2]: got.append(await c.next_event(5))
+                return got
+            after = (await until_two(ca), await until_two(cb))
+            await close_all(http, a, b, [ca, cb])
+            return before, sent, took, during, recovered, after
+    before, sent, took, during, recovered, after = run(go())
+    assert numbers(before) == [0, 0]
+    assert sent['sent'] == 1 and took < 2, 'broadcast during the outage hung or failed'
+    assert numbers([during]) == [1] and during.id == before[0].id, 'outage messages go out without a new id'
+    assert recovered is not None and recovered < 5, f'no recovery within 5 s ({recovered})'
+    on_a, on_b = after
+    assert numbers(on_a) == [2] and numbers(on_b) == [2], 'message 1 leaked to b, or 2 was lost'
+    assert [e.event for e in on_b] == ['reset', 'message'], 'b must be told it missed the outage message, once'
+    assert json.loads(on_b[0].data)['reason'] in ('backend_outage', 'missed_messages')
+
+def test_unreachable_redis_at_startup_names_the_url():
+    port, dead = free_port(), free_port()
+    url = f'redis://127.0.0.1:{dead}/0'
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), 'SSE_TEST_REDIS': url}
+    proc = subprocess.run([sys.executable, '-m', 'uvicorn', 'server_app:app', '--host', '127.0.0.1', '--port', str(port)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0
+    assert url in proc.stderr, proc.stderr[-2000:]
