@@ -7,7 +7,7 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/testing.html.md"""
 # %% auto #0
 __all__ = ['serve', 'SSEClient']
 
-# %% ../nbs/testing.ipynb #3e06cb40
+# %% ../nbs/testing.ipynb #d3a64e8c
 import asyncio, contextlib
 from typing import Dict, List, Optional
 from urllib.parse import urlsplit
@@ -15,7 +15,7 @@ import uvicorn
 from fastcore.basics import patch
 from .core.streaming import SSEEvent, SSEParser
 
-# %% ../nbs/testing.ipynb #2863d743
+# %% ../nbs/testing.ipynb #f17c30f0
 @contextlib.asynccontextmanager
 async def serve(app, # ASGI app to serve
                 host:str='127.0.0.1', # Interface to bind
@@ -36,7 +36,7 @@ async def serve(app, # ASGI app to serve
         server.should_exit = True
         await task
 
-# %% ../nbs/testing.ipynb #6eb0980f
+# %% ../nbs/testing.ipynb #7ca15291
 class SSEClient:
     "A minimal HTTP/1.1 client that reads one server-sent event stream."
     def __init__(self, reader, writer):
@@ -65,7 +65,7 @@ class SSEClient:
         if not self._chunked: self._left = int(self.headers.get('content-length', -1))
         return self
 
-# %% ../nbs/testing.ipynb #60c9acec
+# %% ../nbs/testing.ipynb #13eafc35
 @patch
 async def read_body(self:SSEClient)->bytes: # The next piece of the body; `b''` at its end
     "Read the next piece of the response body."

@@ -7,26 +7,26 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/backends.html.md"""
 # %% auto #0
 __all__ = ['log', 'BackendUnavailable', 'MemoryBackend', 'RedisBackend']
 
-# %% ../../nbs/core/backends.ipynb #b59d09ce
+# %% ../../nbs/core/backends.ipynb #97e568dd
 import asyncio, json, logging, secrets, time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-# %% ../../nbs/core/backends.ipynb #c0b6ae10
+# %% ../../nbs/core/backends.ipynb #679ba19f
 log = logging.getLogger('cjm_fasthtml_sse')
 
 class BackendUnavailable(ConnectionError):
     "The backend (Redis) can't be reached."
 
-# %% ../../nbs/core/backends.ipynb #0e45ea06
+# %% ../../nbs/core/backends.ipynb #40277ce6
 class MemoryBackend:
     "In-process ids, history and fan-out: the default, for one worker."
     remote = False
     healthy = True
-    async def start(self, manager): pass
-    async def close(self): pass
+    async def start(self, manager): "Nothing to connect to."
+    async def close(self): "Nothing to release."
     def __repr__(self): return 'MemoryBackend()'
 
-# %% ../../nbs/core/backends.ipynb #83db77ad
+# %% ../../nbs/core/backends.ipynb #e65a0427
 _PUBLISH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[3]) end
 redis.call('INCR', KEYS[1])
@@ -38,7 +38,7 @@ return n
 def _stream_id(n): return f'{n}-1'
 def _event_id(stream_id): return int(stream_id.split('-', 1)[0])
 
-# %% ../../nbs/core/backends.ipynb #632efdce
+# %% ../../nbs/core/backends.ipynb #f8119c47
 class RedisBackend:
     "Ids, history and fan-out in Redis, shared by every process that uses the same `url` and `prefix`."
     remote = True
@@ -66,7 +66,7 @@ class RedisBackend:
 
     def _key(self, kind, token=None): return f'{self.prefix}:{kind}:{token or self.token}'
 
-# %% ../../nbs/core/backends.ipynb #f113dc7e
+# %% ../../nbs/core/backends.ipynb #a52a49ea
 from fastcore.basics import patch
 
 @patch
@@ -108,7 +108,7 @@ async def close(self:RedisBackend):
             try: await client.aclose()
             except Exception: pass
 
-# %% ../../nbs/core/backends.ipynb #393674ee
+# %% ../../nbs/core/backends.ipynb #632b22ca
 @patch
 async def publish(self:RedisBackend,
                   envelope:str, # The message's fields as JSON
@@ -122,7 +122,7 @@ async def publish(self:RedisBackend,
         self.healthy = False
         raise BackendUnavailable(f"can't publish to Redis at {self.url}: {e!r}") from None
 
-# %% ../../nbs/core/backends.ipynb #f0048bcb
+# %% ../../nbs/core/backends.ipynb #f148e1c4
 @patch
 async def _read(self:RedisBackend, position):
     "Deliver every stream entry after `position` to the manager, surviving Redis outages."
@@ -160,7 +160,7 @@ def note_local_only(self:RedisBackend):
     "Record that this process delivered a message only to its own clients, during an outage."
     self._local_only = True
 
-# %% ../../nbs/core/backends.ipynb #3e7e83c3
+# %% ../../nbs/core/backends.ipynb #042241cc
 @patch
 async def _refresh(self:RedisBackend, resync=False):
     "Mark this process alive for 15 s; with `resync`, rewrite its connection list (Redis may have lost it)."

@@ -8,7 +8,7 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/broadcast.html.md"""
 __all__ = ['log', 'STREAM_CLOSED', 'CHANNEL_PATTERN', 'MAX_CHANNELS_PER_CONNECTION', 'BroadcastMessage', 'ConnectionRefused',
            'validate_channel', 'BroadcastManager', 'create_broadcast_handler', 'setup_broadcast_routes']
 
-# %% ../../nbs/core/broadcast.ipynb #1b5d9f0e
+# %% ../../nbs/core/broadcast.ipynb #ca6e9637
 import asyncio, inspect, json, logging, re, signal, threading, time, weakref
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,10 +22,10 @@ from .streaming import encode_json, sse_event
 from .connections import ConnectionIdTaken, new_connection_id, validate_connection_id
 from .backends import BackendUnavailable, MemoryBackend
 
-# %% ../../nbs/core/broadcast.ipynb #ad0bd2c7
+# %% ../../nbs/core/broadcast.ipynb #9650bbb7
 log = logging.getLogger('cjm_fasthtml_sse')
 
-# %% ../../nbs/core/broadcast.ipynb #a33a1435
+# %% ../../nbs/core/broadcast.ipynb #80f6de87
 def _is_html(data): return isinstance(data, FT) or hasattr(data, '__ft__') or hasattr(data, '__html__')
 
 @dataclass
@@ -53,7 +53,7 @@ class BroadcastMessage:
         "Convert to SSE message format"
         return sse_event(self.data if _is_html(self.data) else self.to_json(), event=event_type, id=self.id)
 
-# %% ../../nbs/core/broadcast.ipynb #ac0899b8
+# %% ../../nbs/core/broadcast.ipynb #49668be1
 def _encoded(message, element_builder=None):
     "The wire bytes of queue item `message`, rendered by `element_builder` when there is one; cached on the message."
     if not isinstance(message, BroadcastMessage): return sse_event(message).encode()
@@ -68,7 +68,7 @@ def _encoded(message, element_builder=None):
         cache[element_builder] = wire
     return wire
 
-# %% ../../nbs/core/broadcast.ipynb #2d416437
+# %% ../../nbs/core/broadcast.ipynb #b2119230
 def _reset_wire(reason, last_event_id, newest_id):
     "The `reset` event: it carries the newest id, so the client's next reconnect resumes from there."
     return sse_event(encode_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
@@ -79,7 +79,7 @@ class _ResetMessage(BroadcastMessage):
         super().__init__('reset', {'reason': reason}, id=str(newest_id))
         self.wire = _reset_wire(reason, None, newest_id)
 
-# %% ../../nbs/core/broadcast.ipynb #1a10c1b6
+# %% ../../nbs/core/broadcast.ipynb #ea7c979c
 class _StreamClosed:
     "Type of `STREAM_CLOSED`."
     def __repr__(self): return 'STREAM_CLOSED'
@@ -90,7 +90,7 @@ class ConnectionRefused(RuntimeError):
     "The manager can't take a new connection now: it is full or closing. `retry_after` is in seconds."
     def __init__(self, msg, retry_after=2): super().__init__(msg); self.retry_after = retry_after
 
-# %% ../../nbs/core/broadcast.ipynb #9b7486ce
+# %% ../../nbs/core/broadcast.ipynb #9de98c4e
 CHANNEL_PATTERN = re.compile(r'^[A-Za-z0-9._:-]{1,128}$')
 
 def validate_channel(name:str, # Channel name to check
@@ -99,7 +99,7 @@ def validate_channel(name:str, # Channel name to check
     if isinstance(name, str) and CHANNEL_PATTERN.fullmatch(name): return name
     raise ValueError(f"invalid channel name {name!r}: a channel name is 1 to 128 characters from A-Z a-z 0-9 . _ : -")
 
-# %% ../../nbs/core/broadcast.ipynb #4e50ed2b
+# %% ../../nbs/core/broadcast.ipynb #7208d372
 class BroadcastManager:
     "Manages SSE broadcast connections across multiple tabs/clients"
     def __init__(self,
@@ -130,11 +130,12 @@ class BroadcastManager:
         self._streams, self._builders = {}, {}
         self.backend = backend if backend is not None else MemoryBackend()
         self._starting, self._id_waiters, self._background, self._remote_seen = None, [], set(), None
+        self._hooks = {'connect': [], 'disconnect': [], 'broadcast': []}
 
     def _log(self, msg, *args):
         if self.debug: log.info('[BroadcastManager] ' + msg, *args)
 
-# %% ../../nbs/core/broadcast.ipynb #e2dbda6e
+# %% ../../nbs/core/broadcast.ipynb #faaf9680
 MAX_CHANNELS_PER_CONNECTION = 32
 
 @patch
@@ -170,10 +171,11 @@ async def register(self:BroadcastManager,
     self.connection_metadata[connection_id] = {**(metadata or {}), 'connected_at': datetime.now().isoformat(), 'channels': channels}
     for c in channels: self._channels.setdefault(c, {})[connection_id] = queue
     if self.backend.remote: self._in_background(self.backend.add_connection(connection_id))
+    if self._hooks['connect']: self._fire('connect', connection_id, self.connection_metadata[connection_id], channels)
     self._log('registered %s', connection_id)
     return connection_id, queue
 
-# %% ../../nbs/core/broadcast.ipynb #9278fdfd
+# %% ../../nbs/core/broadcast.ipynb #0406e374
 def _end_queue(queue):
     "Empty `queue` and leave `STREAM_CLOSED` as its only item."
     while not queue.empty(): queue.get_nowait()
@@ -192,6 +194,7 @@ def _disconnect(self:BroadcastManager, connection_id, reason):
     if self.backend.remote: self._in_background(self.backend.remove_connection(connection_id))
     stream = self._streams.pop(connection_id, None)
     if stream is not None: stream.end()
+    if self._hooks['disconnect']: self._fire('disconnect', connection_id, meta, meta.get('channels', []))
     self._log('%s %s', reason, connection_id)
 
 @patch
@@ -201,7 +204,7 @@ async def unregister(self:BroadcastManager,
     "Unregister a connection and end its stream."
     self._disconnect(connection_id, 'unregistered')
 
-# %% ../../nbs/core/broadcast.ipynb #d527af06
+# %% ../../nbs/core/broadcast.ipynb #e2ef79cd
 @patch
 def _new_message(self:BroadcastManager, message_type, data, metadata, channel):
     "A message with the next id, already encoded for every route, so that encoding errors surface here."
@@ -246,7 +249,7 @@ def _deliver(self:BroadcastManager, message, targets):
         self._disconnect(connection_id, 'dropped (queue full)')
     return sent
 
-# %% ../../nbs/core/broadcast.ipynb #2ad4f5b5
+# %% ../../nbs/core/broadcast.ipynb #3ae4b5b3
 @patch
 async def broadcast(self:BroadcastManager,
                     message_type:str, # Type of the message
@@ -260,9 +263,11 @@ async def broadcast(self:BroadcastManager,
     message = self._new_message(message_type, data, metadata, channel)
     self._remember(message)
     self.messages_broadcast += 1
-    return self._deliver(message, self._targets(channel, exclude))
+    sent = self._deliver(message, self._targets(channel, exclude))
+    if self._hooks['broadcast']: self._fire('broadcast', message)
+    return sent
 
-# %% ../../nbs/core/broadcast.ipynb #f06c0984
+# %% ../../nbs/core/broadcast.ipynb #65fce796
 @patch
 async def send_to(self:BroadcastManager,
                   connection_id:str, # Target connection ID
@@ -283,7 +288,7 @@ async def send_to(self:BroadcastManager,
     if self.connections.get(connection_id) is not queue: return False
     return self._deliver(message, [(connection_id, queue)]) == 1
 
-# %% ../../nbs/core/broadcast.ipynb #c07f310d
+# %% ../../nbs/core/broadcast.ipynb #6f4ace75
 @patch
 def get_connection_count(self:BroadcastManager)->int: # Number of active connections
     "Get the number of active connections."
@@ -306,7 +311,47 @@ def get_stats(self:BroadcastManager)->Dict[str, Any]: # What `{prefix}/status` r
             'messages_broadcast': self.messages_broadcast, 'dropped': self.dropped_count, 'send_timeouts': self.send_timeouts,
             'resumes': self.resumes_served, 'resets': self.resets_sent, 'closing': self.closing}
 
-# %% ../../nbs/core/broadcast.ipynb #5abc7c81
+# %% ../../nbs/core/broadcast.ipynb #530b8d7f
+async def _logged(awaitable, kind, fn):
+    "Await a hook's result, logging what it raises."
+    try: await awaitable
+    except Exception: log.exception('%s hook %r raised', kind, fn)
+
+@patch
+def _fire(self:BroadcastManager, kind, *args):
+    "Run the `kind` hooks: sync ones now, async ones as tasks; log whatever they raise."
+    for fn in list(self._hooks[kind]):
+        try:
+            result = fn(*args)
+            if inspect.isawaitable(result): self._in_background(_logged(result, kind, fn))
+        except Exception: log.exception('%s hook %r raised', kind, fn)
+
+# %% ../../nbs/core/broadcast.ipynb #236989aa
+@patch
+def on_connect(self:BroadcastManager,
+               fn:Callable, # `fn(connection_id, metadata, channels)`, sync or async
+              )->Callable: # `fn`, so that this works as a decorator
+    "Call `fn` whenever a connection registers."
+    self._hooks['connect'].append(fn)
+    return fn
+
+@patch
+def on_disconnect(self:BroadcastManager,
+                  fn:Callable, # `fn(connection_id, metadata, channels)`, sync or async
+                 )->Callable: # `fn`, so that this works as a decorator
+    "Call `fn` whenever a connection leaves: unregistered, dropped, hung up, or closed."
+    self._hooks['disconnect'].append(fn)
+    return fn
+
+@patch
+def on_broadcast(self:BroadcastManager,
+                 fn:Callable, # `fn(message)`, sync or async
+                )->Callable: # `fn`, so that this works as a decorator
+    "Call `fn` with every message this manager broadcasts."
+    self._hooks['broadcast'].append(fn)
+    return fn
+
+# %% ../../nbs/core/broadcast.ipynb #7e97f23f
 @patch
 def _catch_up(self:BroadcastManager, last_event_id, channels)->Tuple[List[BroadcastMessage], Optional[str]]:
     "Retained messages newer than `last_event_id` for `channels`, or the reason the client must reset instead."
@@ -327,7 +372,7 @@ def _reset_event(self:BroadcastManager, reason, last_event_id)->bytes:
     "The `reset` event for a client that came back with `last_event_id`."
     return _reset_wire(reason, last_event_id, self._last_id)
 
-# %% ../../nbs/core/broadcast.ipynb #388557ca
+# %% ../../nbs/core/broadcast.ipynb #2324249d
 @patch
 async def close(self:BroadcastManager,
                 timeout:float=1.0, # Seconds to wait for the streams to finish
@@ -339,7 +384,7 @@ async def close(self:BroadcastManager,
     if tasks: await asyncio.wait(tasks, timeout=timeout)
     await self.backend.close()
 
-# %% ../../nbs/core/broadcast.ipynb #27d51e57
+# %% ../../nbs/core/broadcast.ipynb #934a170c
 _managers_to_close = weakref.WeakSet()
 
 def _close_streams_on_exit(manager):
@@ -356,7 +401,7 @@ def _close_streams_on_exit(manager):
         on_exit._closes_sse_streams = True
         signal.signal(sig, on_exit)
 
-# %% ../../nbs/core/broadcast.ipynb #e1dac399
+# %% ../../nbs/core/broadcast.ipynb #96dbae77
 @patch
 async def start(self:BroadcastManager):
     "Start the backend (connect to Redis, load the recent history); a no-op for the in-process backend."
@@ -368,7 +413,7 @@ async def start(self:BroadcastManager):
 async def _ensure_started(self:BroadcastManager):
     if not getattr(self.backend, 'started', True): await self.start()
 
-# %% ../../nbs/core/broadcast.ipynb #9c856aa0
+# %% ../../nbs/core/broadcast.ipynb #32db078f
 def _message_from(envelope, event_id):
     "The `BroadcastMessage` in a decoded envelope."
     data = Safe(envelope['data']) if envelope.get('html') else envelope['data']
@@ -385,10 +430,10 @@ def _load_history(self:BroadcastManager, entries, last_id):
     self._floor = entries[0][0] - 1 if entries else self._last_id
     self._remote_seen = last_id
 
-# %% ../../nbs/core/broadcast.ipynb #eade1e1c
+# %% ../../nbs/core/broadcast.ipynb #b35585f6
 @patch
 async def _publish(self:BroadcastManager, message_type, data, metadata, channel, target=None, exclude=None):
-    "Publish through the backend. Returns `None` once published, or, when Redis is down, the message to deliver here only."
+    "Publish through the backend: `(message, True)` once published, or `(message, False)` when Redis is down and it must be delivered here only."
     if channel is not None: validate_channel(channel)
     message = BroadcastMessage(type=message_type, data=data, metadata=metadata, channel=channel, id=str(self._last_id + 1))
     html = _is_html(data)
@@ -397,32 +442,36 @@ async def _publish(self:BroadcastManager, message_type, data, metadata, channel,
                             'target': target, 'exclude': sorted(exclude) if exclude else None})
     self._check_encoding(message)
     await self._ensure_started()
+    message.__dict__.pop('_sse_cache', None)
     if self.backend.healthy:
-        try: await self.backend.publish(envelope); return None
+        try:
+            message.id = str(await self.backend.publish(envelope))
+            return message, True
         except BackendUnavailable as e: log.warning('%s; delivering to this process only', e)
     self.backend.note_local_only()
     message.id = None
-    message.__dict__.pop('_sse_cache', None)
-    return message
+    return message, False
 
 @patch
 async def _broadcast_remote(self:BroadcastManager, message_type, data, metadata, exclude, channel):
-    local = await self._publish(message_type, data, metadata, channel, exclude=exclude)
+    message, published = await self._publish(message_type, data, metadata, channel, exclude=exclude)
     self.messages_broadcast += 1
     targets = self._targets(channel, exclude)
-    return len(targets) if local is None else self._deliver(local, targets)
+    sent = len(targets) if published else self._deliver(message, targets)
+    if self._hooks['broadcast']: self._fire('broadcast', message)
+    return sent
 
 @patch
 async def _send_to_remote(self:BroadcastManager, connection_id, message_type, data, metadata, channel):
     queue = self.connections.get(connection_id)
     if queue is not None and channel is not None and channel not in self.connection_metadata[connection_id]['channels']: return False
     if queue is None and await self.backend.holder(connection_id) is None: return False
-    local = await self._publish(message_type, data, metadata, channel, target=connection_id)
-    if local is None: return True
+    message, published = await self._publish(message_type, data, metadata, channel, target=connection_id)
+    if published: return True
     queue = self.connections.get(connection_id)
-    return queue is not None and self._deliver(local, [(connection_id, queue)]) == 1
+    return queue is not None and self._deliver(message, [(connection_id, queue)]) == 1
 
-# %% ../../nbs/core/broadcast.ipynb #2f45d017
+# %% ../../nbs/core/broadcast.ipynb #4bb49225
 @patch
 def _reset_all(self:BroadcastManager, reason, newest_id):
     "Send every local client a `reset`: they may have missed messages that can't be replayed."
@@ -459,7 +508,7 @@ def _deliver_envelope(self:BroadcastManager, env, event_id):
     elif (queue := self.connections.get(target)) is not None and (message.channel is None or message.channel in self.connection_metadata[target]['channels']):
         self._deliver(message, [(target, queue)])
 
-# %% ../../nbs/core/broadcast.ipynb #c76adc87
+# %% ../../nbs/core/broadcast.ipynb #569fb49a
 @patch
 async def _wait_for_id(self:BroadcastManager, event_id, timeout):
     "Wait until this manager has seen `event_id`, or `timeout` seconds."
@@ -470,7 +519,7 @@ async def _wait_for_id(self:BroadcastManager, event_id, timeout):
     except asyncio.TimeoutError: pass
     finally: self._id_waiters.remove(entry)
 
-# %% ../../nbs/core/broadcast.ipynb #be67373e
+# %% ../../nbs/core/broadcast.ipynb #adf1577e
 def _transport_behind(send, limit=64):
     "The asyncio transport that ASGI callable `send` writes to, looked up through middleware closures; `None` if not found."
     todo, seen = [send], set()
@@ -483,7 +532,7 @@ def _transport_behind(send, limit=64):
         todo += [c.cell_contents for c in (getattr(f, '__closure__', None) or ()) if callable(getattr(c, 'cell_contents', None))]
         if hasattr(f, 'func'): todo.append(f.func)
 
-# %% ../../nbs/core/broadcast.ipynb #d60d6ad3
+# %% ../../nbs/core/broadcast.ipynb #f9cd2d21
 _HEARTBEAT = object()
 _HEARTBEAT_BYTES = sse_event(comment='heartbeat').encode()
 _SSE_HEADERS = [(b'content-type', b'text/event-stream'), (b'cache-control', b'no-cache'), (b'x-accel-buffering', b'no')]
@@ -525,7 +574,7 @@ class _Stream:
         if transport is not None: transport.abort()
         else: self.task.cancel()
 
-# %% ../../nbs/core/broadcast.ipynb #ec3bf012
+# %% ../../nbs/core/broadcast.ipynb #b92c3c63
 async def _watch_hangup(receive, on_hangup):
     "Wait for the client to go away, then call `on_hangup`."
     while (await receive())['type'] != 'http.disconnect': pass
@@ -551,7 +600,7 @@ async def _pump(stream, element_builder):
         body = b''.join(chunks)
         if body: await _write(stream, body)
 
-# %% ../../nbs/core/broadcast.ipynb #b4c444e8
+# %% ../../nbs/core/broadcast.ipynb #67162a35
 class _BroadcastStream(Response):
     "The SSE response for one client of a `BroadcastManager`."
     media_type = 'text/event-stream'
@@ -594,7 +643,7 @@ class _BroadcastStream(Response):
             if manager.connections.get(conn_id) is queue: manager._disconnect(conn_id, 'stream ended')
             if manager._streams.get(conn_id) is stream: del manager._streams[conn_id]
 
-# %% ../../nbs/core/broadcast.ipynb #757005b0
+# %% ../../nbs/core/broadcast.ipynb #ce506d95
 _MAX_EVENT_ID = 128
 
 def _stream_request(request):
@@ -605,7 +654,7 @@ def _stream_request(request):
     last = request.headers.get('last-event-id') or request.query_params.get('last_event_id') or None
     return channels, (last[:_MAX_EVENT_ID] if last else None)
 
-# %% ../../nbs/core/broadcast.ipynb #bd821929
+# %% ../../nbs/core/broadcast.ipynb #bfeb46a0
 def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager instance
                              element_builder:Optional[Callable]=None, # `(message_type, data) -> FT | str | None`: what each client is sent; `None` sends `BroadcastMessage.to_sse()`
                              heartbeat_interval:float=15.0, # Seconds of silence before a heartbeat comment
@@ -631,7 +680,7 @@ def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager i
         return _BroadcastStream(manager, connection_id, element_builder, heartbeat_interval, retry_ms, channels, last_event_id)
     return handler
 
-# %% ../../nbs/core/broadcast.ipynb #ecb3f33c
+# %% ../../nbs/core/broadcast.ipynb #62389037
 def setup_broadcast_routes(app, # FastHTML (or Starlette) app
                            manager:BroadcastManager, # The broadcast manager instance
                            prefix:str="/sse", # URL prefix for SSE endpoints
