@@ -7,7 +7,7 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/streaming.html.md"""
 # %% auto #0
 __all__ = ['encode_json', 'sse_event', 'SSEEvent', 'SSEParser', 'StreamConfig', 'SSEStream', 'OOBStreamBuilder']
 
-# %% ../../nbs/core/streaming.ipynb #39c450fd
+# %% ../../nbs/core/streaming.ipynb #bc1ae4c5
 import asyncio, codecs, dataclasses, datetime as dt, decimal, enum, inspect, json, re, uuid
 from dataclasses import dataclass
 from typing import Any, AsyncGenerator, Callable, Dict, List, Optional, Union
@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from fastcore.xml import FT, to_xml
 from fasthtml.common import Div
 
-# %% ../../nbs/core/streaming.ipynb #c3e1538f
+# %% ../../nbs/core/streaming.ipynb #f343d7ee
 def _is_ft(o): return isinstance(o, FT) or hasattr(o, '__ft__')
 
 def _json_default(o):
@@ -32,7 +32,7 @@ def _json_default(o):
     raise TypeError(f"can't encode {type(o).__module__}.{type(o).__qualname__} as JSON for an SSE message; "
                     "convert it first (datetime, date, time, UUID, Decimal, Enum, set, dataclass and FT are handled)")
 
-# %% ../../nbs/core/streaming.ipynb #e6f6e9db
+# %% ../../nbs/core/streaming.ipynb #7cb49d9a
 def encode_json(
     obj:Any, # Value to encode
 )->str: # Compact JSON text
@@ -40,7 +40,7 @@ def encode_json(
     try: return json.dumps(obj, default=_json_default, ensure_ascii=False, separators=(',', ':'), allow_nan=False)
     except ValueError as e: raise ValueError(f"can't encode this value as JSON for an SSE message: {e}") from None
 
-# %% ../../nbs/core/streaming.ipynb #92ad5a2e
+# %% ../../nbs/core/streaming.ipynb #2d1509d8
 _line_ends = re.compile(r'\r\n|\r|\n')
 
 def _payload(data):
@@ -57,7 +57,7 @@ def _one_line(name, value):
         raise ValueError(f"SSE field {name!r} can't contain CR, LF or NUL: {value!r}")
     return value
 
-# %% ../../nbs/core/streaming.ipynb #6efcbc2f
+# %% ../../nbs/core/streaming.ipynb #7905fc96
 def sse_event(
     data:Any=None, # Payload: `str` as is, FT as HTML, anything else as JSON; `None` writes no data field
     *,
@@ -69,7 +69,7 @@ def sse_event(
     "Encode one Server-Sent Events block by the WHATWG rules; the only writer of SSE bytes in this package."
     out = []
     if comment is not None: out += [f': {line}\n' if line else ':\n' for line in _line_ends.split(str(comment))]
-    if event is not None: out.append(f'event: {_one_line("event", event)}\n')
+    if event is not None and event != 'message': out.append(f'event: {_one_line("event", event)}\n')
     if id is not None: out.append(f'id: {_one_line("id", id)}\n')
     if retry is not None:
         if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
@@ -79,7 +79,7 @@ def sse_event(
     if not out: raise ValueError("sse_event needs at least one of data, event, id, retry or comment")
     return ''.join(out) + '\n'
 
-# %% ../../nbs/core/streaming.ipynb #9cee82e6
+# %% ../../nbs/core/streaming.ipynb #c9c2fe34
 @dataclass
 class SSEEvent:
     "One event as an `EventSource` would dispatch it."
@@ -87,7 +87,7 @@ class SSEEvent:
     event: str = 'message'
     id: str = ''
 
-# %% ../../nbs/core/streaming.ipynb #5cc2c1c3
+# %% ../../nbs/core/streaming.ipynb #07ac9b18
 class SSEParser:
     "Incremental, spec-conforming parser of an SSE byte or text stream."
     def __init__(self):
@@ -125,7 +125,7 @@ class SSEParser:
         self._data, self._event = [], ''
         if data: return SSEEvent('\n'.join(data), event or 'message', self.last_event_id)
 
-# %% ../../nbs/core/streaming.ipynb #50b79dd1
+# %% ../../nbs/core/streaming.ipynb #ff193665
 @dataclass
 class StreamConfig:
     "Configuration for SSE streaming"
@@ -141,7 +141,7 @@ class StreamConfig:
         if not self.heartbeat_interval > 0: raise ValueError(f"heartbeat_interval must be > 0 seconds, not {self.heartbeat_interval!r}")
         if self.timeout is not None and not self.timeout >= 0: raise ValueError(f"timeout must be None or >= 0 seconds, not {self.timeout!r}")
 
-# %% ../../nbs/core/streaming.ipynb #5243b024
+# %% ../../nbs/core/streaming.ipynb #732a0543
 def _as_async_iterator(source):
     "An async iterator over `source`: an async iterable, a sync iterable, or a callable returning one."
     if callable(source) and not hasattr(source, '__aiter__') and not hasattr(source, '__iter__'): source = source()
@@ -152,7 +152,7 @@ def _as_async_iterator(source):
         return _gen()
     raise TypeError(f"data_source must be an async iterable, an iterable or a callable returning one, not {type(source).__name__}")
 
-# %% ../../nbs/core/streaming.ipynb #e14d5e96
+# %% ../../nbs/core/streaming.ipynb #4273827e
 class SSEStream:
     "Generic SSE stream handler"
     def __init__(self,
@@ -166,7 +166,7 @@ class SSEStream:
         self._active = False
         self._stop.set()
 
-# %% ../../nbs/core/streaming.ipynb #3f82812b
+# %% ../../nbs/core/streaming.ipynb #7927972a
 async def _transformed(item, transform_fn):
     "The data to send for `item`, after `transform_fn`."
     if transform_fn is None: return item
@@ -213,7 +213,7 @@ async def stream(self:SSEStream,
             await asyncio.gather(pending, return_exceptions=True)
         if hasattr(source, 'aclose'): await source.aclose()
 
-# %% ../../nbs/core/streaming.ipynb #e3e4cb3d
+# %% ../../nbs/core/streaming.ipynb #c00097b8
 def _with_oob(element, target_id, swap_mode):
     "A copy of FT `element` that swaps out-of-band into `target_id`."
     if not isinstance(element, FT):
@@ -223,7 +223,7 @@ def _with_oob(element, target_id, swap_mode):
         raise ValueError(f"element already has id {own_id!r}, which differs from target_id {target_id!r}")
     return FT(element.tag, element.children, {**element.attrs, 'id': target_id, 'hx-swap-oob': swap_mode}, void_=element.void_)
 
-# %% ../../nbs/core/streaming.ipynb #4d09c4ca
+# %% ../../nbs/core/streaming.ipynb #d6c0117f
 class OOBStreamBuilder:
     "Build SSE messages with OOB (Out-of-Band) swaps"
     def __init__(self): self.elements: List[Any] = []
