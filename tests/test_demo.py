@@ -15,7 +15,7 @@ def test_demo_page_has_the_documented_elements(demo):
     page = httpx.get(demo).text
     for element_id in ['counter', 'increment', 'decrement', 'message-form', 'feed', 'connections']:
         assert f'id="{element_id}"' in page, element_id
-    assert 'name="text"' in page and 'sse-connect="/sse/broadcast"' in page
+    assert 'name="text"' in page and 'sse-connect="/sse/broadcast?last_event_id=' in page
 
 def test_demo_updates_reach_every_tab(demo):
     async def go():

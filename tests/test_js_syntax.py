@@ -2,7 +2,7 @@
 import json, subprocess, pytest
 from helpers import require_program
 from cjm_fasthtml_sse.core.connections import (cleanup_sse_on_unload, create_reconnection_script,
-                                                create_connection_manager_script)
+                                                create_connection_manager_script, create_shared_connection_script, shared_worker_js)
 
 HOSTILE = "/x'; alert(1); //</script><script>alert(\"2\")</script>\\ \n\u2028\u2029 ${x} `tick` \U0001F600"
 
@@ -13,6 +13,9 @@ SCRIPTS = {
     'manager-default': lambda: create_connection_manager_script(),
     'manager-hostile': lambda: create_connection_manager_script(HOSTILE, update_interval=2**53 + 1),
     'manager-unicode': lambda: create_connection_manager_script('/stats?q=é&r=<b>', 1),
+    'shared-default': lambda: create_shared_connection_script(),
+    'shared-worker': lambda: create_shared_connection_script('/sse/shared-worker.js', 'app.v2-x', buffer_size=10**9, debug=True),
+    'shared-hostile': lambda: create_shared_connection_script(HOSTILE, 'n', 1),
 }
 
 def js_of(script):
@@ -32,6 +35,11 @@ def test_node_check(node, tmp_path, name):
     js = js_of(SCRIPTS[name]())
     assert '</' not in js, "the script text must not be able to end its <script> element"
     r = run_node(node, ['--check'], tmp_path, js)
+    assert r.returncode == 0, r.stderr
+
+def test_node_check_shared_worker(node, tmp_path):
+    "The shared worker's source (served as a file, not embedded in a page) is valid JavaScript too."
+    r = run_node(node, ['--check'], tmp_path, shared_worker_js(), 'worker.js')
     assert r.returncode == 0, r.stderr
 
 def test_node_check_catches_errors(node, tmp_path):
@@ -95,3 +103,115 @@ process.stdout.write(JSON.stringify({beforeOpen: beforeOpen, after: processed, h
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out == {'beforeOpen': ['closedByOthers'] * 2, 'after': ['closedByOthers'] * 3, 'hashGone': [True]}
+
+
+# A worker-like global scope for the shared worker's source: a fake EventSource and timers that run when told to.
+WORKER_SCOPE = """
+var timers = [], instances = [];
+globalThis.self = globalThis;
+self.location = {href: 'http://app.test/page'};
+globalThis.setTimeout = function (fn, ms) { timers.push({fn: fn, ms: ms}); return timers.length; };
+globalThis.clearTimeout = function () {};
+class FakeEventSource {
+  constructor(url) { this.url = url; this.readyState = 0; this.listeners = {}; instances.push(this); }
+  addEventListener(type, fn) { (this.listeners[type] = this.listeners[type] || []).push(fn); }
+  close() { this.readyState = 2; this.closed = true; }
+  emit(type, data, lastEventId) { (this.listeners[type] || []).forEach(function (fn) { fn({data: data, lastEventId: lastEventId}); }); }
+}
+FakeEventSource.CLOSED = 2;
+globalThis.EventSource = FakeEventSource;
+function port(tab) {
+  var p = {got: [], postMessage: function (m) { p.got.push(JSON.parse(JSON.stringify(m))); }};
+  self.onconnect({ports: [p]});
+  p.send = function (m) { p.onmessage({data: m}); };
+  p.send({t: 'hello', tab: tab, bufferSize: 3});
+  return p;
+}
+"""
+
+def test_id_helpers_in_node(node, tmp_path):
+    "compareIds orders decimal ids of any length like numbers and refuses anything else; the URL helpers keep other parameters."
+    cases = [('9', '10'), ('10', '9'), ('1730000000000001', '1730000000000000'), ('99999999999999999999', '100000000000000000000'),
+             ('007', '7'), ('0', '0'), ('12', '12'), ('', '1'), ('1', 'a'), ('-1', '1'), ('1.5', '1'), (' 1', '1')]
+    harness = WORKER_SCOPE + shared_worker_js() + """
+var cases = JSON.parse(process.argv[2]);
+process.stdout.write(JSON.stringify({
+  compare: cases.map(function (c) { return compareIds(c[0], c[1]); }),
+  key: resumeKey('/sse/broadcast?channel=a&last_event_id=5&channel=b#x'),
+  from: [resumeFrom('/s?last_event_id=17'), resumeFrom('/s')],
+  with: [withResume('/s?channel=a', '42'), withResume('http://app.test/s?last_event_id=1&x=y', '2'), withResume('/s?last_event_id=3', '')]
+}));
+"""
+    path = tmp_path / 'ids.js'
+    path.write_text(harness, encoding='utf-8')
+    r = subprocess.run([node, str(path), json.dumps(cases)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    def py_compare(a, b):
+        if not (a.isascii() and a.isdigit() and b.isascii() and b.isdigit()): return None
+        return (int(a) > int(b)) - (int(a) < int(b))
+    assert out['compare'] == [py_compare(a, b) for a, b in cases]
+    assert out['key'] == 'http://app.test/sse/broadcast?channel=a&channel=b'
+    assert out['from'] == ['17', '']
+    assert out['with'] == ['http://app.test/s?channel=a&last_event_id=42', 'http://app.test/s?last_event_id=2&x=y', 'http://app.test/s']
+
+def test_hub_replays_resets_and_resumes_in_node(node, tmp_path):
+    "The hub of the shared worker, driven through fake ports: what a late tab is sent, when it gets a reset, and how streams reopen."
+    harness = WORKER_SCOPE + shared_worker_js() + """
+var key = 'http://app.test/sse/broadcast', result = {};
+var A = port('A'), B = port('B'), C = port('C'), D = port('D');
+A.send({t: 'sub', tab: 'A', sub: 'A.1', key: key, lastId: '100', types: ['custom']});
+var first = instances[0];
+result.firstUrl = first.url;
+first.onopen();
+first.emit('message', 'm101', '101');
+first.emit('message', 'm102', '102');
+first.emit('message', 'no id of its own', '102');
+first.emit('custom', 'c103', '103');
+first.emit('ignored', 'nobody listens', '104');
+B.send({t: 'sub', tab: 'B', sub: 'B.1', key: key, lastId: '101'});
+C.send({t: 'sub', tab: 'C', sub: 'C.1', key: key, lastId: '50'});
+D.send({t: 'sub', tab: 'D', sub: 'D.1', key: key, lastId: ''});
+result.A = A.got.map(function (m) { return m.t === 'ev' ? [m.ev.type, m.ev.id, m.ev.fresh] : [m.t, m.state]; });
+result.acks = [B, C, D].map(function (p) { var a = p.got[p.got.length - 1]; return {t: a.t, state: a.state, from: a.from, events: a.events.map(function (e) { return e.id + ':' + e.data; }), reset: a.reset}; });
+first.readyState = 2;
+first.onerror();
+result.retryIn = timers[timers.length - 1].ms;
+result.beforeRetry = instances.length;
+timers[timers.length - 1].fn();
+result.reopenedUrl = instances[1].url;
+A.send({t: 'unsub', tab: 'A', sub: 'A.1'});
+B.send({t: 'bye', tab: 'B'});
+C.send({t: 'unsub', tab: 'C', sub: 'C.1'});
+result.openWhileWanted = !instances[1].closed;
+D.send({t: 'unsub', tab: 'D', sub: 'D.1'});
+result.closedWhenUnwanted = !!instances[1].closed;
+var key2 = key + '?channel=x';
+A.send({t: 'sub', tab: 'A', sub: 'A.2', key: key2, lastId: '200'});
+B.send({t: 'sub', tab: 'B', sub: 'B.2', key: key2, lastId: '150'});
+result.rewind = [instances[2].url, !!instances[2].closed, instances[3].url];
+process.stdout.write(JSON.stringify(result));
+"""
+    path = tmp_path / 'hub.js'
+    path.write_text(harness, encoding='utf-8')
+    r = subprocess.run([node, str(path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out['firstUrl'] == 'http://app.test/sse/broadcast?last_event_id=100'
+    # Tab A gets the ack, the open state, and every event of the types someone listens to; an event without an id of its own isn't fresh.
+    assert out['A'] == [['ack', 'connecting'], ['state', 'open'], ['message', '101', True], ['message', '102', True],
+                        ['message', '102', False], ['custom', '103', True]]
+    b, c, d = out['acks']
+    # The buffer holds 3 events, so it covers everything after 101: B gets what it missed, oldest first.
+    assert b == {'t': 'ack', 'state': 'open', 'from': '103', 'events': ['102:m102', '102:no id of its own', '103:c103'], 'reset': None}
+    # C asks for events after 50, which the buffer no longer reaches: a reset shaped like the server's, with the newest id.
+    assert c['events'] == [] and c['reset']['type'] == 'reset' and c['reset']['id'] == '103' and c['reset']['fresh'] is True
+    assert json.loads(c['reset']['data']) == {'reason': 'not_buffered', 'last_event_id': '50'}
+    # D has no id: live events only, and it learns where the stream is.
+    assert d == {'t': 'ack', 'state': 'open', 'from': '103', 'events': [], 'reset': None}
+    # A source the browser gave up on is reopened after 0.5 s, resuming after the last id the hub saw.
+    assert (out['retryIn'], out['beforeRetry'], out['reopenedUrl']) == (500, 1, 'http://app.test/sse/broadcast?last_event_id=103')
+    assert out['openWhileWanted'] and out['closedWhenUnwanted']
+    # Before any event arrived, a subscriber with an older id makes the hub start again from that id.
+    assert out['rewind'] == ['http://app.test/sse/broadcast?channel=x&last_event_id=200', True,
+                             'http://app.test/sse/broadcast?channel=x&last_event_id=150']

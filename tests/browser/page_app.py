@@ -1,0 +1,57 @@
+"""A bare page for the browser tests of the JS helpers: htmx 2, htmx-ext-sse and only the helper scripts the query asks for.
+
+Run under uvicorn by `tests/browser/test_browser_helpers.py`, with `SSE_TEST_ASSETS` set to an npm prefix holding
+`htmx.org@2` and `htmx-ext-sse@2`. Query parameters of `/`:
+`cleanup=1`, `reconnect=MS` (check interval), `manager_ms=MS` (update interval), `share=worker|locks`, `worker=URL`.
+"""
+import asyncio, os
+from pathlib import Path
+from fasthtml.common import FastHTML, Li, P, Script, Title, Ul, Main
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.staticfiles import StaticFiles
+from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
+from cjm_fasthtml_sse.core.connections import (cleanup_sse_on_unload, create_connection_manager_script, create_reconnection_script,
+                                                create_shared_connection_script, add_shared_worker_route, create_sse_element)
+from cjm_fasthtml_sse.core.streaming import OOBStreamBuilder
+
+ASSETS = Path(os.environ['SSE_TEST_ASSETS']) / 'node_modules'
+manager = BroadcastManager(history_limit=200)
+
+def feed_item(kind, data):
+    "Append each message to `#feed`."
+    return OOBStreamBuilder().add_element(Li(data['text']), 'feed', 'beforeend').build() if kind == 'message' else None
+
+app = FastHTML(default_hdrs=False, secret_key='browser-tests')
+app.mount('/assets', StaticFiles(directory=ASSETS), name='assets')
+setup_broadcast_routes(app, manager, element_builder=feed_item)
+add_shared_worker_route(app)
+
+@app.get('/')
+def index(cleanup:int=0, reconnect:int=0, manager_ms:int=0, share:str='', worker:str='/sse/shared-worker.js'):
+    scripts = [Script(src='/assets/htmx.org/dist/htmx.min.js')]
+    if share: scripts.append(create_shared_connection_script(worker_url=worker if share == 'worker' else None, name='page', debug=True))
+    scripts.append(Script(src='/assets/htmx-ext-sse/sse.js'))
+    if reconnect: scripts.append(create_reconnection_script(check_interval=reconnect, debug=True))
+    if cleanup: scripts.append(cleanup_sse_on_unload())
+    if manager_ms: scripts.append(create_connection_manager_script('/sse/status', manager_ms))
+    return (Title('helpers'), *scripts,
+            Main(P('connections: ', P(0, id='connections', data_sse_stats='connections')), Ul(id='feed'),
+                 create_sse_element('/sse/broadcast', element_id='listener', hidden=True, hx_swap='none')))
+
+@app.post('/send')
+async def send(text:str):
+    await manager.broadcast('message', {'text': text})
+    return JSONResponse({'id': manager.history[-1].id})
+
+@app.post('/drop')
+async def drop():
+    "End every open stream, as a server that drops its connections would; browsers then retry."
+    ids = list(manager.connections)
+    for connection_id in ids: await manager.unregister(connection_id)
+    return JSONResponse({'dropped': len(ids)})
+
+@app.get('/slow')
+async def slow(delay:float=2.5):
+    "A page that takes `delay` seconds to answer, so that a navigation to it stays pending."
+    await asyncio.sleep(min(delay, 10))
+    return HTMLResponse('<title>slow</title><p id="slow">done</p>')

@@ -1,0 +1,83 @@
+"""One connection per browser, proven in Chromium against the demo: ten tabs on one connection, through a shared worker
+or an elected tab; the same ten tabs without sharing, where the browser's six-connection limit freezes the rest;
+and the elected tab closed while messages keep coming.
+"""
+import threading, time
+import httpx, pytest
+from pages import demo, open_tab, connections, counter, feed, wait_feed, wait_counter, wait_until, post_message, increment
+
+pytestmark = pytest.mark.timeout(180)
+
+TABS = 10
+
+@pytest.mark.parametrize('args,mode', [([], 'worker'), (['--no-worker'], 'locks')], ids=['shared-worker', 'elected-tab'])
+def test_ten_tabs_share_one_connection(context, htmx2_assets, args, mode):
+    with demo(htmx2_assets, *args) as url:
+        tabs = [open_tab(context, url) for _ in range(TABS)]
+        assert {t.evaluate('cjmSharedSSE.mode') for t in tabs} == {mode}
+        if mode == 'locks': assert sum(t.evaluate('cjmSharedSSE.leading') for t in tabs) == 1
+        wait_until(lambda: connections(url) == 1, 2, 'one connection for all the tabs')
+        for i in range(3):
+            increment(url)
+            post_message(url, f'message {i}')
+        took = max(wait_feed(t, [f'message {i}' for i in range(3)], timeout=3) for t in tabs)
+        for t in tabs: wait_counter(t, 3, timeout=1)
+        assert connections(url) == 1
+        print(f'\n{mode}: {TABS} tabs on 1 connection, all updated within {took * 1000:.0f} ms')
+
+def test_without_sharing_tabs_beyond_the_sixth_freeze(context, htmx2_assets):
+    "Each tab holds one of the browser's six connections to the origin: a seventh tab can't even load its page."
+    with demo(htmx2_assets, '--no-share') as url:
+        tabs = [open_tab(context, url) for _ in range(6)]
+        wait_until(lambda: connections(url) == 6, 2, 'six connections')
+        frozen = [context.new_page() for _ in range(TABS - 6)]
+        for page in frozen: page.evaluate('url => { setTimeout(() => { location.href = url; }, 0); }', url)
+        # A tab whose navigation waits for a connection can't run scripts: only look at its URL, and wait in a live tab.
+        tabs[0].wait_for_timeout(2000)
+        increment(url)
+        for t in tabs: wait_counter(t, 1, timeout=2)
+        tabs[0].wait_for_timeout(1000)
+        assert [page.url for page in frozen] == ['about:blank'] * len(frozen), 'tabs 7 and up never got their page'
+        assert connections(url) == 6
+        tabs[0].close()
+        _, took = wait_until(lambda: any(p.url.startswith(url) for p in frozen), 5, 'a frozen tab loads once a connection is free', tabs[1])
+        print(f'\nno sharing: tabs 7 to {TABS} frozen; one loaded {took * 1000:.0f} ms after a tab closed')
+
+def test_closing_the_elected_tab_loses_no_message(context, htmx2_assets):
+    "Messages keep coming while the tab that holds the connection closes: another tab takes over within 2 s, and every tab shows every message once."
+    with demo(htmx2_assets, '--no-worker') as url:
+        tabs = [open_tab(context, url) for _ in range(4)]
+        leader = next(t for t in tabs if t.evaluate('cjmSharedSSE.leading'))
+        others = [t for t in tabs if t is not leader]
+        wait_until(lambda: connections(url) == 1, 2, 'one shared connection')
+        sent, stop = [], threading.Event()
+        def publish():
+            with httpx.Client() as http:
+                for i in range(30):
+                    if stop.is_set(): break
+                    text = f'm{i:02d}'
+                    http.post(f'{url}/messages', data={'text': text}, timeout=5).raise_for_status()
+                    sent.append(text)
+                    time.sleep(0.05)
+        publisher = threading.Thread(target=publish)
+        publisher.start()
+        try:
+            wait_until(lambda: len(sent) >= 8, 5, 'messages flowing', others[0])
+            closed_at = time.monotonic()
+            leader.close()
+            _, elected = wait_until(lambda: any(t.evaluate('cjmSharedSSE.leading') for t in others), 2, 'another tab elected', others[0])
+            mark = f'after close {len(sent)}'
+            post_message(url, mark)
+            for t in others: t.wait_for_function(f"[...document.querySelectorAll('#feed li')].some(li => li.textContent === '{mark}')", timeout=2000)
+            took_over = time.monotonic() - closed_at
+        finally:
+            publisher.join(20)
+            stop.set()
+        expected = sorted(sent + [mark])
+        for t in others:
+            wait_until(lambda: len(feed(t)) >= len(expected), 5, 'every message arrived', t)
+            assert sorted(feed(t)) == expected, feed(t)
+            assert [m for m in feed(t) if m.startswith('m')] == sent
+        wait_until(lambda: connections(url) == 1, 2, 'one connection again', others[0])
+        print(f'\nleader closed: new leader in {elected * 1000:.0f} ms; a new message reached every tab {took_over * 1000:.0f} ms after the close; '
+              f'{len(sent) + 1} messages, none lost or doubled')
