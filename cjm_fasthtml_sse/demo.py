@@ -7,7 +7,7 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/demo.html.md"""
 # %% auto #0
 __all__ = ['HTMX_VERSION', 'HTMX_SSE_VERSION', 'HTMX4_VERSION', 'asset_urls', 'render_update', 'demo_app', 'main']
 
-# %% ../nbs/demo.ipynb #ce946035
+# %% ../nbs/demo.ipynb #12521b5a
 import json, os, secrets
 from pathlib import Path
 from typing import Optional
@@ -16,12 +16,13 @@ from fasthtml.common import (FastHTML, Button, Div, Form, H1, Input, Li, P, Scri
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from .core.broadcast import BroadcastManager, setup_broadcast_routes
+from .core.backends import RedisBackend
 from .core.connections import (cleanup_sse_on_unload, create_connection_manager_script, create_reconnection_script,
                                                 create_shared_connection_script, add_shared_worker_route, create_sse_element,
                                                 SHARED_WORKER_PATH)
 from .core.streaming import OOBStreamBuilder
 
-# %% ../nbs/demo.ipynb #08db7674
+# %% ../nbs/demo.ipynb #b2ee4b91
 HTMX_VERSION, HTMX_SSE_VERSION, HTMX4_VERSION = '2.0.11', '2.2.4', '4.0.1'
 _ASSET_FILES = {2: {'htmx': 'htmx.org/dist/htmx.min.js', 'sse': 'htmx-ext-sse/sse.js'},
                 4: {'htmx': 'htmx.org/dist/htmx.min.js', 'sse': 'htmx.org/dist/ext/hx-sse.js'}}
@@ -41,7 +42,7 @@ def asset_urls(assets:Optional[str]=None, # Folder with `node_modules` from `npm
     if missing: raise FileNotFoundError(f"--assets {assets}: missing {', '.join(str(root / p) for p in missing)}; run `npm install --prefix {assets} {_NPM_PACKAGES[htmx]}`")
     return {k: f'/assets/{p}' for k, p in _ASSET_FILES[htmx].items()}
 
-# %% ../nbs/demo.ipynb #896c4a64
+# %% ../nbs/demo.ipynb #8b8574df
 def render_update(kind:str, # Message type
                   data:dict, # Message data
                  ): # The OOB swap to send, or `None` for messages the page doesn't show
@@ -52,7 +53,7 @@ def render_update(kind:str, # Message type
     else: return None
     return b.build()
 
-# %% ../nbs/demo.ipynb #24ade1c2
+# %% ../nbs/demo.ipynb #1feb915a
 _RESET_JS = """(function () {
   function reload(event) {
     console.info('[demo] the stream was reset; reloading the page', event.detail && (event.detail.data || event.detail));
@@ -67,7 +68,7 @@ _RESET_JS = """(function () {
   });
 })();"""
 
-# %% ../nbs/demo.ipynb #e9f58287
+# %% ../nbs/demo.ipynb #dba388bf
 def _load_state(path):
     "Counter and feed saved in `path`, or a fresh state."
     if path is None or not Path(path).exists(): return 0, []
@@ -82,7 +83,25 @@ def _save_state(path, counter, feed):
     tmp.write_text(json.dumps({'counter': counter, 'feed': feed}), encoding='utf-8')
     os.replace(tmp, path)
 
-# %% ../nbs/demo.ipynb #143f124b
+# %% ../nbs/demo.ipynb #f768be28
+_COUNTER_KEY = 'cjm_sse_demo:counter'
+
+def _mirror_in_every_worker(app, manager, url):
+    "Keep this worker's copy of the counter and feed in step with every message it delivers."
+    import redis.asyncio as aioredis
+    app.state.redis = aioredis.Redis.from_url(url, decode_responses=True)
+    def apply(message):
+        if message.type == 'counter': app.state.counter = message.data['value']
+        elif message.type == 'message': app.state.feed = (app.state.feed + [message.data['text']])[-100:]
+    manager.on_broadcast(apply)
+    async def load():
+        await manager.start()
+        app.state.counter = int(await app.state.redis.get(_COUNTER_KEY) or 0)
+        for message in manager.get_history():
+            if message.type == 'message': apply(message)
+    app.on_event('startup')(load)
+
+# %% ../nbs/demo.ipynb #87e10338
 _CSS = """body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}
 section{border:1px solid #ddd;border-radius:8px;padding:1rem;margin:1rem 0}
 #counter{font-size:2rem;margin:0 1rem}#feed{max-height:16rem;overflow:auto}"""
@@ -101,9 +120,12 @@ def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, 
              share:bool=True, # Share one connection between all tabs of a browser (htmx 2 only)
              worker:bool=True, # Share through a shared worker; `False` elects a tab instead
              state:Optional[str]=None, # JSON file that keeps the counter and the feed across restarts
+             redis:Optional[str]=None, # Redis URL: share broadcasts and state between workers and hosts
             )->FastHTML: # The demo app
     "Build the cross-tab demo: a shared counter, a message feed and the connection count."
-    urls, manager = asset_urls(assets, htmx), manager or BroadcastManager()
+    if redis and state: raise ValueError("use either state (one process) or redis (several), not both")
+    urls = asset_urls(assets, htmx)
+    manager = manager or BroadcastManager(backend=RedisBackend(redis, prefix='cjm_sse_demo') if redis else None)
     worker_url = SHARED_WORKER_PATH if share and worker and htmx == 2 else None
     app = FastHTML(hdrs=[*_scripts(urls, htmx, share, worker_url), Style(_CSS)], default_hdrs=False, secret_key=secrets.token_hex(16))
     if worker_url is not None: add_shared_worker_route(app, worker_url)
@@ -111,6 +133,7 @@ def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, 
     app.state.manager, app.state.htmx = manager, htmx
     app.state.counter, app.state.feed = _load_state(state)
     setup_broadcast_routes(app, manager, element_builder=render_update)
+    if redis: _mirror_in_every_worker(app, manager, redis)
 
     def listener():
         "The hidden element that holds the stream, resuming after the newest event at render time."
@@ -134,7 +157,9 @@ def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, 
     @app.post('/counter/{op}')
     async def counter(op:str):
         if op not in ('increment', 'decrement'): return Response(f'unknown counter operation {op!r}', status_code=404)
-        app.state.counter += 1 if op == 'increment' else -1
+        step = 1 if op == 'increment' else -1
+        if redis: return await manager.broadcast('counter', {'value': await app.state.redis.incrby(_COUNTER_KEY, step)})
+        app.state.counter += step
         _save_state(state, app.state.counter, app.state.feed)
         await manager.broadcast('counter', {'value': app.state.counter})
 
@@ -142,13 +167,14 @@ def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, 
     async def post_message(text:str=''):
         text = text.strip()
         if not text or len(text) > 500: return Response('text must be 1 to 500 characters', status_code=400)
+        if redis: return await manager.broadcast('message', {'text': text})
         app.state.feed = (app.state.feed + [text])[-100:]
         _save_state(state, app.state.counter, app.state.feed)
         await manager.broadcast('message', {'text': text})
 
     return app
 
-# %% ../nbs/demo.ipynb #8962e45f
+# %% ../nbs/demo.ipynb #11aa0f66
 @call_parse
 def main(host:str='127.0.0.1', # Interface to listen on
          port:int=5001, # Port to listen on
@@ -157,12 +183,22 @@ def main(host:str='127.0.0.1', # Interface to listen on
          no_share:bool=False, # Give each tab its own connection instead of sharing one per browser
          no_worker:bool=False, # Share through an elected tab instead of a shared worker
          state:str=None, # JSON file that keeps the counter and the feed across restarts
+         redis:str=None, # Redis URL, to share broadcasts and state with other workers and hosts (default: $CJM_SSE_REDIS)
         ):
     "Serve the cross-tab demo with uvicorn."
     import uvicorn
-    app = demo_app(assets or os.environ.get('CJM_SSE_ASSETS') or None, htmx=htmx, share=not no_share, worker=not no_worker, state=state)
+    app = demo_app(assets or os.environ.get('CJM_SSE_ASSETS') or None, htmx=htmx, share=not no_share, worker=not no_worker,
+                   state=state, redis=redis or os.environ.get('CJM_SSE_REDIS') or None)
     print(f'cjm-fasthtml-sse demo on http://{host}:{port} (open it in two tabs)')
     uvicorn.run(app, host=host, port=port, log_level='warning')
 
-# %% ../nbs/demo.ipynb #5040dca0
+# %% ../nbs/demo.ipynb #076efcae
+def __getattr__(name):
+    "Build the module-level `app` from the environment on first use, for `uvicorn cjm_fasthtml_sse.demo:app`."
+    if name != 'app': raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    env = os.environ.get
+    globals()['app'] = app = demo_app(env('CJM_SSE_ASSETS') or None, htmx=int(env('CJM_SSE_HTMX') or 2), redis=env('CJM_SSE_REDIS') or None)
+    return app
+
+# %% ../nbs/demo.ipynb #6e400ef4
 if __name__ == '__main__': main()

@@ -126,3 +126,28 @@ def test_unreachable_redis_at_startup_names_the_url():
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=30)
     assert proc.returncode != 0
     assert url in proc.stderr, proc.stderr[-2000:]
+
+def test_the_demo_on_two_workers_shares_broadcasts_and_state():
+    with redis_server() as (url, *_):
+        port = free_port()
+        args = ['-m', 'uvicorn', 'cjm_fasthtml_sse.demo:app', '--workers', '2', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning']
+        from helpers import running
+        with running(args, port, env={'CJM_SSE_REDIS': url}) as demo:
+            async def go():
+                async with httpx.AsyncClient() as http:
+                    tabs = [await SSEClient.connect(f'{demo}/sse/broadcast') for _ in range(8)]
+                    for _ in range(250):
+                        if (await http.get(f'{demo}/sse/status')).json().get('cluster_connections') == 8: break
+                        await asyncio.sleep(0.02)
+                    local = {(await http.get(f'{demo}/sse/status')).json()['connections'] for _ in range(20)}
+                    assert any(n < 8 for n in local), f'all 8 streams landed on one worker ({local}); the test proves nothing'
+                    for _ in range(3): assert (await http.post(f'{demo}/counter/increment')).status_code == 200
+                    assert (await http.post(f'{demo}/messages', data={'text': 'from one worker'})).status_code == 200
+                    got = [[e.data for e in await t.events(4)] for t in tabs]
+                    pages = [(await http.get(demo)).text for _ in range(6)]
+                    for t in tabs: await t.close()
+                    return got, pages
+            got, pages = asyncio.run(asyncio.wait_for(go(), 60))
+    counters = [f'<span id="counter" hx-swap-oob="outerHTML">{n}</span>' for n in (1, 2, 3)]
+    for events in got: assert events == counters + ['<div hx-swap-oob="beforeend" id="feed"><li>from one worker</li></div>']
+    for page in pages: assert 'id="counter">3<' in page and '<li>from one worker</li>' in page
