@@ -11,8 +11,9 @@ import argparse, copy, json, re, sys, tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT/'tools'))
+from build_docs import cell_directives
 INDEX, README = ROOT/'nbs'/'index.ipynb', ROOT/'README.md'
-_directive = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 _rel_link = re.compile(r'\]\((?!https?:|mailto:|#|/)([^)\s]+\.html(?:#[^)\s]*)?)\)')
 
 def _text(v): return ''.join(v) if isinstance(v, list) else v
@@ -24,13 +25,6 @@ def _joined(output):
     if 'data' in output: output['data'] = {k: _text(v) for k, v in output['data'].items()}
     return output
 
-def _directives(src):
-    "The nbdev directives (`#| name: value`) at the top of a cell, and the source without them."
-    lines, found = src.splitlines(), {}
-    while lines and (m := _directive.match(lines[0])):
-        found[m.group(1).replace('-', '_')] = m.group(2)
-        lines.pop(0)
-    return found, '\n'.join(lines).strip('\n')
 
 def _docs_url():
     urls = tomllib.loads((ROOT/'pyproject.toml').read_text())['project'].get('urls', {})
@@ -41,13 +35,14 @@ def readme_cells(nb):
     out = []
     for cell in nb['cells']:
         cell = copy.deepcopy(cell)
-        found, src = _directives(_src(cell))
+        found, src = cell_directives(_src(cell))
+        src = src.strip('\n')
         if 'hide' in found: continue
         cell['metadata'] = {}
         if cell['cell_type'] == 'code':
             if not src.strip(): continue
-            if found.get('hide_input') is not None or found.get('echo') == 'false': src = ''
-            if found.get('hide_output') is not None or found.get('output') == 'false': cell['outputs'] = []
+            if found.get('hide-input') is not None or found.get('echo') == 'false': src = ''
+            if found.get('hide-output') is not None or found.get('output') == 'false': cell['outputs'] = []
             cell['source'], cell['execution_count'] = src, None
             cell['outputs'] = [_joined(o) for o in cell.get('outputs', [])]
         else: cell['source'] = _src(cell)
