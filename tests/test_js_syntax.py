@@ -2,7 +2,8 @@
 import json, subprocess, pytest
 from helpers import require_program
 from cjm_fasthtml_sse.core.connections import (cleanup_sse_on_unload, create_reconnection_script,
-                                                create_connection_manager_script, create_shared_connection_script, shared_worker_js)
+                                                create_connection_manager_script, create_shared_connection_script, shared_worker_js,
+                                                create_status_monitor_script, StatusMonitorConfig, STATUS_STATES)
 
 HOSTILE = "/x'; alert(1); //</script><script>alert(\"2\")</script>\\ \n\u2028\u2029 ${x} `tick` \U0001F600"
 
@@ -16,6 +17,10 @@ SCRIPTS = {
     'shared-default': lambda: create_shared_connection_script(),
     'shared-worker': lambda: create_shared_connection_script('/sse/shared-worker.js', 'app.v2-x', buffer_size=10**9, debug=True),
     'shared-hostile': lambda: create_shared_connection_script(HOSTILE, 'n', 1),
+    'monitor-default': lambda: create_status_monitor_script(),
+    'monitor-hostile': lambda: create_status_monitor_script(StatusMonitorConfig(
+        HOSTILE, source=HOSTILE, labels={s: HOSTILE for s in STATUS_STATES}, classes={'offline': HOSTILE},
+        check_interval=2**53 + 1, offline_after=1, debug=True)),
 }
 
 def js_of(script):
@@ -215,3 +220,87 @@ process.stdout.write(JSON.stringify(result));
     # Before any event arrived, a subscriber with an older id makes the hub start again from that id.
     assert out['rewind'] == ['http://app.test/sse/broadcast?channel=x&last_event_id=200', True,
                              'http://app.test/sse/broadcast?channel=x&last_event_id=150']
+
+
+# A page for the status monitor: stream elements of htmx 2 (an EventSource at htmx-internal-data) and of htmx 4 (_htmx.sse),
+# document events that can be fired by hand, and a clock and interval timer the test moves.
+MONITOR_PAGE = """
+var listeners = {}, tick = null, now = 1000, statuses = [];
+globalThis.window = globalThis;
+globalThis.addEventListener = function () {};
+Date.now = function () { return now; };
+globalThis.navigator = {onLine: true};
+globalThis.CustomEvent = function (type, init) { this.type = type; this.detail = init.detail; };
+function classList() {
+  var set = {};
+  return {add: function (c) { set[c] = true; }, remove: function (c) { delete set[c]; }, list: function () { return Object.keys(set).sort(); }};
+}
+var indicator = {textContent: '', attrs: {}, classList: classList(), setAttribute: function (k, v) { this.attrs[k] = v; }};
+var streams = [];
+globalThis.document = {
+  readyState: 'complete',
+  addEventListener: function (type, fn) { (listeners[type] = listeners[type] || []).push(fn); },
+  dispatchEvent: function (event) { if (event.type === 'sse:status') statuses.push(event.detail.previous + '>' + event.detail.state); },
+  getElementById: function (id) { return id === 'sse-status' ? indicator : null; },
+  querySelectorAll: function () { return streams; }
+};
+globalThis.setInterval = function (fn) { tick = fn; };
+function fire(type, target, detail) { (listeners[type] || []).forEach(function (fn) { fn({target: target, detail: detail}); }); }
+function seen() { return indicator.attrs['data-sse-status'] + '|' + indicator.textContent + '|' + indicator.classList.list().join(' '); }
+"""
+
+def test_status_monitor_states_in_node(node, tmp_path):
+    "The monitor's states, worked through on a fake page: htmx 2 sources and their events, htmx 4 connections, the offline clock."
+    js = js_of(create_status_monitor_script(StatusMonitorConfig(labels={'connected': 'Live'}, classes={'offline': 'down red'},
+                                                                 check_interval=500, offline_after=5000)))
+    harness = MONITOR_PAGE + js + """
+(async function () {
+var out = {};
+out.none = seen();
+var es = {readyState: 0}, two = {'htmx-internal-data': {sseEventSource: es}};
+streams.push(two);
+tick(); out.connecting = seen();
+es.readyState = 1; fire('htmx:sseOpen', two, {source: es}); out.open = seen();
+es.readyState = 0; fire('htmx:sseError', two, {source: es}); out.browserRetry = seen();
+es.readyState = 2; fire('htmx:sseError', two, {source: es}); out.extensionRetry = seen();
+var es2 = {readyState: 0}; two['htmx-internal-data'].sseEventSource = es2; tick(); out.newSource = seen();
+es2.readyState = 1; fire('htmx:sseOpen', two, {source: es2}); out.reopened = seen();
+es2.readyState = 2; fire('htmx:sseClose', two, {source: es2, type: 'message'}); out.closedOnPurpose = seen();
+var es3 = {readyState: 2}; two['htmx-internal-data'].sseEventSource = es3; tick(); out.closedByOthers = seen();
+es3.readyState = 1; tick();
+var four = {_htmx: {}};
+streams.push(four);
+tick(); out.fourConnecting = seen();
+four._htmx.sse = {reader: null, status: 200}; fire('htmx:sse:after:connection', four, {}); out.fourJustOpened = seen();
+four._htmx.sse.reader = {}; await null; out.fourOpen = seen();
+four._htmx.sse.reader = null; fire('htmx:sse:before:connection', four, {}); out.fourRetry = seen();
+now += 4000; tick(); out.before = seen();
+now += 1000; tick(); out.after = seen();
+four._htmx.sse.reader = {}; fire('htmx:sse:after:connection', four, {}); await null; out.back = seen();
+navigator.onLine = false; four._htmx.sse.reader = null; fire('htmx:sse:error', four, {}); out.browserOffline = seen();
+navigator.onLine = true; four._htmx.sse.reader = {}; tick();
+delete four._htmx.sse; fire('htmx:sse:close', four, {reason: 'ended'}); out.fourClosed = seen();
+var es4 = {readyState: 1}; streams.splice(0, 2, {'htmx-internal-data': {sseEventSource: es4}}); tick();
+es4.readyState = 2; fire('htmx:sseClose', streams[0], {source: es4, type: 'unload'}); out.leaving = seen();
+now += 2999; tick(); out.stillLeaving = seen();
+now += 1; tick(); out.stayed = seen();
+out.statuses = statuses;
+process.stdout.write(JSON.stringify(out));
+})();
+"""
+    r = run_node(node, [], tmp_path, harness)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    C, L, R, O = 'connecting|Connecting…|sse-connecting', 'connected|Live|sse-connected', 'reconnecting|Reconnecting…|sse-reconnecting', 'offline|Offline|down red'
+    assert out.pop('statuses') == ['null>offline', 'offline>connecting', 'connecting>connected', 'connected>reconnecting',
+                                   'reconnecting>connected', 'connected>offline', 'offline>connected', 'connected>connecting',
+                                   'connecting>connected', 'connected>reconnecting', 'reconnecting>offline', 'offline>connected',
+                                   'connected>offline', 'offline>connected', 'connected>offline', 'offline>connected',
+                                   'connected>offline']
+    assert out == {'none': O,  # no stream element at all
+                   'connecting': C, 'open': L, 'browserRetry': R, 'extensionRetry': R, 'newSource': R, 'reopened': L,
+                   'closedOnPurpose': O, 'closedByOthers': O,
+                   'fourConnecting': C, 'fourJustOpened': C, 'fourOpen': L, 'fourRetry': R,
+                   'before': R, 'after': O,  # 5 s (offline_after) after the connection dropped
+                   'back': L, 'browserOffline': O, 'fourClosed': O,
+                   'leaving': L, 'stillLeaving': L, 'stayed': O}  # closed by the unload script: no flash of offline

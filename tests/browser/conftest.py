@@ -3,19 +3,26 @@
 Playwright's sync API runs an event loop in this thread while it is started, and `asyncio.run` refuses to run next to it,
 so each test module starts and stops its own Playwright (module scope): the rest of the suite never sees it.
 """
-import subprocess
+import json, subprocess
 import pytest
 from helpers import REQUIRE_ALL, ROOT, require_program
 from pages import CHROMIUM_ARGS
+from cjm_fasthtml_sse.core.connections import HTMX_VERSION, HTMX_SSE_VERSION, HTMX4_VERSION
 
-NPM = {2: ('.assets/htmx2', ['htmx.org@2', 'htmx-ext-sse@2'], ['htmx.org/dist/htmx.min.js', 'htmx-ext-sse/sse.js']),
-       4: ('.assets/htmx4', ['htmx.org@4'], ['htmx.org/dist/htmx.min.js', 'htmx.org/dist/ext/hx-sse.js'])}
+NPM = {2: ('.assets/htmx2', {'htmx.org': HTMX_VERSION, 'htmx-ext-sse': HTMX_SSE_VERSION}, ['htmx.org/dist/htmx.min.js', 'htmx-ext-sse/sse.js']),
+       4: ('.assets/htmx4', {'htmx.org': HTMX4_VERSION}, ['htmx.org/dist/htmx.min.js', 'htmx.org/dist/ext/hx-sse.js'])}
+
+def _installed(root, name):
+    "The version of npm package `name` installed under `root`, or `None`."
+    try: return json.loads((root / 'node_modules' / name / 'package.json').read_text())['version']
+    except (OSError, ValueError, KeyError): return None
 
 def _npm_assets(version):
-    "An npm prefix folder with the htmx files for `version`, installed from the npm registry when missing."
-    folder, packages, files = NPM[version]
+    "An npm prefix folder with the pinned htmx files for `version`, installed from the npm registry when missing or different."
+    folder, pins, files = NPM[version]
     root = ROOT / folder
-    if not all((root / 'node_modules' / f).is_file() for f in files):
+    packages = [f'{name}@{v}' for name, v in pins.items()]
+    if not all((root / 'node_modules' / f).is_file() for f in files) or any(_installed(root, n) != v for n, v in pins.items()):
         npm = require_program('npm', 'apt-get install npm')
         r = subprocess.run([npm, 'install', '--no-audit', '--no-fund', '--prefix', str(root), *packages],
                            capture_output=True, text=True, timeout=300)
