@@ -1,8 +1,10 @@
 """Ours or the original 0.0.12 (both import as `cjm_fasthtml_sse`) behind one FastHTML app.
 
 The stream is the library's own `GET /sse/broadcast`; `POST /publish?seq=N` broadcasts message N and answers how long
-`broadcast()` took; `GET /count` says how many clients are registered. `BENCH_EXPECT` names the side that must load."""
-import os, sys
+`broadcast()` took; `GET /count` says how many clients are registered (in this process); `GET /gc` counts and times the collector's runs. `BENCH_EXPECT` names the side
+that must load. Ours only: `BENCH_REDIS=URL` (with `BENCH_PREFIX`) uses a `RedisBackend`, so that several processes share
+the fan-out; `BENCH_GC=threshold` calls `gc.set_threshold(50_000, 20, 100)` and `BENCH_GC=freeze` calls `gc.freeze()` at startup."""
+import gc, os, sys
 from time import perf_counter
 import cjm_fasthtml_sse
 from fasthtml.common import FastHTML
@@ -14,9 +16,35 @@ expect = os.environ.get('BENCH_EXPECT')
 if (expect == 'original') != (cjm_fasthtml_sse.__version__ == '0.0.12'):
     sys.exit(f"app_cjm: wanted {expect}, loaded cjm_fasthtml_sse {cjm_fasthtml_sse.__version__} from {cjm_fasthtml_sse.__file__}")
 
-manager = BroadcastManager()
+backend = None
+if os.environ.get('BENCH_REDIS'):
+    from cjm_fasthtml_sse.core.backends import RedisBackend
+    backend = RedisBackend(os.environ['BENCH_REDIS'], prefix=os.environ.get('BENCH_PREFIX', 'bench'))
+manager = BroadcastManager(backend=backend) if backend is not None else BroadcastManager()
 app = FastHTML(secret_key='benchmarks')
-setup_broadcast_routes(app, manager)
+setup_broadcast_routes(app, manager)  # with a backend, this also starts it at app startup
+
+GC = os.environ.get('BENCH_GC')
+if GC == 'threshold': gc.set_threshold(50_000, 20, 100)
+elif GC == 'freeze':
+    @app.on_event('startup')
+    async def _freeze(): gc.collect(); gc.freeze()
+elif GC: sys.exit(f'app_cjm: unknown BENCH_GC={GC!r}')
+
+_gc = {'n': [0, 0, 0], 'ms': [0.0, 0.0, 0.0], 'max_ms': [0.0, 0.0, 0.0], 't': None}
+def _on_gc(phase, info):
+    "Count collections by generation and time them (gc.callbacks)."
+    if phase == 'start': _gc['t'] = perf_counter(); return
+    if _gc['t'] is None: return
+    g, ms = info['generation'], (perf_counter() - _gc['t']) * 1e3
+    _gc['n'][g] += 1; _gc['ms'][g] += ms; _gc['max_ms'][g] = max(_gc['max_ms'][g], ms)
+gc.callbacks.append(_on_gc)
+
+async def gc_stats(request):
+    "Collections per generation, their total and longest time, since the last `?reset=1`."
+    out = {k: list(v) for k, v in _gc.items() if k != 't'}
+    if request.query_params.get('reset'): _gc.update(n=[0, 0, 0], ms=[0.0, 0.0, 0.0], max_ms=[0.0, 0.0, 0.0])
+    return JSONResponse(out)
 
 async def publish(request):
     seq = int(request.query_params['seq'])
@@ -29,3 +57,4 @@ async def count(request): return JSONResponse({'n': manager.get_connection_count
 
 app.router.add_route('/publish', publish, methods=['POST'])
 app.router.add_route('/count', count, methods=['GET'])
+app.router.add_route('/gc', gc_stats, methods=['GET'])

@@ -1,10 +1,13 @@
 """SSE load client, run by run.py in a process of its own: `python load.py '{json config}'`.
 
-It opens C streams to a server on 127.0.0.1, waits until the server has registered them all, then either
+It opens C streams to a server on 127.0.0.1 (or, with `targets`, splits them evenly over several servers; the first
+one gets the publishes), waits until the servers have registered them all, then either
 - `deliver`: publishes M messages at R per second through `POST /publish?seq=N` and measures delivery, latency
   (the server's clock is in each payload), the server's CPU (from /proc/PID/stat) and its RSS; or
 - `hold`: prints `{"ready": ...}` and keeps reading until a line arrives on stdin, for the shutdown measurement.
-Streams are parsed just enough to find each payload, so that the client stays cheap next to the server."""
+Streams are parsed just enough to find each payload, so that the client stays cheap next to the server.
+With `gc`, it also reports the collector's runs in the (first) server during publishing (`GET /gc`, app_cjm only).
+With `targets`, the output also has `groups`: delivery, latency and CPU per server, and `extra_cpu_s` for `extra_pids`."""
 import asyncio, json, os, re, resource, sys, time
 from common import TOKEN, cpu_seconds, median, pct, rss_bytes, send_json
 
@@ -73,20 +76,20 @@ class Http:
         if status != 200: raise RuntimeError(f'{method} {path} answered {status}: {body[:200]!r}')
         return json.loads(body)
 
-async def connect_all(cfg, stats, loop):
-    "Open `clients` streams, at most 256 handshakes at a time; the ones that got 200."
-    request = f"GET {cfg['path']} HTTP/1.1\r\nHost: 127.0.0.1:{cfg['port']}\r\nAccept: text/event-stream\r\n\r\n".encode()
+async def connect_all(path, port, clients, stats, loop):
+    "Open `clients` streams to `port`, at most 256 handshakes at a time; the ones that got 200."
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n".encode()
     gate, streams = asyncio.Semaphore(256), []
     async def one():
         async with gate:
             for attempt in range(3):
                 try:
-                    _, s = await asyncio.wait_for(loop.create_connection(lambda: Stream(request, stats, loop), '127.0.0.1', cfg['port']), 20)
+                    _, s = await asyncio.wait_for(loop.create_connection(lambda: Stream(request, stats, loop), '127.0.0.1', port), 20)
                     if await asyncio.wait_for(s.ready, 20) == 200: streams.append(s); return
                     s.transport.close()
                 except (OSError, asyncio.TimeoutError):
                     await asyncio.sleep(0.2 * (attempt + 1))
-    await asyncio.gather(*(one() for _ in range(cfg['clients'])))
+    await asyncio.gather(*(one() for _ in range(clients)))
     return streams
 
 async def wait_registered(ctl, n, timeout):
@@ -108,27 +111,43 @@ async def wait_quiet(cond, cap, still=5):
         await asyncio.sleep(0.02)
     return False
 
+async def gc_stats(ctl, reset=False):
+    "The server's collector statistics (`GET /gc`: app_cjm only, so asked for only with `cfg['gc']`)."
+    return await ctl.request('GET', '/gc?reset=1' if reset else '/gc')
+
+class Group:
+    "The streams of one server, with their own stats and control connection."
+    def __init__(self, port, pid, clients): self.port, self.pid, self.clients, self.stats, self.streams = port, pid, clients, Stats(), []
+
 async def main(cfg):
     loop = asyncio.get_running_loop()
-    pid, port, C = cfg['server_pid'], cfg['port'], cfg['clients']
-    stats = Stats()
-    ctl = await Http.open(port)
+    C = cfg['clients']
+    targets = cfg.get('targets') or [{'port': cfg['port'], 'pid': cfg['server_pid']}]
+    groups = [Group(t['port'], t['pid'], C // len(targets) + (i < C % len(targets))) for i, t in enumerate(targets)]
+    pids = [g.pid for g in groups]
+    extra = cfg.get('extra_pids', [])
+    for g in groups: g.ctl = await Http.open(g.port)
+    ctl = groups[0].ctl  # the publisher
     await ctl.request('POST', f'/publish?seq={WARMUP_BASE}')  # every route imported and warm, no client yet
-    rss_idle = rss_bytes(pid)
+    rss_idle = sum(rss_bytes(pid) for pid in pids)
     t = time.monotonic()
-    streams = await connect_all(cfg, stats, loop)
-    registered = await wait_registered(ctl, C, 30 + C / 200)
-    out = {'clients': C, 'connected': len(streams), 'registered': registered, 'connect_s': time.monotonic() - t}
+    for g in groups: g.streams = await connect_all(cfg['path'], g.port, g.clients, g.stats, loop)
+    streams = [s for g in groups for s in g.streams]
+    for g in groups: g.registered = await wait_registered(g.ctl, g.clients, 30 + C / 200)
+    out = {'clients': C, 'connected': len(streams), 'registered': sum(g.registered for g in groups), 'connect_s': time.monotonic() - t}
     if cfg['mode'] == 'hold':
         send_json(sys.stdout, {'ready': True, **out})
         await loop.run_in_executor(None, sys.stdin.readline)
-        out['closed_by_server'] = stats.closed
+        out['closed_by_server'] = sum(g.stats.closed for g in groups)
     else:
         for w in range(1, 4):  # warm-up messages, not counted
             await ctl.request('POST', f'/publish?seq={WARMUP_BASE + w}')
         await wait_quiet(lambda: (all(s.warm >= 3 or s.closed for s in streams), sum(s.warm for s in streams)), 20)
         M, rate = cfg['messages'], cfg['rate']
-        rss_connected, cpu0, own0 = rss_bytes(pid), cpu_seconds(pid), cpu_seconds(os.getpid())
+        rss_connected, own0 = sum(rss_bytes(pid) for pid in pids), cpu_seconds(os.getpid())
+        if cfg.get('gc'):
+            for g in groups: await gc_stats(g.ctl, reset=True)
+        cpu0 = {pid: cpu_seconds(pid) for pid in pids + extra}
         t0, dts, late = time.monotonic(), [], 0
         for i in range(M):
             delay = t0 + i / rate - time.monotonic()
@@ -140,20 +159,38 @@ async def main(cfg):
         total = lambda: sum(s.got for s in streams)
         await wait_quiet(lambda: (total() >= expected, total()), 30)
         drained_s = time.monotonic() - t0
-        cpu1, rss_after, own1 = cpu_seconds(pid), rss_bytes(pid), cpu_seconds(os.getpid())
+        cpu = {pid: cpu_seconds(pid) - c for pid, c in cpu0.items()}
+        for g in groups: g.gc = await gc_stats(g.ctl) if cfg.get('gc') else None
+        rss_after, own1 = sum(rss_bytes(pid) for pid in pids), cpu_seconds(os.getpid())
         delivered = total()
-        lat = stats.latency
+        lat = [x for g in groups for x in g.stats.latency]
+        cpu_s = sum(cpu[pid] for pid in pids)
         out.update(messages=M, rate=rate, expected=C * M, delivered=delivered, publish_s=publish_s, drained_s=drained_s,
-                   late_publishes=late, closed_by_server=stats.closed,
-                   server_cpu_pct=(cpu1 - cpu0) / drained_s * 100, client_cpu_pct=(own1 - own0) / drained_s * 100,
+                   late_publishes=late, closed_by_server=sum(g.stats.closed for g in groups),
+                   server_cpu_pct=cpu_s / drained_s * 100, client_cpu_pct=(own1 - own0) / drained_s * 100,
                    lat_p50_ms=pct(lat, 50) * 1e3, lat_p99_ms=pct(lat, 99) * 1e3, lat_max_ms=max(lat, default=float('nan')) * 1e3,
-                   cpu_s=cpu1 - cpu0, cpu_us_per_delivery=(cpu1 - cpu0) / delivered * 1e6 if delivered else float('nan'),
-                   bcast_p50_ms=median(dts) * 1e3, bcast_max_ms=max(dts) * 1e3,
+                   cpu_s=cpu_s, cpu_us_per_delivery=cpu_s / delivered * 1e6 if delivered else float('nan'),
+                   bcast_p50_ms=median(dts) * 1e3, bcast_p99_ms=pct(dts, 99) * 1e3, bcast_max_ms=max(dts) * 1e3,
                    rss_idle_mb=rss_idle / 2**20, rss_kb_per_client=(rss_after - rss_idle) / max(1, len(streams)) / 1024,
                    rss_kb_per_client_connected=(rss_connected - rss_idle) / max(1, len(streams)) / 1024)
+        if groups[0].gc:  # the collector during the publishing window, in the (first) server
+            gs = groups[0].gc
+            out.update(gc_gen0=gs['n'][0], gc_gen1=gs['n'][1], gc_full=gs['n'][2], gc_full_max_ms=gs['max_ms'][2],
+                       gc_ms_total=sum(gs['ms']), gc_max_ms=max(gs['max_ms']))
+        if cfg.get('targets'):
+            out['groups'] = []
+            for g in groups:
+                got = sum(s.got for s in g.streams)
+                gl = g.stats.latency
+                out['groups'].append({'port': g.port, 'connected': len(g.streams), 'registered': g.registered, 'expected': len(g.streams) * M,
+                                      'delivered': got, 'lat_p50_ms': pct(gl, 50) * 1e3, 'lat_p99_ms': pct(gl, 99) * 1e3,
+                                      'lat_max_ms': max(gl, default=float('nan')) * 1e3, 'cpu_s': cpu[g.pid],
+                                      'cpu_us_per_delivery': cpu[g.pid] / got * 1e6 if got else float('nan'),
+                                      'server_cpu_pct': cpu[g.pid] / drained_s * 100})
+            out['extra_cpu_s'] = [cpu[pid] for pid in extra]
     for s in streams:
         if s.transport is not None: s.transport.close()
-    ctl.writer.close()
+    for g in groups: g.ctl.writer.close()
     await asyncio.sleep(0.2)
     send_json(sys.stdout, out)
 

@@ -19,8 +19,11 @@ from common import SIDES, median  # noqa: E402
 VENV = HERE / '.venv-anchors'
 ANCHOR_PINS = ['cjm-fasthtml-sse==0.0.12', 'sse-starlette==3.7.0', 'broadcaster==0.3.1']
 SHARED = ['python-fasthtml', 'starlette', 'uvicorn', 'uvloop', 'httptools']  # pinned to this environment's versions
-STREAM_PATH = {'ours': '/sse/broadcast', 'original': '/sse/broadcast', 'sse-starlette': '/sse', 'ideal': '/sse'}
-APP = {'ours': 'app_cjm', 'original': 'app_cjm', 'sse-starlette': 'app_starlette', 'ideal': 'app_ideal'}
+STREAM_PATH = {'ours': '/sse/broadcast', 'ours+gc': '/sse/broadcast', 'original': '/sse/broadcast', 'sse-starlette': '/sse', 'ideal': '/sse'}
+APP = {'ours': 'app_cjm', 'ours+gc': 'app_cjm', 'original': 'app_cjm', 'sse-starlette': 'app_starlette', 'ideal': 'app_ideal'}
+# HTTP-only extra side: ours with the collector tuned in the app (see README, "The garbage collector")
+SIDE_ENV = {'ours+gc': {'BENCH_EXPECT': 'ours', 'BENCH_GC': 'threshold'}}
+GC_SIDE = 'ours+gc'
 
 failures = []
 
@@ -61,7 +64,7 @@ def side_cmd(side):
     "The interpreter and environment a side runs with: ours and the ideal here, the anchors in their venv."
     env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV')}
     env['PYTHONUNBUFFERED'] = '1'
-    if side in ('ours', 'ideal'):
+    if side == 'ideal' or side.startswith('ours'):
         env['PYTHONPATH'] = str(ROOT)  # ours is the working tree, installed or not
         return sys.executable, env
     return str(venv_python()), env
@@ -119,9 +122,10 @@ class Worker:
             self.proc.wait(10)
         stop(self.proc)
 
-def rounds_order(r):
-    "Side order of round `r`: the four sides, rotated each round so that none is always first."
-    return SIDES[r % 4:] + SIDES[:r % 4]
+def rounds_order(r, sides=SIDES):
+    "Side order of round `r`: the sides, rotated each round so that none is always first."
+    sides = tuple(sides)
+    return sides[r % len(sides):] + sides[:r % len(sides)]
 
 def interleaved(workers, setup, rounds, reps, register=False, timeout=300):
     "Set every side up, run `rounds` rounds of `reps` samples per side in alternating order, tear down; samples by side."
@@ -193,10 +197,11 @@ def free_port():
         return s.getsockname()[1]
 
 @contextlib.contextmanager
-def server(side, logdir):
+def server(side, logdir, extra_env=None):
     "uvicorn, one worker, on 127.0.0.1, serving `side`'s app; yields (process, port)."
     python, env = side_cmd(side)
     env['BENCH_EXPECT'] = side
+    env.update(SIDE_ENV.get(side, {}), **(extra_env or {}))
     port = free_port()
     errlog = open(logdir / f'{side}-{port}.log', 'w+')
     proc = subprocess.Popen([python, '-m', 'uvicorn', f'{APP[side]}:app', '--host', '127.0.0.1', '--port', str(port),
@@ -235,7 +240,7 @@ def read_json(proc, timeout):
 def http_run(side, clients, rate, messages, logdir):
     with server(side, logdir) as (srv, port):
         cfg = {'port': port, 'path': STREAM_PATH[side], 'clients': clients, 'rate': rate, 'messages': messages,
-               'server_pid': srv.pid, 'mode': 'deliver'}
+               'server_pid': srv.pid, 'mode': 'deliver', 'gc': APP[side] == 'app_cjm'}
         timeout = 120 + clients / 100 + messages / rate
         client = load({**cfg, 'timeout': timeout})
         try: return read_json(client, timeout + 10)
@@ -246,10 +251,11 @@ def http(quick, report, logdir):
     if not quick: plan.append((10000, 2, 40, 1))
     report['http'] = {}
     for clients, rate, messages, reps in plan:
+        sides = SIDES + (GC_SIDE,) if quick or clients == 1000 else SIDES  # ours+gc where the collector shows: C=1,000
         log(f'-- over HTTP: C={clients}, {messages} messages at {rate}/s, {reps} round(s)')
-        runs = {s: [] for s in SIDES}
+        runs = {s: [] for s in sides}
         for r in range(reps):
-            for side in rounds_order(r):
+            for side in rounds_order(r, sides):
                 try: runs[side].append(http_run(side, clients, rate, messages, logdir))
                 except Exception as e: fail(f'HTTP C={clients} {rate}/s, {side}', str(e))
         row = report['http'][f'{clients}@{rate}'] = {}
@@ -259,7 +265,91 @@ def http(quick, report, logdir):
             v = row[side] = {k: median([r[k] for r in rs]) for k in keys}
             log(f'   {side:14} delivered {v["delivered"]:.0f}/{v["expected"]:.0f}  p50 {v["lat_p50_ms"]:.1f} ms  p99 {v["lat_p99_ms"]:.1f} ms'
                 f'  CPU {v["cpu_us_per_delivery"]:.1f} µs/delivery  broadcast() {v["bcast_p50_ms"]:.3f} ms (max {v["bcast_max_ms"]:.1f})'
-                f'  RSS {v["rss_kb_per_client"]:.1f} KB/client  (CPU use: server {v["server_cpu_pct"]:.0f}%, client {v["client_cpu_pct"]:.0f}%)')
+                f'  RSS {v["rss_kb_per_client"]:.1f} KB/client  (CPU use: server {v["server_cpu_pct"]:.0f}%, client {v["client_cpu_pct"]:.0f}%)'
+                + (f'  gc: {v["gc_full"]:.0f} full (max {v["gc_full_max_ms"]:.0f} ms), {v["gc_ms_total"]:.0f} ms in all' if 'gc_full' in v else ''))
+
+# --- across processes, through Redis ------------------------------------------------------
+
+@contextlib.contextmanager
+def redis_server(logdir):
+    "A throwaway redis-server on a free 127.0.0.1 port, no persistence; yields (process, url)."
+    exe = shutil.which('redis-server')
+    if not exe: raise RuntimeError('redis-server is not installed (apt-get install redis-server)')
+    port = free_port()
+    errlog = open(logdir / f'redis-{port}.log', 'w+')
+    proc = subprocess.Popen([exe, '--port', str(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+                            stdout=errlog, stderr=errlog, preexec_fn=_die_with_parent)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if proc.poll() is not None: raise RuntimeError(f'redis-server exited with {proc.returncode}')
+            with contextlib.suppress(OSError), socket.create_connection(('127.0.0.1', port), timeout=0.2): break
+            if time.monotonic() > deadline: raise TimeoutError('redis-server did not listen within 20 s')
+            time.sleep(0.05)
+        yield proc, f'redis://127.0.0.1:{port}/0'
+    except Exception:
+        errlog.flush(); errlog.seek(0)
+        log(errlog.read()[-3000:])
+        raise
+    finally:
+        stop(proc)
+        errlog.close()
+
+def redis_run(redis, url, prefix, clients, rate, messages, logdir):
+    "Two uvicorn processes of ours on one Redis, clients split over both, every publish through the first (A)."
+    env = {'BENCH_REDIS': url, 'BENCH_PREFIX': prefix}
+    with server('ours', logdir, env) as (a, pa), server('ours', logdir, env) as (b, pb):
+        cfg = {'targets': [{'port': pa, 'pid': a.pid}, {'port': pb, 'pid': b.pid}], 'extra_pids': [redis.pid],
+               'path': STREAM_PATH['ours'], 'clients': clients, 'rate': rate, 'messages': messages, 'mode': 'deliver', 'gc': True}
+        timeout = 120 + clients / 100 + messages / rate
+        client = load({**cfg, 'timeout': timeout})
+        try: return read_json(client, timeout + 10)
+        finally: stop(client)
+
+def redis_part(quick, report, logdir):
+    "Cross-process latency with RedisBackend, next to one process with the in-memory backend (from the HTTP part when it ran)."
+    plan = [(200, 30, 60, 1)] if quick else [(1000, 10, 200, 1), (1000, 30, 200, 2)]
+    report['redis'] = {}
+    with redis_server(logdir) as (redis, url):
+        n = 0
+        for clients, rate, messages, reps in plan:
+            key = f'{clients}@{rate}'
+            mem = report.get('http', {}).get(key, {}).get('ours')
+            log(f'-- Redis, 2 processes: C={clients} split {clients - clients // 2}/{clients // 2}, {messages} messages at {rate}/s through A, {reps} round(s)'
+                + ('; in-memory, 1 process: from the HTTP part' if mem else '; then in-memory, 1 process, alternating'))
+            runs, mems = [], []
+            for r in range(reps):
+                order = ('redis',) if mem else ('redis', 'memory') if r % 2 == 0 else ('memory', 'redis')
+                for what in order:
+                    try:
+                        if what == 'memory': mems.append(http_run('ours', clients, rate, messages, logdir))
+                        else:
+                            n += 1
+                            runs.append(redis_run(redis, url, f'bench{n}', clients, rate, messages, logdir))
+                    except Exception as e: fail(f'Redis C={clients} {rate}/s, {what}', str(e))
+            if mems:
+                keys = [k for k, v in mems[0].items() if isinstance(v, (int, float))]
+                mem = {k: median([m[k] for m in mems]) for k in keys}
+            if not runs: continue
+            med = lambda rows, k: median([r[k] for r in rows])
+            num = [k for k, v in runs[0].items() if isinstance(v, (int, float))]
+            row = {'all': {k: med(runs, k) for k in num}, 'memory': mem, 'messages': messages,
+                   'redis_cpu_s': median([r['extra_cpu_s'][0] for r in runs])}
+            for gi, name in enumerate(('A', 'B')):
+                gs = [r['groups'][gi] for r in runs]
+                row[name] = {k: med(gs, k) for k in gs[0]}
+            report['redis'][key] = row
+            v = row['all']
+            log(f'   redis, both     delivered {v["delivered"]:.0f}/{v["expected"]:.0f}  p50 {v["lat_p50_ms"]:.1f} ms  p99 {v["lat_p99_ms"]:.1f} ms'
+                f'  broadcast() {v["bcast_p50_ms"]:.3f} ms (p99 {v["bcast_p99_ms"]:.1f}, max {v["bcast_max_ms"]:.1f})'
+                f'  redis-server CPU {row["redis_cpu_s"] / v["drained_s"] * 100:.0f}%  client CPU {v["client_cpu_pct"]:.0f}%')
+            for name in ('A', 'B'):
+                g = row[name]
+                log(f'   redis, {name}        delivered {g["delivered"]:.0f}/{g["expected"]:.0f}  p50 {g["lat_p50_ms"]:.1f} ms  p99 {g["lat_p99_ms"]:.1f} ms'
+                    f'  max {g["lat_max_ms"]:.1f} ms  CPU {g["cpu_us_per_delivery"]:.1f} µs/delivery ({g["server_cpu_pct"]:.0f}% of a core)')
+            if mem:
+                log(f'   memory, 1 proc  delivered {mem["delivered"]:.0f}/{mem["expected"]:.0f}  p50 {mem["lat_p50_ms"]:.1f} ms  p99 {mem["lat_p99_ms"]:.1f} ms'
+                    f'  CPU {mem["cpu_us_per_delivery"]:.1f} µs/delivery  broadcast() {mem["bcast_p50_ms"]:.3f} ms (max {mem["bcast_max_ms"]:.1f})')
 
 def shutdown(quick, report, logdir):
     sizes, cap = ((50,), 3.0) if quick else ((50, 1000), 10.0)
@@ -300,6 +390,17 @@ def machine():
     model = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor())
     return f'{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {model}, Linux {platform.release()}'
 
+def busy_jiffies():
+    "CPU time (all cores, in clock ticks) the whole machine has spent busy since boot."
+    with open('/proc/stat') as f: v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v) - v[3] - v[4]  # all but idle and iowait
+
+def others_cores(busy0, elapsed):
+    "Cores used on average during the run by processes that are not this run (this one and its children, all waited for)."
+    from common import CLK_TCK
+    ours = sum(getattr(resource.getrusage(w), k) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for k in ('ru_utime', 'ru_stime'))
+    return max(0.0, (busy_jiffies() - busy0) / CLK_TCK - ours) / elapsed if elapsed > 0 else nan
+
 def write_report(report, path, quick, elapsed):
     V = report.get('versions', {})
     L = [f'# Benchmark results{" (quick smoke run: few samples, not for comparison)" if quick else ""}', '',
@@ -307,7 +408,9 @@ def write_report(report, path, quick, elapsed):
          f'- Machine: {machine()}', '- Server stack: ' + ', '.join(f'{n} {version(n)}' for n in SHARED if _has(n)),
          f'- Sides: ours = cjm-fasthtml-sse {V.get("ours", {}).get("version", "?")} (working tree at {tree_state()}); original = {V.get("original", {}).get("version", "?")} from PyPI;'
          f' sse-starlette = {V.get("sse-starlette", {}).get("version", "?")} (memory backend); ideal = the plainest code doing the same work',
-         f'- Command: `python benchmarks/run.py{" --quick" if quick else ""}`, {elapsed / 60:.1f} minutes. Sides alternate within every measurement; figures are medians.', '']
+         f'- Command: `python benchmarks/run.py{" --quick" if quick else ""}`, {elapsed / 60:.1f} minutes. Sides alternate within every measurement; figures are medians.',
+         f'- Other load on the machine: on average {report.get("others_cores", nan):.2f} of {os.cpu_count()} cores were used by processes outside this run'
+         + (' (busy: absolute figures are inflated; compare the ratios within this run)' if report.get('others_cores', 0) > 0.25 else ''), '']
     if 'fanout' in report:
         L += ['## 1. In-process fan-out', '',
               'One `broadcast()` to N registered connections (stdlib asyncio loop). "call, idle" is the call alone while no consumer waits on',
@@ -352,6 +455,18 @@ def write_report(report, path, quick, elapsed):
                          f' {v["cpu_us_per_delivery"]:.1f} | {v["bcast_p50_ms"]:.3f} / {v["bcast_max_ms"]:.1f} ms | {v["rss_kb_per_client"]:.1f} |'
                          f' {v["server_cpu_pct"]:.0f}% / {v["client_cpu_pct"]:.0f}% |')
         L.append('')
+    if any(GC_SIDE in row for row in report.get('http', {}).values()):
+        L += [f'"{GC_SIDE}" is ours with `gc.set_threshold(50_000, 20, 100)` in the app (README: "The garbage collector").', '']
+        for key, row in report['http'].items():
+            o, g = row.get('ours'), row.get(GC_SIDE)
+            if not (o and g): continue
+            c, rate = key.split('@')
+            L.append(f'- C={int(c):,} at {rate}/s, ours → ours+gc: p99 {o["lat_p99_ms"]:.1f} → {g["lat_p99_ms"]:.1f} ms, max {o["lat_max_ms"]:.1f} → {g["lat_max_ms"]:.1f} ms,'
+                     f' broadcast() max {o["bcast_max_ms"]:.1f} → {g["bcast_max_ms"]:.1f} ms, CPU {o["cpu_us_per_delivery"]:.1f} → {g["cpu_us_per_delivery"]:.1f} µs/delivery,'
+                     f' RSS {o["rss_kb_per_client"]:.1f} → {g["rss_kb_per_client"]:.1f} KB/client; full collections while publishing'
+                     f' {o.get("gc_full", nan):.0f} → {g.get("gc_full", nan):.0f} (longest {o.get("gc_full_max_ms", nan):.0f} → {g.get("gc_full_max_ms", nan):.0f} ms),'
+                     f' time in the collector {o.get("gc_ms_total", nan):.0f} → {g.get("gc_ms_total", nan):.0f} ms')
+        L.append('')
     if 'shutdown' in report:
         sd = dict(report['shutdown']); cap = sd.pop('cap')
         L += ['## 5. Shutdown', '', f'Time from SIGTERM to process exit with open streams (uvicorn defaults; waits capped at {cap:g} s, then SIGKILL).', '',
@@ -359,6 +474,32 @@ def write_report(report, path, quick, elapsed):
         for n, row in sd.items():
             cells = [('n/a' if s not in row else f'> {cap:g} s' if row[s]['exit_s'] is None else f'{row[s]["exit_s"]:.2f} s') for s in SIDES]
             L.append(f'| {n:,} | ' + ' | '.join(cells) + ' |')
+        L.append('')
+    if report.get('redis'):
+        L += ['## 6. Across processes, through Redis', '',
+              'One redis-server and two uvicorn processes (1 worker each) of ours with `RedisBackend` on it; C clients split evenly over',
+              'A and B by one load-client process; every `POST /publish` goes to A, whose `broadcast()` appends to the Redis stream, and each',
+              'process delivers to its own clients when it reads the stream back (A too). Latency, CPU and broadcast() as in 3–4, per process;',
+              'CPU µs/delivery of a process is its CPU over the deliveries to its own clients (A also serves the publishes). "memory, 1 process"',
+              'is ours with the in-memory backend and all C clients on one process, from part 3–4 of this run when it measured the same C and rate.',
+              f'The machine has {os.cpu_count()} cores for 4 busy processes here (A, B, Redis, the load client).', '',
+              '| C | rate | setup | clients | delivered | p50 | p99 | max | CPU µs/delivery | CPU use | broadcast() p50 / p99 / max |',
+              '|---|---|---|---|---|---|---|---|---|---|---|']
+        for key, row in report['redis'].items():
+            c, rate = key.split('@')
+            v = row['all']
+            bc = f'{v["bcast_p50_ms"]:.3f} / {v["bcast_p99_ms"]:.1f} / {v["bcast_max_ms"]:.1f} ms'
+            for name, label in (('A', 'Redis, process A (publisher)'), ('B', 'Redis, process B')):
+                g = row[name]
+                L.append(f'| {int(c):,} | {rate}/s | {label} | {g["connected"]:,.0f} | {g["delivered"]:,.0f}/{g["expected"]:,.0f} | {g["lat_p50_ms"]:.1f} ms |'
+                         f' {g["lat_p99_ms"]:.1f} ms | {g["lat_max_ms"]:.1f} ms | {g["cpu_us_per_delivery"]:.1f} | {g["server_cpu_pct"]:.0f}% | {bc if name == "A" else "(A only)"} |')
+            L.append(f'| {int(c):,} | {rate}/s | Redis, A + B | {v["connected"]:,.0f} | {v["delivered"]:,.0f}/{v["expected"]:,.0f} | {v["lat_p50_ms"]:.1f} ms |'
+                     f' {v["lat_p99_ms"]:.1f} ms | {v["lat_max_ms"]:.1f} ms | {v["cpu_us_per_delivery"]:.1f} | {v["server_cpu_pct"]:.0f}% (redis-server {row["redis_cpu_s"] / v["drained_s"] * 100:.0f}%) | {bc} |')
+            m = row.get('memory')
+            if m:
+                L.append(f'| {int(c):,} | {rate}/s | memory, 1 process | {m["connected"]:,.0f} | {m["delivered"]:,.0f}/{m["expected"]:,.0f} | {m["lat_p50_ms"]:.1f} ms |'
+                         f' {m["lat_p99_ms"]:.1f} ms | {m["lat_max_ms"]:.1f} ms | {m["cpu_us_per_delivery"]:.1f} | {m["server_cpu_pct"]:.0f}% |'
+                         f' {m["bcast_p50_ms"]:.3f} / {m.get("bcast_p99_ms", nan):.1f} / {m["bcast_max_ms"]:.1f} ms |')
         L.append('')
     L += targets(report)
     if failures: L += ['## Failures', ''] + [f'- {f}' for f in failures] + ['']
@@ -422,10 +563,10 @@ def main():
     signal.signal(signal.SIGTERM, _sigterm)  # so that the `finally` blocks stop every process we started
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--quick', action='store_true', help='smoke run: fewer sizes and samples, under 2 minutes')
-    ap.add_argument('--only', default='inprocess,http,shutdown', help='comma-separated parts to run: inprocess, http, shutdown')
+    ap.add_argument('--only', default='inprocess,http,redis,shutdown', help='comma-separated parts to run: inprocess, http, redis, shutdown')
     ap.add_argument('--out', help='where to write the report (default RESULTS.md, or .results-quick.md with --quick)')
     args = ap.parse_args()
-    t0 = time.monotonic()
+    t0, busy0 = time.monotonic(), busy_jiffies()
     out = Path(args.out) if args.out else HERE / ('.results-quick.md' if args.quick else 'RESULTS.md')
     report = {'date': datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}
     log(f'benchmarks: Python {sys.version.split()[0]}, {machine()}; open files limit {raise_nofile()}')
@@ -438,10 +579,12 @@ def main():
         try:
             if 'inprocess' in parts: inprocess(args.quick, report)
             if 'http' in parts: http(args.quick, report, logdir)
+            if 'redis' in parts: redis_part(args.quick, report, logdir)
             if 'shutdown' in parts: shutdown(args.quick, report, logdir)
         except Exception:
             import traceback; fail('benchmark run', traceback.format_exc())
     elapsed = time.monotonic() - t0
+    report['others_cores'] = others_cores(busy0, elapsed)
     write_report(report, out, args.quick, elapsed)
     log(f'report written to {out} after {elapsed:.0f} s' + (f'; {len(failures)} failure(s)' if failures else ''))
     return 1 if failures else 0
