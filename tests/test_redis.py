@@ -12,7 +12,7 @@ def cluster():
         env = {'SSE_TEST_REDIS': url, 'SSE_TEST_HISTORY': '100'}
         a_port, b_port = free_port(), free_port()
         with uvicorn_app('server_app:app', a_port, env) as a, uvicorn_app('server_app:app', b_port, env) as b:
-            yield a, b, procs, start
+            yield a, b, procs, start, url
 
 def numbers(events): return [json.loads(e.data)['data']['i'] for e in events if e.event == 'message']
 
@@ -81,7 +81,7 @@ def test_send_to_a_connection_on_the_other_process(cluster):
     assert numbers([near_got]) == [2], 'the targeted message leaked to another connection'
 
 def test_redis_restart_mid_stream(cluster):
-    a, b, procs, start = cluster
+    a, b, procs, start, _ = cluster
     async def go():
         async with httpx.AsyncClient() as http:
             ca, cb = await SSEClient.connect(f'{a}/sse/broadcast'), await SSEClient.connect(f'{b}/sse/broadcast')
@@ -151,3 +151,21 @@ def test_the_demo_on_two_workers_shares_broadcasts_and_state():
     counters = [f'<span id="counter" hx-swap-oob="outerHTML">{n}</span>' for n in (1, 2, 3)]
     for events in got: assert events == counters + ['<div hx-swap-oob="beforeend" id="feed"><li>from one worker</li></div>']
     for page in pages: assert 'id="counter">3<' in page and '<li>from one worker</li>' in page
+
+def test_an_unreadable_stream_entry_does_not_stop_delivery(cluster):
+    a, b, _, _, url = cluster
+    import redis
+    async def go():
+        async with httpx.AsyncClient() as http:
+            ca, cb = await SSEClient.connect(f'{a}/sse/broadcast'), await SSEClient.connect(f'{b}/sse/broadcast')
+            await both_connected(http, a, b, 1, 1)
+            r = redis.Redis.from_url(url, decode_responses=True)
+            seq = r.incr('sse_test:seq')
+            r.xadd('sse_test:stream', {'m': 'not json'}, id=f'{seq}-1')
+            await broadcast(http, a, 'n', {'i': 1})
+            got = [[await c.next_event(), await c.next_event()] for c in (ca, cb)]
+            await close_all(http, a, b, [ca, cb])
+            return got
+    for reset, message in run(go()):
+        assert reset.event == 'reset' and json.loads(reset.data)['reason'] == 'missed_messages'
+        assert numbers([message]) == [1]

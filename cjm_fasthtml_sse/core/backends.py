@@ -7,17 +7,17 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/backends.html.md"""
 # %% auto #0
 __all__ = ['log', 'BackendUnavailable', 'MemoryBackend', 'RedisBackend']
 
-# %% ../../nbs/core/backends.ipynb #97e568dd
+# %% ../../nbs/core/backends.ipynb #8c1df182
 import asyncio, json, logging, secrets, time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-# %% ../../nbs/core/backends.ipynb #679ba19f
+# %% ../../nbs/core/backends.ipynb #c1fbf519
 log = logging.getLogger('cjm_fasthtml_sse')
 
 class BackendUnavailable(ConnectionError):
     "The backend (Redis) can't be reached."
 
-# %% ../../nbs/core/backends.ipynb #40277ce6
+# %% ../../nbs/core/backends.ipynb #f6c1e9dd
 class MemoryBackend:
     "In-process ids, history and fan-out: the default, for one worker."
     remote = False
@@ -26,7 +26,7 @@ class MemoryBackend:
     async def close(self): "Nothing to release."
     def __repr__(self): return 'MemoryBackend()'
 
-# %% ../../nbs/core/backends.ipynb #e65a0427
+# %% ../../nbs/core/backends.ipynb #ffa2e0f8
 _PUBLISH = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[3]) end
 redis.call('INCR', KEYS[1])
@@ -38,7 +38,7 @@ return n
 def _stream_id(n): return f'{n}-1'
 def _event_id(stream_id): return int(stream_id.split('-', 1)[0])
 
-# %% ../../nbs/core/backends.ipynb #f8119c47
+# %% ../../nbs/core/backends.ipynb #1f091c3e
 class RedisBackend:
     "Ids, history and fan-out in Redis, shared by every process that uses the same `url` and `prefix`."
     remote = True
@@ -66,7 +66,7 @@ class RedisBackend:
 
     def _key(self, kind, token=None): return f'{self.prefix}:{kind}:{token or self.token}'
 
-# %% ../../nbs/core/backends.ipynb #a52a49ea
+# %% ../../nbs/core/backends.ipynb #3c086bf6
 from fastcore.basics import patch
 
 @patch
@@ -90,6 +90,7 @@ async def start(self:RedisBackend, manager):
     self.healthy = self.started = True
     position = tail[-1][0] if tail else (_stream_id(int(seq)) if seq else '0-0')
     self._tasks = [asyncio.create_task(self._read(position)), asyncio.create_task(self._keep_alive())]
+    self._tasks[0].add_done_callback(self._reader_stopped)
     log.info('RedisBackend: connected to %s (prefix %s)', self.url, self.prefix)
 
 @patch
@@ -108,7 +109,7 @@ async def close(self:RedisBackend):
             try: await client.aclose()
             except Exception: pass
 
-# %% ../../nbs/core/backends.ipynb #632b22ca
+# %% ../../nbs/core/backends.ipynb #f106f7a4
 @patch
 async def publish(self:RedisBackend,
                   envelope:str, # The message's fields as JSON
@@ -122,7 +123,7 @@ async def publish(self:RedisBackend,
         self.healthy = False
         raise BackendUnavailable(f"can't publish to Redis at {self.url}: {e!r}") from None
 
-# %% ../../nbs/core/backends.ipynb #f148e1c4
+# %% ../../nbs/core/backends.ipynb #75457a3c
 @patch
 async def _read(self:RedisBackend, position):
     "Deliver every stream entry after `position` to the manager, surviving Redis outages."
@@ -144,7 +145,15 @@ async def _read(self:RedisBackend, position):
         for _, entries in batches or ():
             for stream_id, fields in entries:
                 position = stream_id
-                self._manager._on_envelope(_event_id(stream_id), fields['m'])
+                try: self._manager._on_envelope(_event_id(stream_id), fields['m'])
+                except Exception: log.exception('RedisBackend: skipped stream entry %s that could not be read', stream_id)
+
+@patch
+def _reader_stopped(self:RedisBackend, task):
+    "Mark the backend unhealthy, loudly, if the reader ever stops other than by `close`."
+    if task.cancelled() or task.exception() is None: return
+    self.healthy = False
+    log.error('RedisBackend: the stream reader stopped; this process no longer receives broadcasts', exc_info=task.exception())
 
 @patch
 async def _after_outage(self:RedisBackend):
@@ -160,7 +169,7 @@ def note_local_only(self:RedisBackend):
     "Record that this process delivered a message only to its own clients, during an outage."
     self._local_only = True
 
-# %% ../../nbs/core/backends.ipynb #042241cc
+# %% ../../nbs/core/backends.ipynb #7aedf8b1
 @patch
 async def _refresh(self:RedisBackend, resync=False):
     "Mark this process alive for 15 s; with `resync`, rewrite its connection list (Redis may have lost it)."

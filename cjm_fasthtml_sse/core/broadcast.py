@@ -8,7 +8,7 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/broadcast.html.md"""
 __all__ = ['log', 'STREAM_CLOSED', 'CHANNEL_PATTERN', 'MAX_CHANNELS_PER_CONNECTION', 'BroadcastMessage', 'ConnectionRefused',
            'validate_channel', 'BroadcastManager', 'create_broadcast_handler', 'setup_broadcast_routes']
 
-# %% ../../nbs/core/broadcast.ipynb #116ea6c8
+# %% ../../nbs/core/broadcast.ipynb #219f12e3
 import asyncio, inspect, json, logging, re, signal, threading, time, weakref
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,10 +22,10 @@ from .streaming import encode_json, sse_event
 from .connections import ConnectionIdTaken, new_connection_id, validate_connection_id
 from .backends import BackendUnavailable, MemoryBackend
 
-# %% ../../nbs/core/broadcast.ipynb #7918bba8
+# %% ../../nbs/core/broadcast.ipynb #afe98394
 log = logging.getLogger('cjm_fasthtml_sse')
 
-# %% ../../nbs/core/broadcast.ipynb #0dc4cddd
+# %% ../../nbs/core/broadcast.ipynb #bc87548e
 def _is_html(data): return isinstance(data, FT) or hasattr(data, '__ft__') or hasattr(data, '__html__')
 
 @dataclass
@@ -53,7 +53,7 @@ class BroadcastMessage:
         "Convert to SSE message format"
         return sse_event(self.data if _is_html(self.data) else self.to_json(), event=event_type, id=self.id)
 
-# %% ../../nbs/core/broadcast.ipynb #4f4f09c5
+# %% ../../nbs/core/broadcast.ipynb #890993f0
 def _encoded(message, element_builder=None):
     "The wire bytes of queue item `message`, rendered by `element_builder` when there is one; cached on the message."
     if not isinstance(message, BroadcastMessage): return sse_event(message).encode()
@@ -68,7 +68,7 @@ def _encoded(message, element_builder=None):
         cache[element_builder] = wire
     return wire
 
-# %% ../../nbs/core/broadcast.ipynb #9cebb746
+# %% ../../nbs/core/broadcast.ipynb #24ac38f4
 def _reset_wire(reason, last_event_id, newest_id):
     "The `reset` event: it carries the newest id, so the client's next reconnect resumes from there."
     return sse_event(encode_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
@@ -79,7 +79,7 @@ class _ResetMessage(BroadcastMessage):
         super().__init__('reset', {'reason': reason}, id=str(newest_id))
         self.wire = _reset_wire(reason, None, newest_id)
 
-# %% ../../nbs/core/broadcast.ipynb #80ca37eb
+# %% ../../nbs/core/broadcast.ipynb #add565d4
 class _StreamClosed:
     "Type of `STREAM_CLOSED`."
     def __repr__(self): return 'STREAM_CLOSED'
@@ -90,7 +90,7 @@ class ConnectionRefused(RuntimeError):
     "The manager can't take a new connection now: it is full or closing. `retry_after` is in seconds."
     def __init__(self, msg, retry_after=2): super().__init__(msg); self.retry_after = retry_after
 
-# %% ../../nbs/core/broadcast.ipynb #23babe8c
+# %% ../../nbs/core/broadcast.ipynb #bb02a361
 CHANNEL_PATTERN = re.compile(r'^[A-Za-z0-9._:-]{1,128}$')
 
 def validate_channel(name:str, # Channel name to check
@@ -99,7 +99,7 @@ def validate_channel(name:str, # Channel name to check
     if isinstance(name, str) and CHANNEL_PATTERN.fullmatch(name): return name
     raise ValueError(f"invalid channel name {name!r}: a channel name is 1 to 128 characters from A-Z a-z 0-9 . _ : -")
 
-# %% ../../nbs/core/broadcast.ipynb #e172401f
+# %% ../../nbs/core/broadcast.ipynb #c4843999
 class BroadcastManager:
     "Manages SSE broadcast connections across multiple tabs/clients"
     def __init__(self,
@@ -135,7 +135,7 @@ class BroadcastManager:
     def _log(self, msg, *args):
         if self.debug: log.info('[BroadcastManager] ' + msg, *args)
 
-# %% ../../nbs/core/broadcast.ipynb #4138da3b
+# %% ../../nbs/core/broadcast.ipynb #698c0c34
 MAX_CHANNELS_PER_CONNECTION = 32
 
 @patch
@@ -175,7 +175,7 @@ async def register(self:BroadcastManager,
     self._log('registered %s', connection_id)
     return connection_id, queue
 
-# %% ../../nbs/core/broadcast.ipynb #57e90699
+# %% ../../nbs/core/broadcast.ipynb #a6781021
 def _end_queue(queue):
     "Empty `queue` and leave `STREAM_CLOSED` as its only item."
     if type(queue) is asyncio.Queue: queue._queue.clear()
@@ -206,7 +206,7 @@ async def unregister(self:BroadcastManager,
     "Unregister a connection and end its stream."
     self._disconnect(connection_id, 'unregistered')
 
-# %% ../../nbs/core/broadcast.ipynb #f93472b9
+# %% ../../nbs/core/broadcast.ipynb #5a794a98
 @patch
 def _new_message(self:BroadcastManager, message_type, data, metadata, channel):
     "A message with the next id, already encoded for every route, so that encoding errors surface here."
@@ -251,7 +251,7 @@ def _deliver(self:BroadcastManager, message, targets):
         self._disconnect(connection_id, 'dropped (queue full)')
     return sent
 
-# %% ../../nbs/core/broadcast.ipynb #6cb30472
+# %% ../../nbs/core/broadcast.ipynb #61bbc7ee
 @patch
 async def broadcast(self:BroadcastManager,
                     message_type:str, # Type of the message
@@ -269,7 +269,7 @@ async def broadcast(self:BroadcastManager,
     if self._hooks['broadcast']: self._fire('broadcast', message)
     return sent
 
-# %% ../../nbs/core/broadcast.ipynb #bb21325f
+# %% ../../nbs/core/broadcast.ipynb #74b04109
 @patch
 async def send_to(self:BroadcastManager,
                   connection_id:str, # Target connection ID
@@ -283,14 +283,14 @@ async def send_to(self:BroadcastManager,
     queue = self.connections.get(connection_id)
     if queue is None: return False
     if channel is not None and channel not in self.connection_metadata[connection_id]['channels']: return False
-    message = self._new_message(message_type, data, metadata, channel)
     if queue.full() and self.queue_timeout:
-        try: await asyncio.wait_for(queue.put(message), self.queue_timeout); return True
-        except asyncio.TimeoutError: pass
-    if self.connections.get(connection_id) is not queue: return False
+        deadline = asyncio.get_running_loop().time() + self.queue_timeout
+        while queue.full() and asyncio.get_running_loop().time() < deadline: await asyncio.sleep(min(0.005, self.queue_timeout))
+        if self.connections.get(connection_id) is not queue: return False
+    message = self._new_message(message_type, data, metadata, channel)
     return self._deliver(message, [(connection_id, queue)]) == 1
 
-# %% ../../nbs/core/broadcast.ipynb #edcb2c66
+# %% ../../nbs/core/broadcast.ipynb #33fb914d
 @patch(as_prop=True)
 def last_event_id(self:BroadcastManager)->str: # The id of the newest message this manager has sent or received
     "The newest event id: put it in a page's stream URL (`last_event_id=`) so the stream replays what happens between render and connect."
@@ -308,7 +308,7 @@ def get_history(self:BroadcastManager,
     "Get broadcast history."
     if limit is None: return list(self.history)
     if limit < 0: raise ValueError(f"limit must be >= 0, not {limit}")
-    return list(self.history)[len(self.history) - limit:] if limit else []
+    return list(self.history)[-limit:] if limit else []
 
 @patch
 def get_stats(self:BroadcastManager)->Dict[str, Any]: # What `{prefix}/status` reports
@@ -318,7 +318,7 @@ def get_stats(self:BroadcastManager)->Dict[str, Any]: # What `{prefix}/status` r
             'messages_broadcast': self.messages_broadcast, 'dropped': self.dropped_count, 'send_timeouts': self.send_timeouts,
             'resumes': self.resumes_served, 'resets': self.resets_sent, 'closing': self.closing}
 
-# %% ../../nbs/core/broadcast.ipynb #02898751
+# %% ../../nbs/core/broadcast.ipynb #84b7e45d
 async def _logged(awaitable, kind, fn):
     "Await a hook's result, logging what it raises."
     try: await awaitable
@@ -333,7 +333,7 @@ def _fire(self:BroadcastManager, kind, *args):
             if inspect.isawaitable(result): self._in_background(_logged(result, kind, fn))
         except Exception: log.exception('%s hook %r raised', kind, fn)
 
-# %% ../../nbs/core/broadcast.ipynb #a78f713c
+# %% ../../nbs/core/broadcast.ipynb #227de367
 @patch
 def on_connect(self:BroadcastManager,
                fn:Callable, # `fn(connection_id, metadata, channels)`, sync or async
@@ -358,7 +358,7 @@ def on_broadcast(self:BroadcastManager,
     self._hooks['broadcast'].append(fn)
     return fn
 
-# %% ../../nbs/core/broadcast.ipynb #313f1aac
+# %% ../../nbs/core/broadcast.ipynb #aa21f55e
 @patch
 def _catch_up(self:BroadcastManager, last_event_id, channels)->Tuple[List[BroadcastMessage], Optional[str]]:
     "Retained messages newer than `last_event_id` for `channels`, or the reason the client must reset instead."
@@ -379,7 +379,7 @@ def _reset_event(self:BroadcastManager, reason, last_event_id)->bytes:
     "The `reset` event for a client that came back with `last_event_id`."
     return _reset_wire(reason, last_event_id, self._last_id)
 
-# %% ../../nbs/core/broadcast.ipynb #cb5a0dae
+# %% ../../nbs/core/broadcast.ipynb #6888405b
 @patch
 async def close(self:BroadcastManager,
                 timeout:float=1.0, # Seconds to wait for the streams to finish
@@ -391,7 +391,7 @@ async def close(self:BroadcastManager,
     if tasks: await asyncio.wait(tasks, timeout=timeout)
     await self.backend.close()
 
-# %% ../../nbs/core/broadcast.ipynb #e27beedf
+# %% ../../nbs/core/broadcast.ipynb #fa5545b0
 _managers_to_close = weakref.WeakSet()
 
 def _close_streams_on_exit(manager):
@@ -408,7 +408,7 @@ def _close_streams_on_exit(manager):
         on_exit._closes_sse_streams = True
         signal.signal(sig, on_exit)
 
-# %% ../../nbs/core/broadcast.ipynb #e7acec3c
+# %% ../../nbs/core/broadcast.ipynb #26b6aec6
 @patch
 async def start(self:BroadcastManager):
     "Start the backend (connect to Redis, load the recent history); a no-op for the in-process backend."
@@ -420,7 +420,7 @@ async def start(self:BroadcastManager):
 async def _ensure_started(self:BroadcastManager):
     if not getattr(self.backend, 'started', True): await self.start()
 
-# %% ../../nbs/core/broadcast.ipynb #ec15e1aa
+# %% ../../nbs/core/broadcast.ipynb #3d943ffd
 def _message_from(envelope, event_id):
     "The `BroadcastMessage` in a decoded envelope."
     data = Safe(envelope['data']) if envelope.get('html') else envelope['data']
@@ -437,7 +437,7 @@ def _load_history(self:BroadcastManager, entries, last_id):
     self._floor = entries[0][0] - 1 if entries else self._last_id
     self._remote_seen = last_id
 
-# %% ../../nbs/core/broadcast.ipynb #3d9671ac
+# %% ../../nbs/core/broadcast.ipynb #fcbb1142
 @patch
 async def _publish(self:BroadcastManager, message_type, data, metadata, channel, target=None, exclude=None):
     "Publish through the backend: `(message, True)` once published, or `(message, False)` when Redis is down and it must be delivered here only."
@@ -479,7 +479,7 @@ async def _send_to_remote(self:BroadcastManager, connection_id, message_type, da
     queue = self.connections.get(connection_id)
     return queue is not None and self._deliver(message, [(connection_id, queue)]) == 1
 
-# %% ../../nbs/core/broadcast.ipynb #1c1ee80d
+# %% ../../nbs/core/broadcast.ipynb #4d2e8db5
 @patch
 def _reset_all(self:BroadcastManager, reason, newest_id):
     "Send every local client a `reset`: they may have missed messages that can't be replayed."
@@ -493,8 +493,8 @@ def _on_envelope(self:BroadcastManager, event_id, envelope):
     "Deliver message `event_id` from the backend to this process's clients."
     seen = self._remote_seen
     if seen is not None and event_id <= seen: return
-    self._remote_seen = self._last_id = event_id
     env = json.loads(envelope)
+    self._remote_seen = self._last_id = event_id
     outage = env.get('kind') == 'outage'
     if outage and env.get('origin') != self.backend.token: self._reset_all('backend_outage', event_id)
     elif seen is not None and event_id > seen + 1: self._reset_all('missed_messages', event_id - 1)
@@ -517,7 +517,7 @@ def _deliver_envelope(self:BroadcastManager, env, event_id):
     elif (queue := self.connections.get(target)) is not None and (message.channel is None or message.channel in self.connection_metadata[target]['channels']):
         self._deliver(message, [(target, queue)])
 
-# %% ../../nbs/core/broadcast.ipynb #82dc9b40
+# %% ../../nbs/core/broadcast.ipynb #579015ec
 @patch
 async def _wait_for_id(self:BroadcastManager, event_id, timeout):
     "Wait until this manager has seen `event_id`, or `timeout` seconds."
@@ -528,7 +528,7 @@ async def _wait_for_id(self:BroadcastManager, event_id, timeout):
     except asyncio.TimeoutError: pass
     finally: self._id_waiters.remove(entry)
 
-# %% ../../nbs/core/broadcast.ipynb #683996f4
+# %% ../../nbs/core/broadcast.ipynb #b1099906
 def _server_send(send, limit=64):
     "The server's own `send` behind ASGI callable `send`, looked up through middleware closures, and its transport; `(None, None)` if not found."
     todo, seen = [send], set()
@@ -542,7 +542,7 @@ def _server_send(send, limit=64):
         if hasattr(f, 'func'): todo.append(f.func)
     return None, None
 
-# %% ../../nbs/core/broadcast.ipynb #ac52f28b
+# %% ../../nbs/core/broadcast.ipynb #8a9b4387
 _HEARTBEAT = object()
 _HEARTBEAT_BYTES = sse_event(comment='heartbeat').encode()
 _SSE_HEADERS = [(b'content-type', b'text/event-stream'), (b'cache-control', b'no-cache'), (b'x-accel-buffering', b'no')]
@@ -567,15 +567,20 @@ class _Stream:
     def _check(self):
         "Time out a stuck send, or queue a heartbeat after a whole idle interval; then re-arm."
         now = self.loop.time()
-        if self.sending and self.send_timeout is not None and now - self.send_started >= self.send_timeout:
-            self.manager.send_timeouts += 1
-            self.manager._disconnect(self.connection_id, 'send timed out')
-            return
-        idle = now - self.last_write
-        if not self.sending and idle >= self.heartbeat_interval:
-            if self.queue.empty(): self.queue.put_nowait(_HEARTBEAT)
-            idle = 0
-        self.timer = self.loop.call_later(self._next_check(idle), self._check)
+        if self.sending:
+            stuck = now - self.send_started
+            if self.send_timeout is not None and stuck >= self.send_timeout:
+                self.manager.send_timeouts += 1
+                self.manager._disconnect(self.connection_id, 'send timed out')
+                return
+            delay = self.heartbeat_interval if self.send_timeout is None else self.send_timeout - stuck
+        else:
+            idle = now - self.last_write
+            if idle >= self.heartbeat_interval:
+                if self.queue.empty(): self.queue.put_nowait(_HEARTBEAT)
+                idle = 0
+            delay = self._next_check(idle)
+        self.timer = self.loop.call_later(max(delay, 0.01), self._check)
 
     def end(self):
         "Make the stream finish now, also when a client that stopped reading has it blocked in `send`."
@@ -585,11 +590,11 @@ class _Stream:
         if self.transport is not None: self.transport.abort()
         else: self.task.cancel()
 
-# %% ../../nbs/core/broadcast.ipynb #b485f140
-async def _write(stream, body):
-    "Send `body` on the stream, marking the time so a stuck send can be noticed."
+# %% ../../nbs/core/broadcast.ipynb #07076cea
+async def _write(stream, body, send=None):
+    "Send `body` on the stream (with the server's own `send` unless another is given), marking the time so a stuck send can be noticed."
     stream.sending, stream.send_started = True, stream.loop.time()
-    await stream.send({'type': 'http.response.body', 'body': body, 'more_body': True})
+    await (send or stream.send)({'type': 'http.response.body', 'body': body, 'more_body': True})
     stream.sending, stream.last_write = False, stream.loop.time()
 
 def _wake(stream, task):
@@ -598,21 +603,24 @@ def _wake(stream, task):
         if stream.listening and not task.done(): task.cancel()
     return callback
 
+_BATCH_BYTES = 65_536
+
 async def _pump(stream, element_builder):
-    "Write queued messages to the client, batching what is already waiting, until the stream closes."
+    "Write queued messages to the client, batching what is already waiting (up to about 64 KB a write), until the stream closes."
     queue = stream.queue
     while not stream.closed:
         item = await queue.get()
-        chunks = []
+        chunks, size = [], 0
         while True:
             if item is STREAM_CLOSED: stream.closed = True; break
-            chunks.append(_HEARTBEAT_BYTES if item is _HEARTBEAT else _encoded(item, element_builder))
-            if queue.empty(): break
+            chunks.append(chunk := _HEARTBEAT_BYTES if item is _HEARTBEAT else _encoded(item, element_builder))
+            size += len(chunk)
+            if size >= _BATCH_BYTES or queue.empty(): break
             item = queue.get_nowait()
         body = b''.join(chunks)
         if body: await _write(stream, body)
 
-# %% ../../nbs/core/broadcast.ipynb #5eabf59e
+# %% ../../nbs/core/broadcast.ipynb #7fc236ac
 class _BroadcastStream(Response):
     "The SSE response for one client of a `BroadcastManager`."
     media_type = 'text/event-stream'
@@ -626,7 +634,14 @@ class _BroadcastStream(Response):
         m = self.manager
         head = sse_event(comment=f'Connected ({m.get_connection_count()} active)', retry=self.retry_ms).encode()
         if reset is not None: return head + m._reset_event(reset, self.last_event_id)
-        return head + b''.join(_encoded(msg, self.element_builder) for msg in missed)
+        return head + b''.join(map(self._replayed, missed))
+
+    def _replayed(self, message):
+        "`message`'s bytes for this route, or nothing (logged) if this route's `element_builder` can't render it."
+        try: return _encoded(message, self.element_builder)
+        except Exception:
+            log.exception('message %s could not be rendered for a resuming client; skipped', message.id)
+            return b''
 
     async def __call__(self, scope, receive, send):
         manager = self.manager
@@ -636,13 +651,13 @@ class _BroadcastStream(Response):
         except ConnectionIdTaken as e: return await PlainTextResponse(str(e), status_code=409)(scope, receive, send)
         except ConnectionRefused as e:
             return await PlainTextResponse(str(e), status_code=503, headers={'retry-after': str(e.retry_after)})(scope, receive, send)
-        opening = self._opening(*manager._catch_up(self.last_event_id, self.channels))
+        missed = manager._catch_up(self.last_event_id, self.channels)
         _close_streams_on_exit(manager)
         stream = manager._streams[conn_id] = _Stream(manager, conn_id, queue, self.heartbeat_interval, send)
         pump, hung_up = None, False
         try:
             await send({'type': 'http.response.start', 'status': 200, 'headers': _SSE_HEADERS})
-            await _write(stream, opening)
+            await _write(stream, self._opening(*missed), send)
             pump = stream.task = asyncio.create_task(_pump(stream, self.element_builder))
             pump.add_done_callback(_wake(stream, asyncio.current_task()))
             stream.listening = True
@@ -660,7 +675,7 @@ class _BroadcastStream(Response):
         if not pump.cancelled() and pump.exception() is not None: log.error('event stream %s failed', conn_id, exc_info=pump.exception())
         if not hung_up: await send({'type': 'http.response.body', 'body': b'', 'more_body': False})
 
-# %% ../../nbs/core/broadcast.ipynb #0888e572
+# %% ../../nbs/core/broadcast.ipynb #0913a4fc
 _MAX_EVENT_ID = 128
 
 def _stream_request(request):
@@ -671,7 +686,7 @@ def _stream_request(request):
     last = request.headers.get('last-event-id') or request.query_params.get('last_event_id') or None
     return channels, (last[:_MAX_EVENT_ID] if last else None)
 
-# %% ../../nbs/core/broadcast.ipynb #0a4bf67a
+# %% ../../nbs/core/broadcast.ipynb #f6a61f61
 def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager instance
                              element_builder:Optional[Callable]=None, # `(message_type, data) -> FT | str | None`: what each client is sent; `None` sends `BroadcastMessage.to_sse()`
                              heartbeat_interval:float=15.0, # Seconds of silence before a heartbeat comment
@@ -697,7 +712,7 @@ def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager i
         return _BroadcastStream(manager, connection_id, element_builder, heartbeat_interval, retry_ms, channels, last_event_id)
     return handler
 
-# %% ../../nbs/core/broadcast.ipynb #3aad84a2
+# %% ../../nbs/core/broadcast.ipynb #c25ef858
 _PAGE_ONLY = ('hdrs', 'ftrs', 'htmlkw', 'bodykw')
 
 def setup_broadcast_routes(app, # FastHTML (or Starlette) app

@@ -7,7 +7,7 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/streaming.html.md"""
 # %% auto #0
 __all__ = ['encode_json', 'sse_event', 'SSEEvent', 'SSEParser', 'StreamConfig', 'SSEStream', 'OOBStreamBuilder']
 
-# %% ../../nbs/core/streaming.ipynb #bc1ae4c5
+# %% ../../nbs/core/streaming.ipynb #3b210c27
 import asyncio, codecs, dataclasses, datetime as dt, decimal, enum, inspect, json, re, uuid
 from dataclasses import dataclass
 from typing import Any, AsyncGenerator, Callable, Dict, List, Optional, Union
@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from fastcore.xml import FT, to_xml
 from fasthtml.common import Div
 
-# %% ../../nbs/core/streaming.ipynb #f343d7ee
+# %% ../../nbs/core/streaming.ipynb #6f75b75a
 def _is_ft(o): return isinstance(o, FT) or hasattr(o, '__ft__')
 
 def _json_default(o):
@@ -32,7 +32,7 @@ def _json_default(o):
     raise TypeError(f"can't encode {type(o).__module__}.{type(o).__qualname__} as JSON for an SSE message; "
                     "convert it first (datetime, date, time, UUID, Decimal, Enum, set, dataclass and FT are handled)")
 
-# %% ../../nbs/core/streaming.ipynb #7cb49d9a
+# %% ../../nbs/core/streaming.ipynb #96b5c200
 def encode_json(
     obj:Any, # Value to encode
 )->str: # Compact JSON text
@@ -40,7 +40,7 @@ def encode_json(
     try: return json.dumps(obj, default=_json_default, ensure_ascii=False, separators=(',', ':'), allow_nan=False)
     except ValueError as e: raise ValueError(f"can't encode this value as JSON for an SSE message: {e}") from None
 
-# %% ../../nbs/core/streaming.ipynb #2d1509d8
+# %% ../../nbs/core/streaming.ipynb #734a80d5
 _line_ends = re.compile(r'\r\n|\r|\n')
 
 def _payload(data):
@@ -57,7 +57,7 @@ def _one_line(name, value):
         raise ValueError(f"SSE field {name!r} can't contain CR, LF or NUL: {value!r}")
     return value
 
-# %% ../../nbs/core/streaming.ipynb #7905fc96
+# %% ../../nbs/core/streaming.ipynb #0c1e0ea1
 def sse_event(
     data:Any=None, # Payload: `str` as is, FT as HTML, anything else as JSON; `None` writes no data field
     *,
@@ -79,7 +79,7 @@ def sse_event(
     if not out: raise ValueError("sse_event needs at least one of data, event, id, retry or comment")
     return ''.join(out) + '\n'
 
-# %% ../../nbs/core/streaming.ipynb #c9c2fe34
+# %% ../../nbs/core/streaming.ipynb #c78dcac7
 @dataclass
 class SSEEvent:
     "One event as an `EventSource` would dispatch it."
@@ -87,7 +87,7 @@ class SSEEvent:
     event: str = 'message'
     id: str = ''
 
-# %% ../../nbs/core/streaming.ipynb #07ac9b18
+# %% ../../nbs/core/streaming.ipynb #6a7c8131
 class SSEParser:
     "Incremental, spec-conforming parser of an SSE byte or text stream."
     def __init__(self):
@@ -125,7 +125,7 @@ class SSEParser:
         self._data, self._event = [], ''
         if data: return SSEEvent('\n'.join(data), event or 'message', self.last_event_id)
 
-# %% ../../nbs/core/streaming.ipynb #ff193665
+# %% ../../nbs/core/streaming.ipynb #1e039f1a
 @dataclass
 class StreamConfig:
     "Configuration for SSE streaming"
@@ -141,7 +141,7 @@ class StreamConfig:
         if not self.heartbeat_interval > 0: raise ValueError(f"heartbeat_interval must be > 0 seconds, not {self.heartbeat_interval!r}")
         if self.timeout is not None and not self.timeout >= 0: raise ValueError(f"timeout must be None or >= 0 seconds, not {self.timeout!r}")
 
-# %% ../../nbs/core/streaming.ipynb #732a0543
+# %% ../../nbs/core/streaming.ipynb #ec086fe6
 def _as_async_iterator(source):
     "An async iterator over `source`: an async iterable, a sync iterable, or a callable returning one."
     if callable(source) and not hasattr(source, '__aiter__') and not hasattr(source, '__iter__'): source = source()
@@ -152,7 +152,7 @@ def _as_async_iterator(source):
         return _gen()
     raise TypeError(f"data_source must be an async iterable, an iterable or a callable returning one, not {type(source).__name__}")
 
-# %% ../../nbs/core/streaming.ipynb #4273827e
+# %% ../../nbs/core/streaming.ipynb #5a7d8943
 class SSEStream:
     "Generic SSE stream handler"
     def __init__(self,
@@ -166,7 +166,7 @@ class SSEStream:
         self._active = False
         self._stop.set()
 
-# %% ../../nbs/core/streaming.ipynb #7927972a
+# %% ../../nbs/core/streaming.ipynb #4b7e9aa2
 async def _transformed(item, transform_fn):
     "The data to send for `item`, after `transform_fn`."
     if transform_fn is None: return item
@@ -182,7 +182,6 @@ async def stream(self:SSEStream,
     cfg, loop = self.config, asyncio.get_running_loop()
     source = _as_async_iterator(data_source)
     deadline = None if cfg.timeout is None else loop.time() + cfg.timeout
-    self._stop.clear()
     self._active = True
     stopped, pending = asyncio.ensure_future(self._stop.wait()), None
     try:
@@ -207,13 +206,14 @@ async def stream(self:SSEStream,
         raise
     finally:
         self._active = False
+        self._stop.clear()
         stopped.cancel()
         if pending is not None:
             pending.cancel()
             await asyncio.gather(pending, return_exceptions=True)
         if hasattr(source, 'aclose'): await source.aclose()
 
-# %% ../../nbs/core/streaming.ipynb #c00097b8
+# %% ../../nbs/core/streaming.ipynb #80685c24
 def _with_oob(element, target_id, swap_mode):
     "A copy of FT `element` that swaps out-of-band into `target_id`."
     if not isinstance(element, FT):
@@ -223,7 +223,7 @@ def _with_oob(element, target_id, swap_mode):
         raise ValueError(f"element already has id {own_id!r}, which differs from target_id {target_id!r}")
     return FT(element.tag, element.children, {**element.attrs, 'id': target_id, 'hx-swap-oob': swap_mode}, void_=element.void_)
 
-# %% ../../nbs/core/streaming.ipynb #d6c0117f
+# %% ../../nbs/core/streaming.ipynb #8cd54faf
 class OOBStreamBuilder:
     "Build SSE messages with OOB (Out-of-Band) swaps"
     def __init__(self): self.elements: List[Any] = []
