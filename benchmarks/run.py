@@ -197,24 +197,18 @@ def free_port():
         return s.getsockname()[1]
 
 @contextlib.contextmanager
-def server(side, logdir, extra_env=None):
-    "uvicorn, one worker, on 127.0.0.1, serving `side`'s app; yields (process, port)."
-    python, env = side_cmd(side)
-    env['BENCH_EXPECT'] = side
-    env.update(SIDE_ENV.get(side, {}), **(extra_env or {}))
-    port = free_port()
-    errlog = open(logdir / f'{side}-{port}.log', 'w+')
-    proc = subprocess.Popen([python, '-m', 'uvicorn', f'{APP[side]}:app', '--host', '127.0.0.1', '--port', str(port),
-                             '--log-level', 'warning', '--no-access-log'], cwd=HERE, env=env, stdout=errlog, stderr=errlog,
-                            preexec_fn=_die_with_parent)
+def _listening(cmd, name, port, logdir, timeout, **popen):
+    "Run `cmd` until the block ends, once it listens on `port`; its output goes to a log that is shown if anything fails."
+    errlog = open(logdir / f'{name}-{port}.log', 'w+')
+    proc = subprocess.Popen(cmd, stdout=errlog, stderr=errlog, preexec_fn=_die_with_parent, **popen)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout
         while True:
-            if proc.poll() is not None: raise RuntimeError(f'{side} server exited with {proc.returncode}')
+            if proc.poll() is not None: raise RuntimeError(f'{name} exited with {proc.returncode}')
             with contextlib.suppress(OSError), socket.create_connection(('127.0.0.1', port), timeout=0.2): break
-            if time.monotonic() > deadline: raise TimeoutError(f'{side} server did not listen within 30 s')
+            if time.monotonic() > deadline: raise TimeoutError(f'{name} did not listen within {timeout} s')
             time.sleep(0.05)
-        yield proc, port
+        yield proc
     except Exception:
         errlog.flush(); errlog.seek(0)
         log(errlog.read()[-3000:])
@@ -222,6 +216,16 @@ def server(side, logdir, extra_env=None):
     finally:
         stop(proc)
         errlog.close()
+
+@contextlib.contextmanager
+def server(side, logdir, extra_env=None):
+    "uvicorn, one worker, on 127.0.0.1, serving `side`'s app; yields (process, port)."
+    python, env = side_cmd(side)
+    env['BENCH_EXPECT'] = side
+    env.update(SIDE_ENV.get(side, {}), **(extra_env or {}))
+    port = free_port()
+    cmd = [python, '-m', 'uvicorn', f'{APP[side]}:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning', '--no-access-log']
+    with _listening(cmd, side, port, logdir, 30, cwd=HERE, env=env) as proc: yield proc, port
 
 def load(cfg, hold=False):
     "Start the load client; returns the process (JSON lines on its stdout)."
@@ -276,24 +280,8 @@ def redis_server(logdir):
     exe = shutil.which('redis-server')
     if not exe: raise RuntimeError('redis-server is not installed (apt-get install redis-server)')
     port = free_port()
-    errlog = open(logdir / f'redis-{port}.log', 'w+')
-    proc = subprocess.Popen([exe, '--port', str(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-                            stdout=errlog, stderr=errlog, preexec_fn=_die_with_parent)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None: raise RuntimeError(f'redis-server exited with {proc.returncode}')
-            with contextlib.suppress(OSError), socket.create_connection(('127.0.0.1', port), timeout=0.2): break
-            if time.monotonic() > deadline: raise TimeoutError('redis-server did not listen within 20 s')
-            time.sleep(0.05)
-        yield proc, f'redis://127.0.0.1:{port}/0'
-    except Exception:
-        errlog.flush(); errlog.seek(0)
-        log(errlog.read()[-3000:])
-        raise
-    finally:
-        stop(proc)
-        errlog.close()
+    cmd = [exe, '--port', str(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
+    with _listening(cmd, 'redis-server', port, logdir, 20) as proc: yield proc, f'redis://127.0.0.1:{port}/0'
 
 def redis_run(redis, url, prefix, clients, rate, messages, logdir):
     "Two uvicorn processes of ours on one Redis, clients split over both, every publish through the first (A)."
