@@ -7,11 +7,12 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/connections.html.md"""
 # %% auto #0
 __all__ = ['CONNECTION_ID_PATTERN', 'HTMX_VERSIONS', 'HTMX_VERSION', 'HTMX_SSE_VERSION', 'HTMX4_VERSION', 'HTMX_CDN',
            'SSE_ASSETS_PATH', 'STATUS_STATES', 'SHARED_WORKER_PATH', 'validate_connection_id', 'new_connection_id',
-           'ConnectionIdTaken', 'ConnectionState', 'SSEConnection', 'ConnectionRegistry', 'create_sse_element',
-           'npm_install_command', 'sse_script_urls', 'sse_hdrs', 'serve_sse_assets', 'cleanup_sse_on_unload',
-           'create_reconnection_script', 'create_connection_manager_script', 'StatusMonitorConfig',
-           'status_monitor_element', 'create_status_monitor_script', 'create_shared_connection_script',
-           'shared_worker_js', 'add_shared_worker_route']
+           'ConnectionIdTaken', 'register_stream_endpoint', 'stream_position', 'ConnectionState', 'SSEConnection',
+           'ConnectionRegistry', 'create_sse_element', 'npm_install_command', 'sse_script_urls', 'sse_hdrs',
+           'serve_sse_assets', 'cleanup_sse_on_unload', 'create_reconnection_script',
+           'create_connection_manager_script', 'StatusMonitorConfig', 'status_monitor_element',
+           'create_status_monitor_script', 'create_shared_connection_script', 'shared_worker_js',
+           'add_shared_worker_route']
 
 # %% ../../nbs/core/connections.ipynb #ad90b53b
 import asyncio, json, logging, re, secrets
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set
 from fastcore.basics import patch
 from fastcore.xml import FT
 from fasthtml.common import Div, FastHTML, Script, Span
@@ -55,6 +56,24 @@ def new_connection_id(
 # %% ../../nbs/core/connections.ipynb #8d9c9abb
 class ConnectionIdTaken(ValueError):
     "Raised when a connection id is already connected."
+
+# %% ../../nbs/core/connections.ipynb #385561bd
+_stream_endpoints: Dict[str, Optional[Callable[[], Optional[str]]]] = {}
+
+def register_stream_endpoint(endpoint:str, # URL path of an event stream, e.g. `/sse/broadcast`
+                             newest_id:Callable[[], Optional[str]], # Returns the id a page rendered now should resume after
+                            ):
+    "Tell `create_sse_element` how to find the current position of the stream at `endpoint`."
+    if not isinstance(endpoint, str) or not endpoint.startswith('/'): raise ValueError(f"endpoint must be a URL path starting with '/', not {endpoint!r}")
+    if not callable(newest_id): raise TypeError(f"newest_id must be callable, not {newest_id!r}")
+    old = _stream_endpoints.get(endpoint, newest_id)
+    _stream_endpoints[endpoint] = newest_id if old is newest_id or old == newest_id else None
+
+def stream_position(endpoint:str, # URL path of an event stream
+                   )->Optional[str]: # The newest id of that stream now, or `None` when unknown or ambiguous
+    "The id a page rendered now should resume the stream at `endpoint` after."
+    source = _stream_endpoints.get(endpoint.split('?', 1)[0])
+    return None if source is None else source()
 
 # %% ../../nbs/core/connections.ipynb #fc61e46a
 class ConnectionState(Enum):
