@@ -22,7 +22,7 @@ setup_broadcast_routes(app, manager, prefix='/html', element_builder=html_builde
 async def ctl_broadcast(request):
     body = await request.json()
     sent = await manager.broadcast(body['type'], body['data'], exclude=set(body.get('exclude', [])), channel=body.get('channel'))
-    return JSONResponse({'sent': sent, 'id': manager.history[-1].id if manager.history else None})
+    return JSONResponse({'sent': sent, 'id': manager.history[-1].id if manager.history else None, 'newest': manager.newest_id})
 
 @app.post('/_test/send_to')
 async def ctl_send_to(request):
