@@ -9,7 +9,7 @@ __all__ = ['log', 'STREAM_CLOSED', 'CHANNEL_PATTERN', 'MAX_CHANNELS_PER_CONNECTI
            'validate_channel', 'BroadcastManager', 'create_broadcast_handler', 'setup_broadcast_routes']
 
 # %% ../../nbs/core/broadcast.ipynb #219f12e3
-import asyncio, inspect, json, logging, re, signal, threading, time, weakref
+import asyncio, html, inspect, json, logging, re, signal, threading, time, weakref
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +27,12 @@ log = logging.getLogger('cjm_fasthtml_sse')
 
 # %% ../../nbs/core/broadcast.ipynb #bc87548e
 def _is_html(data): return isinstance(data, FT) or hasattr(data, '__ft__') or hasattr(data, '__html__')
+
+_INERT = str.maketrans({'<': '\\u003c', '>': '\\u003e', '&': '\\u0026'})
+
+def _inert_json(obj):
+    "`obj` as JSON with `<`, `>` and `&` written as `\\u003c`, `\\u003e`, `\\u0026`: the same JSON value, but no markup if swapped in as HTML."
+    return encode_json(obj).translate(_INERT)
 
 @dataclass
 class BroadcastMessage:
@@ -51,9 +57,15 @@ class BroadcastMessage:
                event_type:Optional[str]='message', # SSE event type
               )->str: # The message as one SSE event
         "Convert to SSE message format"
-        return sse_event(self.data if _is_html(self.data) else self.to_json(), event=event_type, id=self.id)
+        return sse_event(self.data if _is_html(self.data) else _inert_json(self.to_dict()), event=event_type, id=self.id)
 
 # %% ../../nbs/core/broadcast.ipynb #890993f0
+def _builder_data(out):
+    "What an `element_builder` result sends: FT, `Safe` and lists of FT as markup, a plain `str` as escaped text, anything else as inert JSON."
+    if isinstance(out, str) and not hasattr(out, '__html__'): return html.escape(out)
+    if _is_html(out) or (isinstance(out, (tuple, list)) and out and all(isinstance(o, FT) for o in out)): return out
+    return _inert_json(out)
+
 def _encoded(message, element_builder=None):
     "The wire bytes of queue item `message`, rendered by `element_builder` when there is one; cached on the message."
     if not isinstance(message, BroadcastMessage): return sse_event(message).encode()
@@ -64,14 +76,14 @@ def _encoded(message, element_builder=None):
         if element_builder is None: wire = message.to_sse().encode()
         else:
             out = element_builder(message.type, message.data)
-            wire = b'' if out is None else sse_event(out, event='message', id=message.id).encode()
+            wire = b'' if out is None else sse_event(_builder_data(out), event='message', id=message.id).encode()
         cache[element_builder] = wire
     return wire
 
 # %% ../../nbs/core/broadcast.ipynb #24ac38f4
 def _reset_wire(reason, last_event_id, newest_id):
     "The `reset` event: it carries the newest id, so the client's next reconnect resumes from there."
-    return sse_event(encode_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
+    return sse_event(_inert_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
 
 class _ResetMessage(BroadcastMessage):
     "A `reset` queued for a client by the manager."
