@@ -20,6 +20,14 @@ def html_builder(kind, data):
     if kind == 'safe': return Safe(data['text'])
     return data['text'] if kind == 'text' else None
 setup_broadcast_routes(app, manager, prefix='/html', element_builder=html_builder)
+# The tests that need channels or client-chosen ids opt in explicitly, on their own prefix.
+setup_broadcast_routes(app, manager, prefix='/open', public_channels=['*'], allow_client_ids=True,
+                       status_detail=lambda request: request.headers.get('x-admin') == 'yes')
+def id_is_the_users(request, channels, connection_id):
+    "Stand-in for a session check: a client may claim only the id named by its `x-user` header."
+    return connection_id is None or connection_id == request.headers.get('x-user')
+setup_broadcast_routes(app, manager, prefix='/ids', allow_client_ids=True, authorize=id_is_the_users)
+setup_broadcast_routes(app, manager, prefix='/pub', public_channels=['news', 'job:*'])
 
 @app.post('/_test/broadcast')
 async def ctl_broadcast(request):

@@ -69,10 +69,10 @@ def test_send_to_a_connection_on_the_other_process(cluster):
     a, b, *_ = cluster
     async def go():
         async with httpx.AsyncClient() as http:
-            far = await SSEClient.connect(f'{b}/sse/broadcast?connection_id=far-away')
+            far = await SSEClient.connect(f'{b}/open/broadcast?connection_id=far-away')
             near = await SSEClient.connect(f'{a}/sse/broadcast')
             await both_connected(http, a, b, 1, 1)
-            taken = await SSEClient.connect(f'{a}/sse/broadcast?connection_id=far-away')
+            taken = await SSEClient.connect(f'{a}/open/broadcast?connection_id=far-away')
             ok = (await http.post(f'{a}/_test/send_to', json={'id': 'far-away', 'type': 'private', 'data': {'i': 1}})).json()
             nobody = (await http.post(f'{a}/_test/send_to', json={'id': 'nobody', 'type': 'private', 'data': {}})).json()
             got = await far.next_event()

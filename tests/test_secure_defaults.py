@@ -1,0 +1,91 @@
+"Closed by default: channels, client-chosen ids and the status details need the app's explicit opt-in (real uvicorn, real sockets)."
+import asyncio, json
+import httpx, pytest
+from fasthtml.common import FastHTML
+from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
+from cjm_fasthtml_sse.testing import SSEClient, serve
+from helpers import free_port, uvicorn_app, run, until, connect, broadcast, hang_up
+
+pytestmark = pytest.mark.timeout(120)
+
+@pytest.fixture(scope='module')
+def server():
+    port = free_port()
+    with uvicorn_app('server_app:app', port) as url: yield url
+
+async def refusal(url, headers=None):
+    "Status and body of a request that the server is expected to refuse."
+    c = await SSEClient.connect(url, headers=headers)
+    body = (await c.read_until_end()).decode()
+    await c.close()
+    return c.status, body
+
+def test_a_channel_that_is_not_public_is_refused_and_the_message_says_how_to_allow_it(server):
+    status, body = run(refusal(f'{server}/sse/broadcast?channel=user:alice'))
+    assert status == 403
+    assert 'user:alice' in body and 'public_channels=' in body and 'authorize=' in body, body
+
+def test_public_channels_by_name_and_by_prefix(server):
+    async def go():
+        async with httpx.AsyncClient() as http:
+            ok = [await SSEClient.connect(f'{server}/pub/broadcast?channel={c}') for c in ('news', 'job:42', 'job:')]
+            await until(http, server, lambda s: len(s['connections']) == 3)
+            refused = [await refusal(f'{server}/pub/broadcast?channel={c}') for c in ('jobs', 'news2', 'user:bob')]
+            mixed = await refusal(f'{server}/pub/broadcast?channel=news&channel=secret')
+            await broadcast(http, server, 'n', {'i': 1}, channel='job:42')
+            got = await ok[1].next_event()
+            await hang_up(http, server, ok)
+            return [c.status for c in ok], refused, mixed, got
+    ok, refused, mixed, got = run(go())
+    assert ok == [200, 200, 200]
+    assert [s for s, _ in refused] == [403, 403, 403] and mixed[0] == 403 and 'secret' in mixed[1]
+    assert json.loads(got.data)['data'] == {'i': 1}
+
+def test_a_client_chosen_id_is_refused_unless_the_app_allows_it(server):
+    status, body = run(refusal(f'{server}/sse/broadcast?connection_id=user-42'))
+    assert status == 400
+    assert 'allow_client_ids=True' in body and 'user-42' in body, body
+
+def test_authorize_sees_the_id_so_a_stranger_cannot_take_it(server):
+    async def go():
+        async with httpx.AsyncClient() as http:
+            stranger = await refusal(f'{server}/ids/broadcast?connection_id=user-42', headers={'x-user': 'mallory'})
+            owner = await SSEClient.connect(f'{server}/ids/broadcast?connection_id=user-42', headers={'x-user': 'user-42'})
+            await until(http, server, lambda s: s['connections'] == ['user-42'])
+            second = await refusal(f'{server}/ids/broadcast?connection_id=user-42', headers={'x-user': 'user-42'})
+            ok = (await http.post(f'{server}/_test/send_to', json={'id': 'user-42', 'type': 'private', 'data': {'x': 1}})).json()
+            got = await owner.next_event()
+            await hang_up(http, server, [owner])
+            return stranger, second, ok, got
+    stranger, second, ok, got = run(go())
+    assert stranger[0] == 403 and second[0] == 409 and ok == {'ok': True}
+    assert json.loads(got.data)['data'] == {'x': 1}
+
+def test_status_shows_only_totals_unless_the_app_says_so(server):
+    async def go():
+        async with httpx.AsyncClient() as http:
+            [c] = await connect(server, path='/open/broadcast', channel='user:alice', connection_id='alice-tab')
+            await until(http, server, lambda s: len(s['connections']) == 1)
+            bodies = [(await http.get(f'{server}{path}', headers=h)).text for path, h in
+                      (('/sse/status', {}), ('/open/status', {}), ('/open/status', {'x-admin': 'no'}), ('/open/status', {'x-admin': 'yes'}))]
+            await hang_up(http, server, [c])
+            return bodies
+    *hidden, detail = run(go())
+    for body in hidden:
+        assert 'alice' not in body, body
+        stats = json.loads(body)
+        assert (stats['connections'], stats['channel_count']) == (1, 1) and 'channels' not in stats
+    assert json.loads(detail)['channels'] == {'user:alice': 1}
+
+def test_default_status_stays_small_with_16000_channels():
+    "The default status reports totals, so its size does not grow with the number of channels."
+    app, manager = FastHTML(), BroadcastManager()
+    setup_broadcast_routes(app, manager)
+    async def go():
+        for i in range(16_000): await manager.register(channels=[f'user:{i:05d}'])
+        async with serve(app) as url, httpx.AsyncClient() as http: body = (await http.get(f'{url}/sse/status')).content
+        for cid in list(manager.connections): await manager.unregister(cid)
+        return body
+    body = run(go())
+    assert len(body) < 4096, len(body)
+    assert json.loads(body)['channel_count'] == 16_000
