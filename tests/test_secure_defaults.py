@@ -89,3 +89,24 @@ def test_default_status_stays_small_with_16000_channels():
     body = run(go())
     assert len(body) < 4096, len(body)
     assert json.loads(body)['channel_count'] == 16_000
+
+# Misuse caught at setup, with a message that says what was expected
+
+def test_setup_without_a_manager_says_what_it_expected():
+    with pytest.raises(TypeError, match=r'manager must be a BroadcastManager, not NoneType'): setup_broadcast_routes(FastHTML(), None)
+
+def test_setup_with_swapped_arguments_says_app_first():
+    with pytest.raises(TypeError, match=r'takes the app first.*setup_broadcast_routes\(app, manager\)'):
+        setup_broadcast_routes(BroadcastManager(), FastHTML())
+
+def test_an_element_builder_that_cannot_take_type_and_data_fails_at_setup():
+    def one_arg(data): return None
+    with pytest.raises(TypeError, match=r'element_builder\(message_type, data\).*two positional arguments'):
+        setup_broadcast_routes(FastHTML(), BroadcastManager(), element_builder=one_arg)
+    setup_broadcast_routes(FastHTML(), BroadcastManager(), element_builder=lambda *args: None)
+
+def test_a_second_setup_on_the_same_prefix_names_the_prefix():
+    app, manager = FastHTML(), BroadcastManager()
+    setup_broadcast_routes(app, manager, prefix='/live')
+    with pytest.raises(ValueError, match=r"/live/broadcast is already mounted.*prefix='/live'"): setup_broadcast_routes(app, manager, prefix='/live')
+    setup_broadcast_routes(app, manager, prefix='/other')
