@@ -43,7 +43,10 @@ async def ctl_send_to(request):
 @app.post('/_test/ping')
 async def ctl_ping(): return JSONResponse({'healthy': manager.backend.healthy})
 
+def _rss_kb():
+    with open('/proc/self/status') as f: return next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))
+
 @app.get('/_test/state')
 async def ctl_state():
-    return JSONResponse({'connections': sorted(manager.connections), 'streams': len(manager._streams),
+    return JSONResponse({'connections': sorted(manager.connections), 'streams': len(manager._streams), 'rss_kb': _rss_kb(),
                          'dropped': manager.dropped_count, 'send_timeouts': manager.send_timeouts, 'tasks': len(asyncio.all_tasks())})

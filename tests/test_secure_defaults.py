@@ -1,10 +1,10 @@
 "Closed by default: channels, client-chosen ids and the status details need the app's explicit opt-in (real uvicorn, real sockets)."
-import asyncio, json
+import asyncio, contextlib, json, socket, time
 import httpx, pytest
 from fasthtml.common import FastHTML
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
 from cjm_fasthtml_sse.testing import SSEClient, serve
-from helpers import free_port, uvicorn_app, run, until, connect, broadcast, hang_up
+from helpers import free_port, uvicorn_app, run, until, connect, broadcast, hang_up, opening
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -110,3 +110,53 @@ def test_a_second_setup_on_the_same_prefix_names_the_prefix():
     setup_broadcast_routes(app, manager, prefix='/live')
     with pytest.raises(ValueError, match=r"/live/broadcast is already mounted.*prefix='/live'"): setup_broadcast_routes(app, manager, prefix='/live')
     setup_broadcast_routes(app, manager, prefix='/other')
+
+# Small holes
+
+def test_a_body_on_the_stream_or_status_route_is_refused_before_it_is_read(server):
+    "A chunked body is refused with 413 from the headers alone, before authorize or the channel check, and the server stops reading."
+    port = int(server.rsplit(':', 1)[1])
+    def attempt(path, mb=64):
+        s = socket.create_connection(('127.0.0.1', port), timeout=5)
+        s.sendall(f'GET {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'.encode())
+        chunk = b'%x\r\n%s\r\n' % (1 << 20, b'x' * (1 << 20))
+        sent, start = 0, time.monotonic()
+        try:
+            for _ in range(mb):
+                s.sendall(chunk); sent += 1
+        except OSError: pass
+        head = b''
+        with contextlib.suppress(OSError):
+            while b'\r\n\r\n' not in head and len(head) < 65536 and (data := s.recv(65536)): head += data
+        s.close()
+        return head.split(b'\r\n', 1)[0], sent, time.monotonic() - start
+    before = httpx.get(f'{server}/_test/state').json()['rss_kb']
+    results = [attempt(p) for p in ('/sse/broadcast?channel=secret', '/sse/status', '/ids/broadcast?connection_id=x')]
+    after = httpx.get(f'{server}/_test/state').json()
+    assert all(status.startswith(b'HTTP/1.1 413 ') for status, _, _ in results), results
+    assert all(sent < 64 for _, sent, _ in results), 'the server read the whole body instead of refusing it'
+    assert after['rss_kb'] - before < 16_384 and after['connections'] == []
+
+def test_a_content_length_body_is_refused_too(server):
+    r = httpx.request('GET', f'{server}/sse/broadcast', content=b'x' * 10)
+    assert r.status_code == 413 and 'no request body' in r.text
+
+def test_an_excluded_client_is_not_sent_the_message_when_it_resumes(server):
+    "Resume delivers exactly what live delivery would: a message that excluded `x` is not replayed to `x`."
+    async def go():
+        async with httpx.AsyncClient() as http:
+            [x] = await connect(server, path='/open/broadcast', connection_id='x')
+            await opening(x)
+            position = x.parser.last_event_id
+            await hang_up(http, server, [x])
+            await broadcast(http, server, 'n', {'i': 1}, exclude=['x'])
+            await broadcast(http, server, 'n', {'i': 2})
+            back = await SSEClient.connect(f'{server}/open/broadcast?connection_id=x', headers={'Last-Event-ID': position})
+            other = await SSEClient.connect(f'{server}/open/broadcast?connection_id=y', headers={'Last-Event-ID': position})
+            await broadcast(http, server, 'n', {'i': 3})
+            got = await back.events(2), await other.events(3)
+            await hang_up(http, server, [back, other])
+            return got
+    to_x, to_y = run(go())
+    assert [json.loads(e.data)['data']['i'] for e in to_x] == [2, 3]
+    assert [json.loads(e.data)['data']['i'] for e in to_y] == [1, 2, 3]

@@ -17,6 +17,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tu
 from fastcore.basics import patch
 from fastcore.xml import FT, Safe, to_xml
 from fasthtml.common import FastHTML
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from .streaming import encode_json, sse_event
 from .connections import ConnectionIdTaken, new_connection_id, register_stream_endpoint, validate_connection_id
@@ -276,6 +277,7 @@ async def broadcast(self:BroadcastManager,
     "Broadcast a message to all connected clients."
     if self.backend.remote: return await self._broadcast_remote(message_type, data, metadata, exclude, channel)
     message = self._new_message(message_type, data, metadata, channel)
+    if exclude: message._exclude = frozenset(exclude)
     self._remember(message)
     self.messages_broadcast += 1
     sent = self._deliver(message, self._targets(channel, exclude))
@@ -390,8 +392,8 @@ def _event_number(last_event_id):
     return int(last_event_id) if last_event_id.isascii() and last_event_id.isdigit() else None
 
 @patch
-def _catch_up(self:BroadcastManager, last_event_id, channels)->Tuple[List[BroadcastMessage], Optional[str]]:
-    "Retained messages newer than `last_event_id` for `channels`, or the reason the client must reset instead."
+def _catch_up(self:BroadcastManager, last_event_id, channels, connection_id=None)->Tuple[List[BroadcastMessage], Optional[str]]:
+    "Retained messages newer than `last_event_id` for `channels` and not excluding `connection_id`, or the reason the client must reset instead."
     if not last_event_id: return [], None
     last = _event_number(last_event_id)
     if last is None or last > self._last_id:
@@ -401,7 +403,8 @@ def _catch_up(self:BroadcastManager, last_event_id, channels)->Tuple[List[Broadc
         self.resets_sent += 1
         return [], 'too_old'
     self.resumes_served += 1
-    return [m for m in self.history if int(m.id) > last and (m.channel is None or m.channel in channels)], None
+    return [m for m in self.history if int(m.id) > last and (m.channel is None or m.channel in channels)
+            and connection_id not in getattr(m, '_exclude', ())], None
 
 @patch
 def _reset_event(self:BroadcastManager, reason, last_event_id)->bytes:
@@ -453,7 +456,9 @@ async def _ensure_started(self:BroadcastManager):
 def _message_from(envelope, event_id):
     "The `BroadcastMessage` in a decoded envelope."
     data = Safe(envelope['data']) if envelope.get('html') else envelope['data']
-    return BroadcastMessage(envelope['type'], data, envelope['timestamp'], envelope.get('metadata'), id=str(event_id), channel=envelope.get('channel'))
+    message = BroadcastMessage(envelope['type'], data, envelope['timestamp'], envelope.get('metadata'), id=str(event_id), channel=envelope.get('channel'))
+    if envelope.get('exclude'): message._exclude = frozenset(envelope['exclude'])
+    return message
 
 @patch
 def _load_history(self:BroadcastManager, entries, last_id):
@@ -681,7 +686,7 @@ class _BroadcastStream(Response):
         except ConnectionIdTaken as e: return await PlainTextResponse(str(e), status_code=409)(scope, receive, send)
         except ConnectionRefused as e:
             return await PlainTextResponse(str(e), status_code=503, headers={'retry-after': str(e.retry_after)})(scope, receive, send)
-        opening = self._opening(*manager._catch_up(self.last_event_id, self.channels))
+        opening = self._opening(*manager._catch_up(self.last_event_id, self.channels, conn_id))
         _close_streams_on_exit(manager)
         stream = manager._streams[conn_id] = _Stream(manager, conn_id, queue, self.heartbeat_interval, send)
         pump, hung_up = None, False
@@ -716,12 +721,18 @@ def _stream_request(request):
     last = request.headers.get('last-event-id') or request.query_params.get('last_event_id') or None
     return channels, (last[:_MAX_EVENT_ID] if last else None)
 
-def _body_refusal(request):
-    "A 413 for a request that carries a body, decided from its headers alone; `None` for a request without one."
-    h = getattr(request, 'headers', None)
-    if h is None or ('transfer-encoding' not in h and h.get('content-length', '0').strip() in ('', '0')): return None
+def _body_refusal(headers):
+    "A 413 when `headers` announce a request body, which a stream or status request never has; `None` otherwise."
+    if headers is None or ('transfer-encoding' not in headers and headers.get('content-length', '0').strip() in ('', '0')): return None
     return PlainTextResponse('this route takes no request body: send a plain GET, without Content-Length or Transfer-Encoding',
                              status_code=413, headers={'connection': 'close'})
+
+def _refusing_bodies(asgi):
+    "ASGI app `asgi` behind a check that refuses a request with a body before anything (FastHTML's form parsing, say) reads it."
+    async def guarded(scope, receive, send):
+        refused = _body_refusal(Headers(scope=scope)) if scope['type'] == 'http' else None
+        await (refused or asgi)(scope, receive, send)
+    return guarded
 
 # %% ../../nbs/core/broadcast.ipynb #c8e6d0b5
 def _public_rule(public_channels):
@@ -786,7 +797,7 @@ def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager i
                       request=None, # The Starlette request: channels, `Last-Event-ID`, and what `authorize` checks
                      )->Response: # The event stream, or a 400/403/413 refusal
         "Handle SSE broadcast connection."
-        if (refused := _body_refusal(request)) is not None: return refused
+        if (refused := _body_refusal(getattr(request, 'headers', None))) is not None: return refused
         try:
             if connection_id is not None:
                 validate_connection_id(connection_id)
@@ -841,13 +852,14 @@ def setup_broadcast_routes(app, # FastHTML (or Starlette) app
         for page_only in _PAGE_ONLY: request.__dict__.pop(page_only, None)
         return await handler(request.query_params.get('connection_id'), request)
     async def broadcast_status(request):
-        if (refused := _body_refusal(request)) is not None: return refused
         stats = manager.get_stats(detail=await _allowed(status_detail, request))
         if manager.backend.remote: stats['cluster_connections'] = await manager.backend.cluster_connections()
         return JSONResponse(stats)
     for path, endpoint in ((f'{prefix}/broadcast', broadcast_endpoint), (f'{prefix}/status', broadcast_status)):
         if isinstance(app, FastHTML): app.route(path, methods=['get'])(endpoint)
         else: app.router.add_route(path, endpoint, methods=['GET'])
+        route = next(r for r in reversed(app.router.routes) if getattr(r, 'path', None) == path)
+        route.app = _refusing_bodies(route.app)
     if isinstance(app, FastHTML):
         app.on_event('startup')(manager.start)
         app.on_event('shutdown')(manager.close)
