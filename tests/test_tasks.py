@@ -1,0 +1,74 @@
+"Once-per-cluster periodic tasks: two real uvicorn processes on one real redis-server broadcast each tick once, and the ticks go on when the leader is killed."
+import asyncio, json, os, signal, subprocess, sys, time
+import pytest
+from cjm_fasthtml_sse.testing import SSEClient
+from helpers import ROOT, free_port, redis_server, run, wait_for_port
+
+pytestmark = pytest.mark.timeout(120)
+TICK = 0.2
+
+def start_uvicorn(port, env, workers=1):
+    "A real uvicorn process serving tests/tasks_app.py; the caller stops it."
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env}
+    args = [sys.executable, '-m', 'uvicorn', 'tasks_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning']
+    proc = subprocess.Popen(args + (['--workers', str(workers)] if workers > 1 else []), cwd=ROOT, env=env)
+    wait_for_port(port, proc)
+    return proc
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try: proc.wait(10)
+        except subprocess.TimeoutExpired: proc.kill(); proc.wait(10)
+
+async def ticks_for(client, seconds):
+    "The `tick` events `client` receives for `seconds`, as dicts with the tick, the pid that ran it, the event id and the arrival time."
+    out, loop = [], asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        try: ev = await client.next_event(timeout=left)
+        except TimeoutError: break
+        if ev is None: break
+        if ev.event == 'message' and (m := json.loads(ev.data))['type'] == 'tick':
+            out.append({**m['data'], 'id': int(ev.id), 'at': time.time()})
+    return out
+
+def test_each_tick_is_broadcast_once_and_continues_after_the_leader_is_killed():
+    with redis_server() as (url, *_):
+        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_TICK': str(TICK)}
+        a_port, b_port = free_port(), free_port()
+        procs = {}
+        try:
+            for port in (a_port, b_port): procs[port] = start_uvicorn(port, env)
+            by_pid = {p.pid: p for p in procs.values()}
+            async def go():
+                clients = {port: await SSEClient.connect(f'http://127.0.0.1:{port}/sse/broadcast') for port in procs}
+                await asyncio.gather(*(ticks_for(c, 0.5) for c in clients.values()))  # both streams are live
+                seen = dict(zip(clients, await asyncio.gather(*(ticks_for(c, 2.0) for c in clients.values()))))
+                leader = seen[a_port][-1]['pid']
+                survivor_port = next(port for port, p in procs.items() if p.pid != leader)
+                killed_at = time.time()
+                os.kill(leader, signal.SIGKILL)
+                by_pid[leader].wait(10)
+                after = await ticks_for(clients[survivor_port], 2.0)
+                for c in clients.values(): await c.close()
+                return seen, leader, survivor_port, killed_at, after
+            seen, leader, survivor_port, killed_at, after = run(go())
+        finally:
+            for p in procs.values(): stop(p)
+    for port, got in seen.items():
+        ticks = [t['tick'] for t in got]
+        assert ticks == sorted(set(ticks)), f"duplicated or out-of-order ticks on {port}: {ticks}"
+        assert len(ticks) >= 6, f"expected about 10 ticks in 2 s at {TICK} s, got {ticks}"
+        assert {t['pid'] for t in got} == {leader}, "the lease changed hands while both workers were alive"
+    ids = [{t['tick']: t['id'] for t in got} for got in seen.values()]
+    common = ids[0].keys() & ids[1].keys()
+    assert len(common) >= 5 and all(ids[0][k] == ids[1][k] for k in common), "the two processes saw different broadcasts"
+    assert after, "no tick arrived in the 2 s after the leader was killed"
+    assert {t['pid'] for t in after} == {after[0]['pid']} and after[0]['pid'] != leader
+    whole = [t['tick'] for t in seen[survivor_port]] + [t['tick'] for t in after]
+    assert whole == sorted(set(whole)), f"a tick ran twice across the handover: {whole}"
+    due_at_kill = int(killed_at // TICK)
+    first = next(t for t in after if t['pid'] != leader)
+    assert first['tick'] - due_at_kill <= 2, f"took over at tick {first['tick']}, {first['tick'] - due_at_kill} intervals after the kill (tick {due_at_kill})"
+    print(f"takeover: first tick by the survivor was due {first['tick'] * TICK - killed_at:.3f} s after the SIGKILL, arrived {first['at'] - killed_at:.3f} s after it")
