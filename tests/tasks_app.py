@@ -1,4 +1,4 @@
-"The app the periodic-task and metrics tests run under real uvicorn processes: a ticker that broadcasts each tick once per cluster, and the metrics route."
+"The app the periodic-task and metrics tests run under real uvicorn processes: a ticker that broadcasts each tick once per cluster (when SSE_TEST_TICK is set), and the metrics route behind a bearer token."
 import os
 from fasthtml.common import FastHTML
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
@@ -14,3 +14,6 @@ interval = float(os.environ.get('SSE_TEST_TICK', '0'))
 if interval:
     @every(manager, interval, app=app, name='ticker')
     async def ticker(tick): await manager.broadcast('tick', {'tick': tick, 'pid': os.getpid()})
+
+from cjm_fasthtml_sse.core.metrics import setup_metrics_route
+setup_metrics_route(app, manager, public_channels=['lobby', 'help'], authorize=lambda req: req.headers.get('authorization') == 'Bearer test-token')
