@@ -72,3 +72,62 @@ def test_each_tick_is_broadcast_once_and_continues_after_the_leader_is_killed():
     first = next(t for t in after if t['pid'] != leader)
     assert first['tick'] - due_at_kill <= 2, f"took over at tick {first['tick']}, {first['tick'] - due_at_kill} intervals after the kill (tick {due_at_kill})"
     print(f"takeover: first tick by the survivor was due {first['tick'] * TICK - killed_at:.3f} s after the SIGKILL, arrived {first['at'] - killed_at:.3f} s after it")
+
+def test_a_worker_that_shuts_down_hands_the_lease_over_at_the_next_tick():
+    "SIGTERM: the leader stops its task and releases the lease on shutdown, so the other takes over at the next tick, not after the lease expires."
+    tick = 1.0  # long enough that 'the next tick' and 'after the lease expired' (1.5 ticks) are told apart
+    with redis_server() as (url, *_):
+        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_TICK': str(tick)}
+        procs = {}
+        try:
+            for port in (free_port(), free_port()): procs[port] = start_uvicorn(port, env)
+            async def go():
+                clients = {port: await SSEClient.connect(f'http://127.0.0.1:{port}/sse/broadcast') for port in procs}
+                first = (await asyncio.gather(*(ticks_for(c, 2.5) for c in clients.values())))[0]  # reads both, so nothing old is left
+                leader = first[-1]['pid']
+                survivor = next(port for port, p in procs.items() if p.pid != leader)
+                await asyncio.sleep(max(0.0, first[-1]['tick'] * tick + 0.1 - time.time()))  # just after a tick ran
+                stopped_at = time.time()
+                os.kill(leader, signal.SIGTERM)
+                after = await ticks_for(clients[survivor], 2.6)
+                for c in clients.values(): await c.close()
+                return first, leader, stopped_at, after
+            first, leader, stopped_at, after = run(go())
+            exit_codes = {p.pid: p.wait(10) for p in procs.values() if p.pid == leader}
+        finally:
+            for p in procs.values(): stop(p)
+    assert exit_codes[leader] in (0, -signal.SIGTERM), exit_codes  # uvicorn re-raises the signal it caught once it has shut down
+    due_at_stop = int(stopped_at // tick)
+    assert after and after[0]['pid'] != leader, after
+    assert after[0]['tick'] == due_at_stop + 1, f"the survivor's first tick was {after[0]['tick'] - due_at_stop} ticks after the SIGTERM (tick {due_at_stop})"
+    whole = [t['tick'] for t in first] + [t['tick'] for t in after]
+    assert whole == sorted(set(whole))
+
+def test_uvicorn_workers_broadcast_each_tick_once():
+    "`uvicorn --workers 2`, the setup of the issue: each tick once; after SIGKILL of the worker that leads, the ticks go on (a resuming client sees no gap beyond two intervals)."
+    with redis_server() as (url, *_):
+        port = free_port()
+        proc = start_uvicorn(port, {'SSE_TEST_REDIS': url, 'SSE_TEST_TICK': str(TICK)}, workers=2)
+        try:
+            async def go():
+                c = await SSEClient.connect(f'http://127.0.0.1:{port}/sse/broadcast')
+                before = await ticks_for(c, 2.5)
+                await c.close()
+                leader = before[-1]['pid']
+                killed_at = time.time()
+                os.kill(leader, signal.SIGKILL)
+                await asyncio.sleep(1.5)
+                back = await SSEClient.connect(f'http://127.0.0.1:{port}/sse/broadcast', headers={'Last-Event-ID': str(before[-1]['id'])})
+                after = await ticks_for(back, 1.0)
+                await back.close()
+                return before, leader, killed_at, after
+            before, leader, killed_at, after = run(go())
+        finally: stop(proc)
+    ticks = [t['tick'] for t in before]
+    assert ticks == sorted(set(ticks)) and len(ticks) >= 8, ticks
+    assert {t['pid'] for t in before} == {leader} and leader != proc.pid
+    later = [t['tick'] for t in after]
+    assert later and later == sorted(set(later)) and later[0] > ticks[-1], (ticks, later)
+    assert {t['pid'] for t in after} - {leader}, "no other worker took over"
+    first = next(t for t in after if t['pid'] != leader)
+    assert first['tick'] - int(killed_at // TICK) <= 2, (first['tick'], int(killed_at // TICK))

@@ -8,7 +8,7 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/metrics.html.md"""
 __all__ = ['METRIC_NAME', 'LABEL_NAME', 'METRIC_TYPES', 'METRICS_CONTENT_TYPE', 'prometheus_family', 'manager_metrics',
            'setup_metrics_route']
 
-# %% ../../nbs/core/metrics.ipynb #c4217d9b
+# %% ../../nbs/core/metrics.ipynb #cffb7f18
 import inspect, math, re
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 from fasthtml.common import FastHTML
@@ -16,14 +16,14 @@ from starlette.responses import PlainTextResponse, Response
 from .broadcast import BroadcastManager, validate_channel
 from .tasks import periodic_tasks
 
-# %% ../../nbs/core/metrics.ipynb #5d41af9e
+# %% ../../nbs/core/metrics.ipynb #e7511efc
 METRIC_NAME = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*$')
 LABEL_NAME = re.compile(r'^[a-zA-Z_][a-zA-Z0-9_]*$')
 
 def _escape_label(value): return str(value).replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
 def _escape_help(text): return str(text).replace('\\', '\\\\').replace('\n', '\\n')
 
-# %% ../../nbs/core/metrics.ipynb #f7c4d6f4
+# %% ../../nbs/core/metrics.ipynb #d887bde1
 def _number(value):
     "`value` as the format writes it; a bool is 1 or 0."
     if isinstance(value, bool): return '1' if value else '0'
@@ -41,7 +41,7 @@ def _labels(labels):
             raise ValueError(f"invalid label name {name!r}: expected [a-zA-Z_][a-zA-Z0-9_]*, not starting with __")
     return '{' + ','.join(f'{k}="{_escape_label(v)}"' for k, v in sorted(labels.items())) + '}' if labels else ''
 
-# %% ../../nbs/core/metrics.ipynb #79971ac4
+# %% ../../nbs/core/metrics.ipynb #1be02867
 METRIC_TYPES = ('counter', 'gauge', 'untyped')
 
 def prometheus_family(name:str, # Metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`; a counter's ends in `_total` by convention
@@ -56,7 +56,7 @@ def prometheus_family(name:str, # Metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`; a cou
     lines = [f'# HELP {name} {_escape_help(help)}', f'# TYPE {name} {kind}'] + [f'{name}{_labels(l)} {_number(v)}' for l, v in pairs]
     return '\n'.join(lines) + '\n'
 
-# %% ../../nbs/core/metrics.ipynb #1af06c37
+# %% ../../nbs/core/metrics.ipynb #1aa09111
 _STATS = [  # (get_stats key, metric name, type, help); a key get_stats doesn't report is left out
     ('connections', 'cjm_sse_connections', 'gauge', 'Open event streams on this process.'),
     ('messages_broadcast', 'cjm_sse_messages_broadcast_total', 'counter', 'Messages broadcast by this process.'),
@@ -70,7 +70,7 @@ _STATS = [  # (get_stats key, metric name, type, help); a key get_stats doesn't 
     ('closing', 'cjm_sse_closing', 'gauge', '1 while the manager is shutting down.'),
 ]
 
-# %% ../../nbs/core/metrics.ipynb #1596318b
+# %% ../../nbs/core/metrics.ipynb #d95e6341
 def _public(channels):
     "The public channels, checked: a list of valid channel names (a bare string is refused, since it would be read as its letters)."
     if isinstance(channels, str): raise TypeError(f"public_channels must be a list of channel names, not the string {channels!r}; write [{channels!r}]")
@@ -84,7 +84,7 @@ def _task_families(tasks):
             prometheus_family('cjm_sse_task_skipped_total', 'counter', 'Ticks skipped because the previous run was still going.', per('skipped')),
             prometheus_family('cjm_sse_task_leading', 'gauge', '1 when this process holds the periodic task\'s lease.', per('leading'))]
 
-# %% ../../nbs/core/metrics.ipynb #0dc708bb
+# %% ../../nbs/core/metrics.ipynb #58c52261
 async def manager_metrics(manager:BroadcastManager, # The manager to report on
                           public_channels:Iterable[str]=(), # Channels to count connections for; no others are named
                          )->str: # The metrics page, in the Prometheus text format
@@ -101,7 +101,7 @@ async def manager_metrics(manager:BroadcastManager, # The manager to report on
     if tasks := periodic_tasks(manager): out += _task_families(tasks)
     return ''.join(out)
 
-# %% ../../nbs/core/metrics.ipynb #e0b64a91
+# %% ../../nbs/core/metrics.ipynb #b7b5354a
 METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
 def setup_metrics_route(app, # FastHTML (or Starlette) app

@@ -7,13 +7,13 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/tasks.html.md"""
 # %% auto #0
 __all__ = ['TASK_NAME', 'validate_task_name', 'Periodic', 'periodic_tasks', 'every']
 
-# %% ../../nbs/core/tasks.ipynb #1b63c146
+# %% ../../nbs/core/tasks.ipynb #d7b02e88
 import asyncio, inspect, math, re, secrets, time, weakref
 from typing import Callable, List, Optional
 from fastcore.basics import patch
 from .broadcast import BroadcastManager, log
 
-# %% ../../nbs/core/tasks.ipynb #9fd72690
+# %% ../../nbs/core/tasks.ipynb #6b119afa
 TASK_NAME = re.compile(r'^[A-Za-z0-9._:-]{1,128}$')
 
 def validate_task_name(name:str, # Task name to check
@@ -22,14 +22,14 @@ def validate_task_name(name:str, # Task name to check
     if isinstance(name, str) and TASK_NAME.fullmatch(name): return name
     raise ValueError(f"invalid task name {name!r}: a task name is 1 to 128 characters from A-Z a-z 0-9 . _ : -")
 
-# %% ../../nbs/core/tasks.ipynb #182e6ee0
+# %% ../../nbs/core/tasks.ipynb #ddaba93c
 def _default_name(fn):
     "`fn`'s module and qualified name, as a task name."
     qual = getattr(fn, '__qualname__', None)
     if qual is None: raise ValueError(f"{fn!r} has no __qualname__ to name its task by; pass name=")
     return re.sub(r'[^A-Za-z0-9._:-]', '_', f'{fn.__module__}.{qual}')[-128:]
 
-# %% ../../nbs/core/tasks.ipynb #615d0b81
+# %% ../../nbs/core/tasks.ipynb #a9c90b24
 def _takes_tick(fn):
     "Whether `fn` takes the tick number as a parameter named `tick`; raise if it needs any other argument."
     try: params = inspect.signature(fn).parameters
@@ -38,7 +38,7 @@ def _takes_tick(fn):
     if needed: raise ValueError(f"a periodic task is called with no arguments, or with `tick` only, but {fn.__name__} also needs {', '.join(needed)}")
     return 'tick' in params and params['tick'].kind is not inspect.Parameter.POSITIONAL_ONLY
 
-# %% ../../nbs/core/tasks.ipynb #1a607535
+# %% ../../nbs/core/tasks.ipynb #65df5616
 class _LocalLease:
     "Leadership when there is one process: it always leads, and each tick runs once."
     def __init__(self): self.last = None
@@ -48,7 +48,7 @@ class _LocalLease:
         return True, claimed
     async def release(self): pass
 
-# %% ../../nbs/core/tasks.ipynb #ad13551a
+# %% ../../nbs/core/tasks.ipynb #a80c343f
 _HOLD = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -63,7 +63,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# %% ../../nbs/core/tasks.ipynb #80b80b47
+# %% ../../nbs/core/tasks.ipynb #9f4d65cd
 class _RedisLease:
     "Leadership held in Redis: a key taken with `SET NX PX` and a random token, renewed and released only by its holder."
     def __init__(self, backend, name, ttl):
@@ -83,7 +83,7 @@ class _RedisLease:
         got = await asyncio.wait_for(self._hold('' if tick is None else str(tick)), self.backend.timeout)
         return got >= 0, got == 1
 
-# %% ../../nbs/core/tasks.ipynb #278e17f5
+# %% ../../nbs/core/tasks.ipynb #6b793817
 @patch
 async def release(self:_RedisLease):
     "Give the lease up if this worker still holds it, and close the connection."
@@ -98,8 +98,8 @@ def _lease_for(manager, name, ttl):
     "A Redis lease when the manager's backend is shared, otherwise a local one."
     return _RedisLease(manager.backend, name, ttl) if getattr(manager.backend, 'remote', False) else _LocalLease()
 
-# %% ../../nbs/core/tasks.ipynb #a1956e4d
-_tasks = weakref.WeakKeyDictionary()  # manager -> {name: Periodic}
+# %% ../../nbs/core/tasks.ipynb #1b6984af
+_tasks = weakref.WeakKeyDictionary()  # manager -> {name: Periodic}, both weak, so neither keeps the other alive
 
 class Periodic:
     "A function run every `seconds` on one worker of the cluster at a time."
@@ -114,7 +114,7 @@ class Periodic:
         if not callable(fn): raise TypeError(f"a periodic task must be a function, not {type(fn).__name__} {fn!r}")
         self.manager, self.seconds, self.fn, self._takes_tick = manager, float(seconds), fn, _takes_tick(fn)
         self.name = _default_name(fn) if name is None else validate_task_name(name)
-        others = _tasks.setdefault(manager, {})
+        others = _tasks.setdefault(manager, weakref.WeakValueDictionary())
         if self.name in others: raise ValueError(f"this manager already has a periodic task named {self.name!r}; give one of them another name=")
         others[self.name] = self
         self.runs = self.errors = self.skipped = 0
@@ -124,19 +124,19 @@ class Periodic:
     def __repr__(self): return f'Periodic({self.name!r}, every {self.seconds:g} s)'
     def __call__(self, *args, **kwargs): return self.fn(*args, **kwargs)
 
-# %% ../../nbs/core/tasks.ipynb #35b7494d
+# %% ../../nbs/core/tasks.ipynb #3bc4ea53
 @patch(as_prop=True)
 def running(self:Periodic)->bool: # Whether it takes part in the schedule now
     "Whether the task has started and not stopped: it holds or seeks the lease at every tick."
     return self._loop_task is not None and not self._loop_task.done()
 
-# %% ../../nbs/core/tasks.ipynb #dc48a0d4
+# %% ../../nbs/core/tasks.ipynb #ddb46c92
 def periodic_tasks(manager:BroadcastManager, # The manager the tasks were made for
                   )->List[Periodic]: # Its periodic tasks, by name
     "The periodic tasks made for `manager`."
     return [t for _, t in sorted(_tasks.get(manager, {}).items())]
 
-# %% ../../nbs/core/tasks.ipynb #f193de8a
+# %% ../../nbs/core/tasks.ipynb #9c0c235a
 @patch
 async def _loop(self:Periodic):
     "Hold or seek the lease at every tick, and start a run for each tick this worker claims, until the manager closes."
@@ -158,7 +158,7 @@ async def _loop(self:Periodic):
     await self._lease.release()
     self.leading = False
 
-# %% ../../nbs/core/tasks.ipynb #4325864c
+# %% ../../nbs/core/tasks.ipynb #ed991470
 @patch
 async def _once(self:Periodic, tick):
     "Run the function for `tick`; log and count what it raises."
@@ -171,7 +171,7 @@ async def _once(self:Periodic, tick):
         self.errors += 1
         log.exception('periodic task %s raised at tick %s; it runs again at the next tick', self.name, tick)
 
-# %% ../../nbs/core/tasks.ipynb #bcc838c0
+# %% ../../nbs/core/tasks.ipynb #d2d6e1e3
 @patch
 async def start(self:Periodic):
     "Start taking part: lead and run the function when this worker holds the lease. A no-op when already running."
@@ -195,7 +195,7 @@ async def stop(self:Periodic,
     if self._lease is not None: await self._lease.release()
     self._loop_task, self._lease, self.leading = None, None, False
 
-# %% ../../nbs/core/tasks.ipynb #86eac3af
+# %% ../../nbs/core/tasks.ipynb #dd5de549
 def every(manager:BroadcastManager, # The manager whose backend coordinates the workers
           seconds:float, # Interval between runs
           app=None, # FastHTML app to start and stop the task with; `None` to call `start()`/`stop()` yourself
