@@ -76,6 +76,8 @@ def _public(channels):
     if isinstance(channels, str): raise TypeError(f"public_channels must be a list of channel names, not the string {channels!r}; write [{channels!r}]")
     return sorted({validate_channel(c) for c in channels})
 
+def _is_number(value): return isinstance(value, (int, float))
+
 def _task_families(tasks):
     "The metric families of the periodic tasks."
     per = lambda attr: [({'task': t.name}, getattr(t, attr)) for t in tasks]
@@ -90,9 +92,9 @@ async def manager_metrics(manager:BroadcastManager, # The manager to report on
                          )->str: # The metrics page, in the Prometheus text format
     "Everything `manager` can tell an operator, as Prometheus text."
     stats, public, backend = manager.get_stats(), _public(public_channels), manager.backend
-    out = [prometheus_family(name, kind, help, stats[key]) for key, name, kind, help in _STATS if key in stats]
+    out = [prometheus_family(name, kind, help, stats[key]) for key, name, kind, help in _STATS if _is_number(stats.get(key))]
     out.append(prometheus_family('cjm_sse_backend_healthy', 'gauge', '1 while the backend (Redis) can be reached.', bool(backend.healthy)))
-    if getattr(backend, 'remote', False) and (cluster := await backend.cluster_connections()) is not None:
+    if getattr(backend, 'remote', False) and backend.healthy and (cluster := await backend.cluster_connections()) is not None:
         out.append(prometheus_family('cjm_sse_cluster_connections', 'gauge', 'Open event streams on all live processes, as Redis counts them.', cluster))
     if public:
         counts = stats.get('channels', {})
