@@ -21,17 +21,23 @@ def stop(proc):
         try: proc.wait(10)
         except subprocess.TimeoutExpired: proc.kill(); proc.wait(10)
 
-async def ticks_for(client, seconds):
-    "The `tick` events `client` receives for `seconds`, as dicts with the tick, the pid that ran it, the event id and the arrival time."
+async def ticks_for(client, seconds, n=None):
+    "The `tick` events `client` receives for `seconds` (or until `n` of them), as dicts with the tick, the pid that ran it, the event id and the arrival time."
     out, loop = [], asyncio.get_running_loop()
     deadline = loop.time() + seconds
-    while (left := deadline - loop.time()) > 0:
+    while (left := deadline - loop.time()) > 0 and (n is None or len(out) < n):
         try: ev = await client.next_event(timeout=left)
         except TimeoutError: break
         if ev is None: break
         if ev.event == 'message' and (m := json.loads(ev.data))['type'] == 'tick':
             out.append({**m['data'], 'id': int(ev.id), 'at': time.time()})
     return out
+
+def handovers(ticks):
+    """How often the worker that ran the ticks changed. The holder renews its lease every tick and it lives 1.5 ticks, so a
+    holder starved of CPU for over half a tick (two cores shared by a whole test run) may lose it to the other, which is
+    correct; a lease that didn't work would change hands at about every other tick."""
+    return sum(a['pid'] != b['pid'] for a, b in zip(ticks, ticks[1:]))
 
 def test_each_tick_is_broadcast_once_and_continues_after_the_leader_is_killed():
     with redis_server() as (url, *_):
@@ -60,7 +66,7 @@ def test_each_tick_is_broadcast_once_and_continues_after_the_leader_is_killed():
         ticks = [t['tick'] for t in got]
         assert ticks == sorted(set(ticks)), f"duplicated or out-of-order ticks on {port}: {ticks}"
         assert len(ticks) >= 6, f"expected about 10 ticks in 2 s at {TICK} s, got {ticks}"
-        assert {t['pid'] for t in got} == {leader}, "the lease changed hands while both workers were alive"
+        assert handovers(got) <= 2, f"the lease kept changing hands while both workers were alive: {[t['pid'] for t in got]}"
     ids = [{t['tick']: t['id'] for t in got} for got in seen.values()]
     common = ids[0].keys() & ids[1].keys()
     assert len(common) >= 5 and all(ids[0][k] == ids[1][k] for k in common), "the two processes saw different broadcasts"
@@ -86,7 +92,7 @@ def test_a_worker_that_shuts_down_hands_the_lease_over_at_the_next_tick():
                 first = (await asyncio.gather(*(ticks_for(c, 2.5) for c in clients.values())))[0]  # reads both, so nothing old is left
                 leader = first[-1]['pid']
                 survivor = next(port for port, p in procs.items() if p.pid != leader)
-                await asyncio.sleep(max(0.0, first[-1]['tick'] * tick + 0.1 - time.time()))  # just after a tick ran
+                first += await ticks_for(clients[survivor], 1.5, n=1)  # stop the leader just after a tick ran
                 stopped_at = time.time()
                 os.kill(leader, signal.SIGTERM)
                 after = await ticks_for(clients[survivor], 2.6)
@@ -125,7 +131,7 @@ def test_uvicorn_workers_broadcast_each_tick_once():
         finally: stop(proc)
     ticks = [t['tick'] for t in before]
     assert ticks == sorted(set(ticks)) and len(ticks) >= 8, ticks
-    assert {t['pid'] for t in before} == {leader} and leader != proc.pid
+    assert handovers(before) <= 2 and leader != proc.pid, [t['pid'] for t in before]
     later = [t['tick'] for t in after]
     assert later and later == sorted(set(later)) and later[0] > ticks[-1], (ticks, later)
     assert {t['pid'] for t in after} - {leader}, "no other worker took over"
