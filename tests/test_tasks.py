@@ -30,7 +30,7 @@ async def ticks_for(client, seconds, n=None):
         except TimeoutError: break
         if ev is None: break
         if ev.event == 'message' and (m := json.loads(ev.data))['type'] == 'tick':
-            out.append({**m['data'], 'id': int(ev.id), 'at': time.time()})
+            out.append({**m['data'], 'id': int(ev.id) if ev.id else None, 'at': time.time()})
     return out
 
 def handovers(ticks):
@@ -137,3 +137,34 @@ def test_uvicorn_workers_broadcast_each_tick_once():
     assert {t['pid'] for t in after} - {leader}, "no other worker took over"
     first = next(t for t in after if t['pid'] != leader)
     assert first['tick'] - int(killed_at // TICK) <= 2, (first['tick'], int(killed_at // TICK))
+
+def test_ticks_stop_while_redis_is_down_and_resume_when_it_is_back():
+    "No worker can hold the lease without Redis, so no tick runs twice (nor at all) during the outage; the ticker itself survives it and runs again once Redis is back."
+    with redis_server() as (url, redis_procs, restart):
+        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_TICK': str(TICK)}
+        procs = {}
+        try:
+            for port in (free_port(), free_port()): procs[port] = start_uvicorn(port, env)
+            async def go():
+                port = next(iter(procs))
+                c = await SSEClient.connect(f'http://127.0.0.1:{port}/sse/broadcast')  # stays connected through the outage
+                before = await ticks_for(c, 1.5)
+                for p in redis_procs: p.kill(); p.wait(10)
+                down_at = time.time()
+                during = await ticks_for(c, 1.5)
+                restart()
+                up_at = time.time()
+                after = await ticks_for(c, 6.0)
+                await c.close()
+                return before, down_at, during, up_at, after
+            before, down_at, during, up_at, after = run(go())
+        finally:
+            for p in procs.values(): stop(p)
+    assert len(before) >= 4
+    assert not [t for t in during + after if down_at + TICK < t['tick'] * TICK < up_at], f"a tick ran while Redis was down: {during}"
+    assert after, "the ticks never came back after Redis did"
+    ticks = [t['tick'] for t in after]
+    assert ticks == sorted(set(ticks)) and ticks[0] * TICK >= up_at - TICK, (ticks, up_at)
+    # The broadcasts reach this client once its backend reads Redis again (within about 3 s: see core/backends)
+    assert after[0]['at'] - up_at < 5, f"first tick {after[0]['at'] - up_at:.2f} s after Redis was back"
+    print(f"first tick {after[0]['at'] - up_at:.2f} s after Redis was back")
