@@ -103,3 +103,12 @@ def redis_server():
     finally:
         for p in procs:
             if p.poll() is None: p.kill(); p.wait(10)
+
+async def opening(client, timeout=5):
+    "Read `client`'s stream until the greeting comment has arrived; events dispatched meanwhile stay queued on the client."
+    async with asyncio.timeout(timeout):
+        while not any(c.startswith('Connected') for c in client.parser.comments):
+            data = await client.read_body()
+            if not data and client.ended: break
+            client._events += client.parser.feed(data)
+    return client._events

@@ -1,6 +1,6 @@
 "The app the integration suite runs under a real uvicorn: the library's routes plus test-only controls."
 import asyncio, os
-from fasthtml.common import FastHTML, Pre
+from fasthtml.common import FastHTML, Pre, Safe
 from starlette.responses import JSONResponse
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
 from cjm_fasthtml_sse.core.backends import RedisBackend
@@ -15,14 +15,17 @@ manager = BroadcastManager(max_queue_size=_env('SSE_TEST_QUEUE', 100), history_l
 app = FastHTML(secret_key='integration-tests')
 setup_broadcast_routes(app, manager, heartbeat_interval=_env('SSE_TEST_HEARTBEAT', 15.0, float))
 
-def html_builder(kind, data): return Pre(data['text']) if kind == 'html' else None
+def html_builder(kind, data):
+    if kind == 'html': return Pre(data['text'])
+    if kind == 'safe': return Safe(data['text'])
+    return data['text'] if kind == 'text' else None
 setup_broadcast_routes(app, manager, prefix='/html', element_builder=html_builder)
 
 @app.post('/_test/broadcast')
 async def ctl_broadcast(request):
     body = await request.json()
     sent = await manager.broadcast(body['type'], body['data'], exclude=set(body.get('exclude', [])), channel=body.get('channel'))
-    return JSONResponse({'sent': sent, 'id': manager.history[-1].id if manager.history else None})
+    return JSONResponse({'sent': sent, 'id': manager.history[-1].id if manager.history else None, 'newest': manager.newest_id})
 
 @app.post('/_test/send_to')
 async def ctl_send_to(request):

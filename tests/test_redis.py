@@ -177,3 +177,23 @@ def test_an_unreadable_stream_entry_does_not_stop_delivery(cluster):
     for reset, message in run(go()):
         assert reset.event == 'reset' and json.loads(reset.data)['reason'] == 'missed_messages'
         assert numbers([message]) == [1]
+
+def test_newest_id_right_after_a_broadcast_resumes_on_the_other_process_without_repeats(cluster):
+    "A page rendered on A just after A's own broadcast resumes on B with exactly the later messages, and no reset."
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            c = await SSEClient.connect(f'{a}/sse/broadcast')
+            await both_connected(http, a, b, 1, 0)
+            newest = [(await broadcast(http, a, 'n', {'i': i}))['newest'] for i in range(3)]
+            seen = await c.events(3)
+            await broadcast(http, b, 'n', {'i': 3})
+            back = await SSEClient.connect(f'{b}/sse/broadcast?last_event_id={newest[-1]}')
+            await both_connected(http, a, b, 1, 1)
+            await broadcast(http, a, 'n', {'i': 4})
+            got = await back.events(2)
+            await close_all(http, a, b, [c, back])
+            return newest, seen, got
+    newest, seen, got = run(go())
+    assert newest == [e.id for e in seen]
+    assert [e.event for e in got] == ['message', 'message'] and numbers(got) == [3, 4]

@@ -1,7 +1,7 @@
 "Streams that lose nothing: Last-Event-ID resume, resets, channels and stats, on a real uvicorn server."
 import asyncio, json
 import httpx, pytest
-from helpers import free_port, uvicorn_app, run, state, until, connect, broadcast, hang_up
+from helpers import free_port, uvicorn_app, run, state, until, connect, broadcast, hang_up, opening
 from cjm_fasthtml_sse.testing import SSEClient
 
 pytestmark = pytest.mark.timeout(120)
@@ -112,3 +112,51 @@ def test_status_reports_the_stats(server):
     stats = httpx.get(f'{server}/sse/status').json()
     for key in ['connections', 'history_size', 'channels', 'messages_broadcast', 'dropped', 'resumes', 'resets']: assert key in stats, key
     assert stats['messages_broadcast'] > 0
+
+def test_the_opening_sets_the_stream_position_without_dispatching(server):
+    "A page that gets no message before a cut still has an id to resume from: the opening ends with an id-only block."
+    async def go():
+        async with httpx.AsyncClient() as http:
+            newest = (await broadcast(http, server, 'n', {'i': 0}))['id']
+            [c] = await connect(server)
+            dispatched = list(await opening(c))
+            position = c.parser.last_event_id
+            await hang_up(http, server, [c])
+            for i in (1, 2): await broadcast(http, server, 'n', {'i': i})
+            back = await SSEClient.connect(f'{server}/sse/broadcast', headers={'Last-Event-ID': position})
+            missed = await back.events(2)
+            await broadcast(http, server, 'n', {'i': 3})
+            live = await back.next_event()
+            await hang_up(http, server, [back])
+            return newest, dispatched, position, missed, live
+    newest, dispatched, position, missed, live = run(go())
+    assert dispatched == []
+    assert position == newest
+    assert [e.event for e in missed] == ['message', 'message'] and numbers(missed + [live]) == [1, 2, 3]
+
+def test_a_restart_that_lost_the_history_gives_one_reset():
+    "A page rendered before a restart resumes with an id the new process never gave out: exactly one reset, then live messages."
+    port = free_port()
+    with uvicorn_app('server_app:app', port) as url:
+        async def before():
+            async with httpx.AsyncClient() as http:
+                await broadcast(http, url, 'n', {'i': 0})
+                [c] = await connect(url)
+                await opening(c)
+                await hang_up(http, url, [c])
+                return c.parser.last_event_id
+        old = run(before())
+    with uvicorn_app('server_app:app', port) as url:
+        async def after():
+            async with httpx.AsyncClient() as http:
+                c = await SSEClient.connect(f'{url}/sse/broadcast?last_event_id={old}')
+                await until(http, url, lambda s: len(s['connections']) == 1)
+                await broadcast(http, url, 'n', {'i': 1})
+                got = await c.events(2)
+                await hang_up(http, url, [c])
+                return got
+        got = run(after())
+    assert old
+    assert [e.event for e in got] == ['reset', 'message']
+    assert json.loads(got[0].data)['reason'] == 'too_old'
+    assert numbers(got[1:]) == [1]

@@ -147,3 +147,37 @@ def test_stalled_client_is_dropped_without_delaying_others(server):
     assert after['dropped'] >= 1
     assert last_type == 'after'
     assert final['tasks'] <= baseline
+
+HOSTILE = ['<img src=x onerror="document.title=\'XSS\'">', '<script>alert(1)</script>', '<svg onload=alert(1)>', '" onmouseover="x', 'a & b']
+
+def test_default_json_is_inert_as_html(server):
+    "Without an element_builder the JSON on the wire has no <, > or &, so an innerHTML swap shows text; it parses to the same values."
+    async def go():
+        async with httpx.AsyncClient() as http:
+            [c] = await connect(server)
+            await until(http, server, lambda s: len(s['connections']) == 1)
+            for text in HOSTILE: await broadcast(http, server, 'message', {'text': text})
+            got = await c.events(len(HOSTILE))
+            await hang_up(http, server, [c])
+            return got
+    got = run(go())
+    for e, text in zip(got, HOSTILE):
+        assert not set('<>&') & set(e.data), e.data
+        assert json.loads(e.data)['data']['text'] == text
+
+def test_builder_strings_are_text_and_ft_or_safe_are_markup(server):
+    "A plain str from an element_builder is sent HTML-escaped; FT components and Safe are the app's markup and pass as is."
+    async def go():
+        async with httpx.AsyncClient() as http:
+            [c] = await connect(server, path='/html/broadcast')
+            await until(http, server, lambda s: len(s['connections']) == 1)
+            await broadcast(http, server, 'text', {'text': HOSTILE[0]})
+            await broadcast(http, server, 'html', {'text': HOSTILE[1]})
+            await broadcast(http, server, 'safe', {'text': '<b>bold</b>'})
+            got = await c.events(3)
+            await hang_up(http, server, [c])
+            return [e.data for e in got]
+    text, ft, safe = run(go())
+    assert text == '&lt;img src=x onerror=&quot;document.title=&#x27;XSS&#x27;&quot;&gt;'
+    assert ft == '<pre>&lt;script&gt;alert(1)&lt;/script&gt;</pre>'
+    assert safe == '<b>bold</b>'

@@ -9,7 +9,7 @@ __all__ = ['log', 'STREAM_CLOSED', 'CHANNEL_PATTERN', 'MAX_CHANNELS_PER_CONNECTI
            'validate_channel', 'BroadcastManager', 'create_broadcast_handler', 'setup_broadcast_routes']
 
 # %% ../../nbs/core/broadcast.ipynb #219f12e3
-import asyncio, inspect, json, logging, re, signal, threading, time, weakref
+import asyncio, html, inspect, json, logging, re, signal, threading, time, weakref
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +19,7 @@ from fastcore.xml import FT, Safe, to_xml
 from fasthtml.common import FastHTML
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from .streaming import encode_json, sse_event
-from .connections import ConnectionIdTaken, new_connection_id, validate_connection_id
+from .connections import ConnectionIdTaken, new_connection_id, register_stream_endpoint, validate_connection_id
 from .backends import BackendUnavailable, MemoryBackend
 
 # %% ../../nbs/core/broadcast.ipynb #afe98394
@@ -27,6 +27,12 @@ log = logging.getLogger('cjm_fasthtml_sse')
 
 # %% ../../nbs/core/broadcast.ipynb #bc87548e
 def _is_html(data): return isinstance(data, FT) or hasattr(data, '__ft__') or hasattr(data, '__html__')
+
+_INERT = str.maketrans({'<': '\\u003c', '>': '\\u003e', '&': '\\u0026'})
+
+def _inert_json(obj):
+    "`obj` as JSON with `<`, `>` and `&` written as `\\u003c`, `\\u003e`, `\\u0026`: the same JSON value, but no markup if swapped in as HTML."
+    return encode_json(obj).translate(_INERT)
 
 @dataclass
 class BroadcastMessage:
@@ -51,9 +57,15 @@ class BroadcastMessage:
                event_type:Optional[str]='message', # SSE event type
               )->str: # The message as one SSE event
         "Convert to SSE message format"
-        return sse_event(self.data if _is_html(self.data) else self.to_json(), event=event_type, id=self.id)
+        return sse_event(self.data if _is_html(self.data) else _inert_json(self.to_dict()), event=event_type, id=self.id)
 
 # %% ../../nbs/core/broadcast.ipynb #890993f0
+def _builder_data(out):
+    "What an `element_builder` result sends: FT, `Safe` and lists of FT as markup, a plain `str` as escaped text, anything else as inert JSON."
+    if isinstance(out, str) and not hasattr(out, '__html__'): return html.escape(out)
+    if _is_html(out) or (isinstance(out, (tuple, list)) and out and all(isinstance(o, FT) for o in out)): return out
+    return _inert_json(out)
+
 def _encoded(message, element_builder=None):
     "The wire bytes of queue item `message`, rendered by `element_builder` when there is one; cached on the message."
     if not isinstance(message, BroadcastMessage): return sse_event(message).encode()
@@ -64,14 +76,14 @@ def _encoded(message, element_builder=None):
         if element_builder is None: wire = message.to_sse().encode()
         else:
             out = element_builder(message.type, message.data)
-            wire = b'' if out is None else sse_event(out, event='message', id=message.id).encode()
+            wire = b'' if out is None else sse_event(_builder_data(out), event='message', id=message.id).encode()
         cache[element_builder] = wire
     return wire
 
 # %% ../../nbs/core/broadcast.ipynb #24ac38f4
 def _reset_wire(reason, last_event_id, newest_id):
     "The `reset` event: it carries the newest id, so the client's next reconnect resumes from there."
-    return sse_event(encode_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
+    return sse_event(_inert_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
 
 class _ResetMessage(BroadcastMessage):
     "A `reset` queued for a client by the manager."
@@ -126,6 +138,7 @@ class BroadcastManager:
         self.closing = False
         self.messages_broadcast = self.dropped_count = self.send_timeouts = self.resumes_served = self.resets_sent = 0
         self._last_id = self._floor = time.time_ns() // 1000
+        self._published_id = 0
         self._channels: Dict[str, Dict[str, asyncio.Queue]] = {}
         self._streams, self._builders = {}, {}
         self.backend = backend if backend is not None else MemoryBackend()
@@ -292,9 +305,19 @@ async def send_to(self:BroadcastManager,
 
 # %% ../../nbs/core/broadcast.ipynb #33fb914d
 @patch(as_prop=True)
-def last_event_id(self:BroadcastManager)->str: # The id of the newest message this manager has sent or received
-    "The newest event id: put it in a page's stream URL (`last_event_id=`) so the stream replays what happens between render and connect."
-    return str(self._last_id)
+def newest_id(self:BroadcastManager)->str: # The id of the newest message this manager has sent or received
+    "The id a page rendered now should resume its stream after (`last_event_id=`): later messages are replayed, earlier ones never."
+    return str(max(self._last_id, self._published_id))
+
+@patch
+def _stream_position(self:BroadcastManager)->str: # `newest_id`
+    "`newest_id` as a bound method, which is what `register_stream_endpoint` keeps."
+    return self.newest_id
+
+@patch(as_prop=True)
+def last_event_id(self:BroadcastManager)->str: # Same as `newest_id`
+    "The earlier name of `newest_id`."
+    return self.newest_id
 
 @patch
 def get_connection_count(self:BroadcastManager)->int: # Number of active connections
@@ -359,12 +382,15 @@ def on_broadcast(self:BroadcastManager,
     return fn
 
 # %% ../../nbs/core/broadcast.ipynb #aa21f55e
+def _event_number(last_event_id):
+    "`last_event_id` as an int when it is ASCII digits, else `None`: `int()` alone also takes '٣', ' 3' and '3_0'."
+    return int(last_event_id) if last_event_id.isascii() and last_event_id.isdigit() else None
+
 @patch
 def _catch_up(self:BroadcastManager, last_event_id, channels)->Tuple[List[BroadcastMessage], Optional[str]]:
     "Retained messages newer than `last_event_id` for `channels`, or the reason the client must reset instead."
     if not last_event_id: return [], None
-    try: last = int(last_event_id)
-    except ValueError: last = None
+    last = _event_number(last_event_id)
     if last is None or last > self._last_id:
         self.resets_sent += 1
         return [], 'unknown_id'
@@ -453,6 +479,7 @@ async def _publish(self:BroadcastManager, message_type, data, metadata, channel,
     if self.backend.healthy:
         try:
             message.id = str(await self.backend.publish(envelope))
+            self._published_id = max(self._published_id, int(message.id))
             return message, True
         except BackendUnavailable as e: log.warning('%s; delivering to this process only', e)
     self.backend.note_local_only()
@@ -630,11 +657,11 @@ class _BroadcastStream(Response):
         self.heartbeat_interval, self.retry_ms, self.channels, self.last_event_id = heartbeat_interval, retry_ms, channels, last_event_id
 
     def _opening(self, missed, reset):
-        "The first bytes of the stream: retry, greeting, then the missed messages or a reset."
+        "The first bytes of the stream: retry, greeting, the missed messages or a reset, then the stream's position."
         m = self.manager
         head = sse_event(comment=f'Connected ({m.get_connection_count()} active)', retry=self.retry_ms).encode()
-        if reset is not None: return head + m._reset_event(reset, self.last_event_id)
-        return head + b''.join(map(self._replayed, missed))
+        body = m._reset_event(reset, self.last_event_id) if reset is not None else b''.join(map(self._replayed, missed))
+        return head + body + sse_event(id=m._last_id).encode()
 
     def _replayed(self, message):
         "`message`'s bytes for this route, or nothing (logged) if this route's `element_builder` can't render it."
@@ -645,19 +672,19 @@ class _BroadcastStream(Response):
 
     async def __call__(self, scope, receive, send):
         manager = self.manager
-        if manager.backend.remote and self.last_event_id and self.last_event_id.isdigit():
-            await manager._wait_for_id(int(self.last_event_id), 1.0)
+        if manager.backend.remote and self.last_event_id and (n := _event_number(self.last_event_id)) is not None:
+            await manager._wait_for_id(n, 1.0)
         try: conn_id, queue = await manager.register(self.connection_id, channels=self.channels)
         except ConnectionIdTaken as e: return await PlainTextResponse(str(e), status_code=409)(scope, receive, send)
         except ConnectionRefused as e:
             return await PlainTextResponse(str(e), status_code=503, headers={'retry-after': str(e.retry_after)})(scope, receive, send)
-        missed = manager._catch_up(self.last_event_id, self.channels)
+        opening = self._opening(*manager._catch_up(self.last_event_id, self.channels))
         _close_streams_on_exit(manager)
         stream = manager._streams[conn_id] = _Stream(manager, conn_id, queue, self.heartbeat_interval, send)
         pump, hung_up = None, False
         try:
             await send({'type': 'http.response.start', 'status': 200, 'headers': _SSE_HEADERS})
-            await _write(stream, self._opening(*missed), send)
+            await _write(stream, opening, send)
             pump = stream.task = asyncio.create_task(_pump(stream, self.element_builder))
             pump.add_done_callback(_wake(stream, asyncio.current_task()))
             stream.listening = True
@@ -725,6 +752,7 @@ def setup_broadcast_routes(app, # FastHTML (or Starlette) app
                           ):
     "Mount `GET {prefix}/broadcast` (the event stream) and `GET {prefix}/status` (JSON) on `app`, behind its Beforeware."
     handler = create_broadcast_handler(manager, element_builder, heartbeat_interval, retry_ms, authorize)
+    register_stream_endpoint(f'{prefix}/broadcast', manager._stream_position)
     async def broadcast_endpoint(request):
         for page_only in _PAGE_ONLY: request.__dict__.pop(page_only, None)
         return await handler(request.query_params.get('connection_id'), request)
