@@ -119,11 +119,14 @@ HOSTILE = ['<img src=x onerror="document.title=\'XSS-img\';window.ran=1">',
            '<svg onload="document.title=\'XSS-svg\';window.ran=1"></svg>',
            '"\'><img src=x onerror="document.title=\'XSS-attr\';window.ran=1">']
 
+def run_plain_app(htmx2_assets, htmx4_assets=None, port=None):
+    port = port or free_port()
+    env = {'SSE_TEST_ASSETS': htmx2_assets, **({'SSE_TEST_ASSETS4': htmx4_assets} if htmx4_assets else {})}
+    return running(['-m', 'uvicorn', 'browser.plain_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'], port, env)
+
 @pytest.fixture
 def plain_app(htmx2_assets):
-    port = free_port()
-    with running(['-m', 'uvicorn', 'browser.plain_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
-                 port, {'SSE_TEST_ASSETS': htmx2_assets}) as url: yield url
+    with run_plain_app(htmx2_assets) as url: yield url
 
 FEED_OPEN = """() => {
   const el = document.getElementById('feed');
@@ -163,3 +166,28 @@ def test_missing_extension_logs_one_clear_error(browser, context, plain_app):
     page.wait_for_function(FEED_OPEN, timeout=10_000)
     page.wait_for_timeout(500)
     assert len(errors) == 1, errors
+
+
+def test_htmx4_reconnect_sends_the_last_event_id(browser, context, htmx2_assets, htmx4_assets):
+    "htmx 4's hx-sse, behind the cut proxy: its reconnect carries Last-Event-ID (the last id it saw), and the page catches up."
+    port = free_port()
+    with run_plain_app(htmx2_assets, htmx4_assets, port) as url, cut_proxy(port) as proxy:
+        streams = []
+        page = context.new_page()
+        page.on('request', lambda r: streams.append(r) if '/sse/broadcast' in r.url else None)
+        page.goto(proxy.url + '/?htmx=4')
+        page.wait_for_function("() => { const el = document.getElementById('feed'); return !!(el && el._htmx && el._htmx.sse && el._htmx.sse.status === 200); }", timeout=10_000)
+        with httpx.Client(timeout=5) as http:
+            http.post(f'{url}/send', data={'text': 'before the cut'}).raise_for_status()
+            page.wait_for_function("document.getElementById('feed').textContent.includes('before the cut')", timeout=5_000)
+            seen = page.evaluate("document.getElementById('feed')._htmx.sse.lastEventId")
+            assert seen, 'hx-sse recorded no id'
+            first = len(streams)
+            assert proxy.cut(CUT_S) >= 1
+            cut_at = time.monotonic()
+            http.post(f'{url}/send', data={'text': 'during the cut'}).raise_for_status()
+        page.wait_for_function("document.getElementById('feed').textContent.includes('during the cut')", timeout=(CUT_S + CATCH_UP_S) * 1000)
+        took = time.monotonic() - cut_at - CUT_S
+        retries = [r.headers.get('last-event-id') for r in streams[first:]]
+        assert retries and all(h == seen for h in retries), (seen, retries)
+        print(f'htmx 4: {len(retries)} reconnect requests, each with Last-Event-ID {seen}; caught up {took:.2f} s after the cut ended')
