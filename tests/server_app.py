@@ -20,6 +20,14 @@ def html_builder(kind, data):
     if kind == 'safe': return Safe(data['text'])
     return data['text'] if kind == 'text' else None
 setup_broadcast_routes(app, manager, prefix='/html', element_builder=html_builder)
+# The tests that need channels or client-chosen ids opt in explicitly, on their own prefix.
+setup_broadcast_routes(app, manager, prefix='/open', public_channels=['*'], allow_client_ids=True,
+                       status_detail=lambda request: request.headers.get('x-admin') == 'yes')
+def id_is_the_users(request, channels, connection_id):
+    "Stand-in for a session check: a client may claim only the id named by its `x-user` header."
+    return connection_id is None or connection_id == request.headers.get('x-user')
+setup_broadcast_routes(app, manager, prefix='/ids', allow_client_ids=True, authorize=id_is_the_users)
+setup_broadcast_routes(app, manager, prefix='/pub', public_channels=['news', 'job:*'])
 
 @app.post('/_test/broadcast')
 async def ctl_broadcast(request):
@@ -35,7 +43,10 @@ async def ctl_send_to(request):
 @app.post('/_test/ping')
 async def ctl_ping(): return JSONResponse({'healthy': manager.backend.healthy})
 
+def _rss_kb():
+    with open('/proc/self/status') as f: return next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))
+
 @app.get('/_test/state')
 async def ctl_state():
-    return JSONResponse({'connections': sorted(manager.connections), 'streams': len(manager._streams),
+    return JSONResponse({'connections': sorted(manager.connections), 'streams': len(manager._streams), 'rss_kb': _rss_kb(),
                          'dropped': manager.dropped_count, 'send_timeouts': manager.send_timeouts, 'tasks': len(asyncio.all_tasks())})

@@ -12,7 +12,7 @@ def test_a_peer_that_never_reads_is_disconnected_after_send_timeout():
         async def go():
             async with httpx.AsyncClient(timeout=10) as http:
                 baseline = (await state(http, url))['tasks']
-                peer = stalled_socket(port, '/sse/broadcast?connection_id=mute')
+                peer = stalled_socket(port, '/open/broadcast?connection_id=mute')
                 await until(http, url, lambda s: s['connections'] == ['mute'])
                 sent, big, start = 0, 'x' * 100_000, time.monotonic()
                 while 'mute' in (await state(http, url))['connections'] and time.monotonic() - start < 15:

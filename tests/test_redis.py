@@ -69,10 +69,10 @@ def test_send_to_a_connection_on_the_other_process(cluster):
     a, b, *_ = cluster
     async def go():
         async with httpx.AsyncClient() as http:
-            far = await SSEClient.connect(f'{b}/sse/broadcast?connection_id=far-away')
+            far = await SSEClient.connect(f'{b}/open/broadcast?connection_id=far-away')
             near = await SSEClient.connect(f'{a}/sse/broadcast')
             await both_connected(http, a, b, 1, 1)
-            taken = await SSEClient.connect(f'{a}/sse/broadcast?connection_id=far-away')
+            taken = await SSEClient.connect(f'{a}/open/broadcast?connection_id=far-away')
             ok = (await http.post(f'{a}/_test/send_to', json={'id': 'far-away', 'type': 'private', 'data': {'i': 1}})).json()
             nobody = (await http.post(f'{a}/_test/send_to', json={'id': 'nobody', 'type': 'private', 'data': {}})).json()
             got = await far.next_event()
@@ -197,3 +197,80 @@ def test_newest_id_right_after_a_broadcast_resumes_on_the_other_process_without_
     newest, seen, got = run(go())
     assert newest == [e.id for e in seen]
     assert [e.event for e in got] == ['message', 'message'] and numbers(got) == [3, 4]
+
+def test_a_non_ascii_digit_id_gets_the_same_reset_as_in_memory_mode(cluster):
+    "'²' passes str.isdigit() but not int(); in Redis mode it must get a reset, not a 500."
+    a, b, *_ = cluster
+    port = int(a.rsplit(':', 1)[1])
+    async def go():
+        reader, writer = await asyncio.open_connection('127.0.0.1', port)
+        writer.write(b'GET /sse/broadcast HTTP/1.1\r\nHost: x\r\nLast-Event-ID: \xb2\r\n\r\n')
+        head = await asyncio.wait_for(reader.readuntil(b'\r\n\r\n'), 5)
+        writer.close()
+        by_query = await SSEClient.connect(f'{a}/sse/broadcast?last_event_id=%C2%B2')
+        reset = await by_query.next_event()
+        await by_query.close()
+        return head, by_query.status, reset
+    head, status, reset = run(go())
+    assert head.startswith(b'HTTP/1.1 200'), head
+    assert status == 200 and reset.event == 'reset' and json.loads(reset.data) == {'reason': 'unknown_id', 'last_event_id': '²'}
+
+def test_an_excluded_client_is_not_sent_the_message_when_it_resumes_on_the_other_process(cluster):
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            x = await SSEClient.connect(f'{a}/open/broadcast?connection_id=x')
+            await both_connected(http, a, b, 1, 0)
+            await broadcast(http, a, 'n', {'i': 0})
+            [seen] = await x.events(1)
+            await close_all(http, a, b, [x])
+            await broadcast(http, a, 'n', {'i': 1}, exclude=['x'])
+            await broadcast(http, a, 'n', {'i': 2})
+            back = await SSEClient.connect(f'{b}/open/broadcast?connection_id=x', headers={'Last-Event-ID': seen.id})
+            await both_connected(http, a, b, 0, 1)
+            await broadcast(http, a, 'n', {'i': 3})
+            got = await back.events(2)
+            await close_all(http, a, b, [back])
+            return got
+    assert numbers(run(go())) == [2, 3]
+
+def _redis_with_password(password):
+    "A redis-server on a free port that requires `password`."
+    from helpers import require_program, wait_for_port
+    exe = require_program('redis-server', 'apt-get install redis-server')
+    port = free_port()
+    proc = subprocess.Popen([exe, '--port', str(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', password],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, proc)
+    return proc, port
+
+def test_a_password_in_the_redis_url_never_reaches_a_log_an_error_or_a_repr(caplog):
+    "Credentials are redacted in the startup error, the log lines when Redis comes and goes, and repr."
+    import logging
+    from cjm_fasthtml_sse.core.backends import RedisBackend, BackendUnavailable
+    from cjm_fasthtml_sse.core.broadcast import BroadcastManager
+    proc, port = _redis_with_password('s3cr3t')
+    dead = free_port()
+    async def go():
+        with pytest.raises(BackendUnavailable) as refused: await RedisBackend(f'redis://:s3cr3t@127.0.0.1:{dead}/0').start(BroadcastManager())
+        backend = RedisBackend(f'redis://admin:s3cr3t@127.0.0.1:{port}/0', prefix='pw_test')
+        backend_default = RedisBackend(f'redis://:s3cr3t@127.0.0.1:{port}/0', prefix='pw_test')
+        manager = BroadcastManager(backend=backend_default)
+        await manager.start()
+        await manager.broadcast('n', {'i': 1})
+        proc.kill(); proc.wait(10)
+        for _ in range(100):
+            if any('lost Redis' in r.getMessage() for r in caplog.records): break
+            await asyncio.sleep(0.05)
+        await manager.broadcast('n', {'i': 2})
+        await manager.close()
+        return str(refused.value), repr(backend), repr(backend_default)
+    with caplog.at_level(logging.INFO, logger='cjm_fasthtml_sse'):
+        try: refused, rep, rep_default = run(go())
+        finally:
+            if proc.poll() is None: proc.kill(); proc.wait(10)
+    logged = [r.getMessage() + (str(r.exc_info[1]) if r.exc_info else '') for r in caplog.records]
+    assert any('lost Redis' in m for m in logged), logged
+    for text in [refused, rep, rep_default, *logged]: assert 's3cr3t' not in text and 'admin' not in text, text
+    assert f'redis://***@127.0.0.1:{dead}/0' in refused
+    assert rep == f"RedisBackend('redis://***@127.0.0.1:{port}/0', prefix='pw_test')"

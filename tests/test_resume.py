@@ -64,7 +64,7 @@ def test_a_client_dropped_for_a_full_queue_loses_nothing_on_reconnect(server):
     big = 'x' * 100_000
     async def go():
         async with httpx.AsyncClient(timeout=10) as http:
-            [slow] = await connect(server, connection_id='slow')
+            [slow] = await connect(server, path='/open/broadcast', connection_id='slow')
             await until(http, server, lambda s: s['connections'] == ['slow'])
             for i in range(3): await broadcast(http, server, 'n', {'i': i, 'pad': big})
             seen = await slow.events(3)
@@ -88,16 +88,16 @@ def test_a_client_dropped_for_a_full_queue_loses_nothing_on_reconnect(server):
 def test_channels_route_messages_and_resume_respects_them(server):
     async def go():
         async with httpx.AsyncClient() as http:
-            [ab] = await connect(server, channel='a&channel=b')
+            [ab] = await connect(server, path='/open/broadcast', channel='a&channel=b')
             [plain] = await connect(server)
             await until(http, server, lambda s: len(s['connections']) == 2)
-            status = (await http.get(f'{server}/sse/status')).json()
+            status = (await http.get(f'{server}/open/status', headers={'x-admin': 'yes'})).json()
             for i, ch in enumerate(['a', None, 'c', 'b']): await broadcast(http, server, 'n', {'i': i}, channel=ch)
             got_ab, got_plain = await ab.events(3), await plain.events(1)
             await ab.close()
             await until(http, server, lambda s: len(s['connections']) == 1)
             for i, ch in enumerate(['c', 'b', None, 'a'], start=4): await broadcast(http, server, 'n', {'i': i}, channel=ch)
-            back = await SSEClient.connect(f'{server}/sse/broadcast?channel=a&channel=b', headers={'Last-Event-ID': got_ab[-1].id})
+            back = await SSEClient.connect(f'{server}/open/broadcast?channel=a&channel=b', headers={'Last-Event-ID': got_ab[-1].id})
             resumed = await back.events(3)
             await hang_up(http, server, [plain, back])
             return status, got_ab, got_plain, resumed
@@ -110,7 +110,7 @@ def test_channels_route_messages_and_resume_respects_them(server):
 
 def test_status_reports_the_stats(server):
     stats = httpx.get(f'{server}/sse/status').json()
-    for key in ['connections', 'history_size', 'channels', 'messages_broadcast', 'dropped', 'resumes', 'resets']: assert key in stats, key
+    for key in ['connections', 'history_size', 'channel_count', 'messages_broadcast', 'dropped', 'resumes', 'resets']: assert key in stats, key
     assert stats['messages_broadcast'] > 0
 
 def test_the_opening_sets_the_stream_position_without_dispatching(server):

@@ -36,8 +36,8 @@ def test_broadcast_reaches_every_client(server):
 def test_exclude_and_send_to(server):
     async def go():
         async with httpx.AsyncClient() as http:
-            [a] = await connect(server, connection_id='tab-a')
-            [b] = await connect(server, connection_id='tab-b')
+            [a] = await connect(server, path='/open/broadcast', connection_id='tab-a')
+            [b] = await connect(server, path='/open/broadcast', connection_id='tab-b')
             await until(http, server, lambda s: s['connections'] == ['tab-a', 'tab-b'])
             await broadcast(http, server, 'n', {'i': 1}, exclude=['tab-a'])
             ok = (await http.post(f'{server}/_test/send_to', json={'id': 'tab-a', 'type': 'private', 'data': {'i': 2}})).json()
@@ -65,7 +65,7 @@ def test_status_json(server):
 def test_unregistered_within_a_second_of_hang_up(server):
     async def go():
         async with httpx.AsyncClient() as http:
-            [c] = await connect(server, connection_id='leaving')
+            [c] = await connect(server, path='/open/broadcast', connection_id='leaving')
             await until(http, server, lambda s: 'leaving' in s['connections'])
             await c.close()
             start = time.monotonic()
@@ -76,10 +76,10 @@ def test_unregistered_within_a_second_of_hang_up(server):
 def test_bad_and_taken_ids_are_refused(server):
     async def go():
         async with httpx.AsyncClient() as http:
-            [owner] = await connect(server, connection_id='mine')
+            [owner] = await connect(server, path='/open/broadcast', connection_id='mine')
             await until(http, server, lambda s: 'mine' in s['connections'])
-            [thief] = await connect(server, connection_id='mine')
-            bad = [(await connect(server, connection_id=v))[0] for v in ['has%20space', 'x' * 129, '%3Cscript%3E']]
+            [thief] = await connect(server, path='/open/broadcast', connection_id='mine')
+            bad = [(await connect(server, path='/open/broadcast', connection_id=v))[0] for v in ['has%20space', 'x' * 129, '%3Cscript%3E']]
             bodies = [(await b.read_until_end()).decode() for b in bad]
             await broadcast(http, server, 'still', {'mine': True})
             ev = await owner.next_event()
@@ -125,8 +125,8 @@ def test_stalled_client_is_dropped_without_delaying_others(server):
     async def go():
         async with httpx.AsyncClient(timeout=10) as http:
             baseline = (await state(http, server))['tasks']
-            stalled = stalled_socket(port, '/sse/broadcast?connection_id=stalled')
-            [healthy] = await connect(server, connection_id='healthy')
+            stalled = stalled_socket(port, '/open/broadcast?connection_id=stalled')
+            [healthy] = await connect(server, path='/open/broadcast', connection_id='healthy')
             await until(http, server, lambda s: s['connections'] == ['healthy', 'stalled'])
             sent, received = 0, 0
             while sent < 300:

@@ -8,7 +8,8 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/backends.html.md"""
 __all__ = ['log', 'BackendUnavailable', 'MemoryBackend', 'RedisBackend']
 
 # %% ../../nbs/core/backends.ipynb #8c1df182
-import asyncio, json, logging, secrets, time
+import asyncio, json, logging, re, secrets, time
+from urllib.parse import urlsplit, urlunsplit
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 # %% ../../nbs/core/backends.ipynb #c1fbf519
@@ -39,6 +40,14 @@ def _stream_id(n): return f'{n}-1'
 def _event_id(stream_id): return int(stream_id.split('-', 1)[0])
 
 # %% ../../nbs/core/backends.ipynb #1f091c3e
+def _redact(url:str, # A Redis URL, possibly with a user and password
+           )->str: # `url` with the credentials replaced by `***`
+    "`url` fit for logs, errors and reprs: no user, no password (in the netloc or the query)."
+    parts = urlsplit(url)
+    netloc = '***@' + parts.netloc.rsplit('@', 1)[1] if '@' in parts.netloc else parts.netloc
+    query = re.sub(r'(?i)\b(password|username)=[^&]*', r'\1=***', parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
 class RedisBackend:
     "Ids, history and fan-out in Redis, shared by every process that uses the same `url` and `prefix`."
     remote = True
@@ -55,7 +64,12 @@ class RedisBackend:
         self._manager = self._redis = self._reader = None
         self._tasks, self._local_only = [], False
 
-    def __repr__(self): return f'RedisBackend({self.url!r}, prefix={self.prefix!r})'
+    def __repr__(self): return f'RedisBackend({_redact(self.url)!r}, prefix={self.prefix!r})'
+
+    def _safe(self, text):
+        "`text` with this backend's URL and password redacted."
+        text, secret = str(text).replace(self.url, _redact(self.url)), urlsplit(self.url).password
+        return text.replace(secret, '***') if secret else text
 
     def _client(self, **kw):
         import redis.asyncio as aioredis
@@ -82,7 +96,7 @@ async def start(self:RedisBackend, manager):
         seq = await self._redis.get(self._keys['seq'])
     except Exception as e:
         await self.close()
-        raise BackendUnavailable(f"can't reach Redis at {self.url}: {e}") from None
+        raise BackendUnavailable(self._safe(f"can't reach Redis at {self.url}: {e}")) from None
     tail.reverse()
     last = _event_id(tail[-1][0]) if tail else (int(seq) if seq else None)
     manager._load_history([(_event_id(sid), f['m']) for sid, f in tail], last)
@@ -91,7 +105,7 @@ async def start(self:RedisBackend, manager):
     position = tail[-1][0] if tail else (_stream_id(int(seq)) if seq else '0-0')
     self._tasks = [asyncio.create_task(self._read(position)), asyncio.create_task(self._keep_alive())]
     self._tasks[0].add_done_callback(self._reader_stopped)
-    log.info('RedisBackend: connected to %s (prefix %s)', self.url, self.prefix)
+    log.info('RedisBackend: connected to %s (prefix %s)', _redact(self.url), self.prefix)
 
 @patch
 async def close(self:RedisBackend):
@@ -121,7 +135,7 @@ async def publish(self:RedisBackend,
                                                            time.time_ns() // 1000), self.timeout))
     except Exception as e:
         self.healthy = False
-        raise BackendUnavailable(f"can't publish to Redis at {self.url}: {e!r}") from None
+        raise BackendUnavailable(self._safe(f"can't publish to Redis at {self.url}: {e!r}")) from None
 
 # %% ../../nbs/core/backends.ipynb #75457a3c
 @patch
@@ -132,13 +146,13 @@ async def _read(self:RedisBackend, position):
         try: batches = await self._reader.xread({self._keys['stream']: position}, block=2000, count=1000)
         except asyncio.CancelledError: raise
         except Exception as e:
-            if not down: log.warning('RedisBackend: lost Redis at %s (%r); local clients stay connected, reconnecting', self.url, e)
+            if not down: log.warning('RedisBackend: lost Redis at %s (%s); local clients stay connected, reconnecting', _redact(self.url), self._safe(repr(e)))
             down, self.healthy = True, False
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 1.0)
             continue
         if down:
-            log.warning('RedisBackend: Redis at %s is back', self.url)
+            log.warning('RedisBackend: Redis at %s is back', _redact(self.url))
             down, backoff = False, 0.1
             await self._after_outage()
         self.healthy = True

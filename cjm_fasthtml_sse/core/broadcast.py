@@ -17,6 +17,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tu
 from fastcore.basics import patch
 from fastcore.xml import FT, Safe, to_xml
 from fasthtml.common import FastHTML
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from .streaming import encode_json, sse_event
 from .connections import ConnectionIdTaken, new_connection_id, register_stream_endpoint, validate_connection_id
@@ -276,6 +277,7 @@ async def broadcast(self:BroadcastManager,
     "Broadcast a message to all connected clients."
     if self.backend.remote: return await self._broadcast_remote(message_type, data, metadata, exclude, channel)
     message = self._new_message(message_type, data, metadata, channel)
+    if exclude: message._exclude = frozenset(exclude)
     self._remember(message)
     self.messages_broadcast += 1
     sent = self._deliver(message, self._targets(channel, exclude))
@@ -334,12 +336,15 @@ def get_history(self:BroadcastManager,
     return list(self.history)[-limit:] if limit else []
 
 @patch
-def get_stats(self:BroadcastManager)->Dict[str, Any]: # What `{prefix}/status` reports
-    "Connections, connections per channel, and counts of what the manager has done."
-    return {'connections': len(self.connections), 'history_size': len(self.history),
-            'channels': {c: len(m) for c, m in sorted(self._channels.items())},
-            'messages_broadcast': self.messages_broadcast, 'dropped': self.dropped_count, 'send_timeouts': self.send_timeouts,
-            'resumes': self.resumes_served, 'resets': self.resets_sent, 'closing': self.closing}
+def get_stats(self:BroadcastManager,
+              detail:bool=True, # Add `channels`, the connections per channel name; `{prefix}/status` leaves it out unless `status_detail` allows
+             )->Dict[str, Any]: # Totals, and the per-channel counts when `detail`
+    "Connections, channels, and counts of what the manager has done."
+    stats = {'connections': len(self.connections), 'history_size': len(self.history), 'channel_count': len(self._channels),
+             'messages_broadcast': self.messages_broadcast, 'dropped': self.dropped_count, 'send_timeouts': self.send_timeouts,
+             'resumes': self.resumes_served, 'resets': self.resets_sent, 'closing': self.closing}
+    if detail: stats['channels'] = {c: len(m) for c, m in sorted(self._channels.items())}
+    return stats
 
 # %% ../../nbs/core/broadcast.ipynb #84b7e45d
 async def _logged(awaitable, kind, fn):
@@ -387,8 +392,8 @@ def _event_number(last_event_id):
     return int(last_event_id) if last_event_id.isascii() and last_event_id.isdigit() else None
 
 @patch
-def _catch_up(self:BroadcastManager, last_event_id, channels)->Tuple[List[BroadcastMessage], Optional[str]]:
-    "Retained messages newer than `last_event_id` for `channels`, or the reason the client must reset instead."
+def _catch_up(self:BroadcastManager, last_event_id, channels, connection_id=None)->Tuple[List[BroadcastMessage], Optional[str]]:
+    "Retained messages newer than `last_event_id` for `channels` and not excluding `connection_id`, or the reason the client must reset instead."
     if not last_event_id: return [], None
     last = _event_number(last_event_id)
     if last is None or last > self._last_id:
@@ -398,7 +403,8 @@ def _catch_up(self:BroadcastManager, last_event_id, channels)->Tuple[List[Broadc
         self.resets_sent += 1
         return [], 'too_old'
     self.resumes_served += 1
-    return [m for m in self.history if int(m.id) > last and (m.channel is None or m.channel in channels)], None
+    return [m for m in self.history if int(m.id) > last and (m.channel is None or m.channel in channels)
+            and connection_id not in getattr(m, '_exclude', ())], None
 
 @patch
 def _reset_event(self:BroadcastManager, reason, last_event_id)->bytes:
@@ -450,7 +456,9 @@ async def _ensure_started(self:BroadcastManager):
 def _message_from(envelope, event_id):
     "The `BroadcastMessage` in a decoded envelope."
     data = Safe(envelope['data']) if envelope.get('html') else envelope['data']
-    return BroadcastMessage(envelope['type'], data, envelope['timestamp'], envelope.get('metadata'), id=str(event_id), channel=envelope.get('channel'))
+    message = BroadcastMessage(envelope['type'], data, envelope['timestamp'], envelope.get('metadata'), id=str(event_id), channel=envelope.get('channel'))
+    if envelope.get('exclude'): message._exclude = frozenset(envelope['exclude'])
+    return message
 
 @patch
 def _load_history(self:BroadcastManager, entries, last_id):
@@ -678,7 +686,7 @@ class _BroadcastStream(Response):
         except ConnectionIdTaken as e: return await PlainTextResponse(str(e), status_code=409)(scope, receive, send)
         except ConnectionRefused as e:
             return await PlainTextResponse(str(e), status_code=503, headers={'retry-after': str(e.retry_after)})(scope, receive, send)
-        opening = self._opening(*manager._catch_up(self.last_event_id, self.channels))
+        opening = self._opening(*manager._catch_up(self.last_event_id, self.channels, conn_id))
         _close_streams_on_exit(manager)
         stream = manager._streams[conn_id] = _Stream(manager, conn_id, queue, self.heartbeat_interval, send)
         pump, hung_up = None, False
@@ -713,34 +721,116 @@ def _stream_request(request):
     last = request.headers.get('last-event-id') or request.query_params.get('last_event_id') or None
     return channels, (last[:_MAX_EVENT_ID] if last else None)
 
+def _body_refusal(headers):
+    "A 413 when `headers` announce a request body, which a stream or status request never has; `None` otherwise."
+    if headers is None or ('transfer-encoding' not in headers and headers.get('content-length', '0').strip() in ('', '0')): return None
+    return PlainTextResponse('this route takes no request body: send a plain GET, without Content-Length or Transfer-Encoding',
+                             status_code=413, headers={'connection': 'close'})
+
+def _refusing_bodies(asgi):
+    "ASGI app `asgi` behind a check that refuses a request with a body before anything (FastHTML's form parsing, say) reads it."
+    async def guarded(scope, receive, send):
+        refused = _body_refusal(Headers(scope=scope)) if scope['type'] == 'http' else None
+        await (refused or asgi)(scope, receive, send)
+    return guarded
+
+# %% ../../nbs/core/broadcast.ipynb #c8e6d0b5
+def _public_rule(public_channels):
+    "A test `name -> bool` for `public_channels`: channel names, and patterns `prefix*` for every channel starting with `prefix`."
+    if isinstance(public_channels, str): public_channels = [public_channels]
+    names, prefixes = set(), []
+    for p in public_channels or ():
+        if not isinstance(p, str) or '*' in p[:-1]:
+            raise ValueError(f"public_channels holds channel names or 'prefix*' patterns (a '*' only at the end), not {p!r}")
+        if p.endswith('*'):
+            if p[:-1]: validate_channel(p[:-1])
+            prefixes.append(p[:-1])
+        else: names.add(validate_channel(p))
+    prefixes = tuple(prefixes)
+    return lambda name: name in names or name.startswith(prefixes)
+
+# %% ../../nbs/core/broadcast.ipynb #3dc10194
+_P = inspect.Parameter
+
+def _authorize_call(authorize):
+    "`authorize` as a function of `(request, channels, connection_id)`, passing the id only if its signature takes it."
+    if not callable(authorize): raise TypeError(f"authorize must be a callable (request, channels[, connection_id]) -> bool, not {authorize!r}")
+    try: params = list(inspect.signature(authorize).parameters.values())
+    except (TypeError, ValueError): return lambda request, channels, connection_id: authorize(request, channels)
+    kinds = [q.kind for q in params]
+    if _P.VAR_POSITIONAL in kinds or sum(k in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD) for k in kinds) >= 3:
+        return lambda request, channels, connection_id: authorize(request, channels, connection_id)
+    if sum(k in (_P.POSITIONAL_ONLY, _P.POSITIONAL_OR_KEYWORD) for k in kinds) < 2:
+        raise TypeError(f"authorize must take (request, channels) or (request, channels, connection_id); {authorize!r} takes {len(params)} parameter(s)")
+    if _P.VAR_KEYWORD in kinds or any(q.name == 'connection_id' and q.kind is _P.KEYWORD_ONLY for q in params):
+        return lambda request, channels, connection_id: authorize(request, channels, connection_id=connection_id)
+    return lambda request, channels, connection_id: authorize(request, channels)
+
+# %% ../../nbs/core/broadcast.ipynb #0f298895
+def _check_builder(element_builder):
+    "Refuse, at setup, an `element_builder` that can't be called as `element_builder(message_type, data)`."
+    if element_builder is None: return
+    if not callable(element_builder): raise TypeError(f"element_builder must be a callable (message_type, data) -> FT | str | None, not {element_builder!r}")
+    try: sig = inspect.signature(element_builder)
+    except (TypeError, ValueError): return
+    try: sig.bind(None, None)
+    except TypeError: raise TypeError(f"element_builder {element_builder!r} has the signature {sig}, but it is called as element_builder(message_type, data): it must accept two positional arguments") from None
+
 # %% ../../nbs/core/broadcast.ipynb #f6a61f61
 def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager instance
                              element_builder:Optional[Callable]=None, # `(message_type, data) -> FT | str | None`: what each client is sent; `None` sends `BroadcastMessage.to_sse()`
                              heartbeat_interval:float=15.0, # Seconds of silence before a heartbeat comment
                              retry_ms:int=2000, # Reconnection delay the stream asks browsers for, in milliseconds
-                             authorize:Optional[Callable]=None, # `(request, channels) -> bool`, sync or async; `False` refuses with 403
+                             authorize:Optional[Callable]=None, # `(request, channels[, connection_id]) -> bool`, sync or async; `False` refuses with 403
+                             public_channels:Iterable[str]=(), # Channels anyone may subscribe to without `authorize`: names, or `'prefix*'` patterns
+                             allow_client_ids:bool=False, # Accept a `connection_id` chosen by the client (check it in `authorize`); refused with 400 otherwise
                             ): # `async handler(connection_id=None, request=None)` that returns the SSE response
     "Create a broadcast handler function that can be used with FastHTML routes."
+    if not isinstance(manager, BroadcastManager): raise TypeError(f"manager must be a BroadcastManager, not {type(manager).__name__}")
     if not heartbeat_interval > 0: raise ValueError(f"heartbeat_interval must be > 0 seconds, not {heartbeat_interval!r}")
     if isinstance(retry_ms, bool) or not isinstance(retry_ms, int) or retry_ms < 0: raise ValueError(f"retry_ms must be an int >= 0, not {retry_ms!r}")
+    _check_builder(element_builder)
+    is_public, check = _public_rule(public_channels), None if authorize is None else _authorize_call(authorize)
+    if allow_client_ids and authorize is None: log.warning('allow_client_ids=True without authorize: any client may take any free connection id, and with it the messages sent to that id')
     if element_builder is not None: manager._builders[element_builder] = True
-    async def handler(connection_id:Optional[str]=None, # Id the client asks for; generated when `None`
+    async def handler(connection_id:Optional[str]=None, # Id the client asks for; refused unless `allow_client_ids`
                       request=None, # The Starlette request: channels, `Last-Event-ID`, and what `authorize` checks
-                     )->Response: # The event stream, or a 400/403 refusal
+                     )->Response: # The event stream, or a 400/403/413 refusal
         "Handle SSE broadcast connection."
+        if (refused := _body_refusal(getattr(request, 'headers', None))) is not None: return refused
         try:
-            if connection_id is not None: validate_connection_id(connection_id)
+            if connection_id is not None:
+                validate_connection_id(connection_id)
+                if not allow_client_ids: raise ValueError(f"connection id {connection_id!r} was chosen by the client, and this stream gives out its own ids: leave connection_id out, or let clients choose with allow_client_ids=True and check the id in authorize=")
             channels, last_event_id = _stream_request(request)
         except ValueError as e: return PlainTextResponse(str(e), status_code=400)
-        if authorize is not None:
-            allowed = authorize(request, channels)
+        if check is not None:
+            allowed = check(request, channels, connection_id)
             if inspect.isawaitable(allowed): allowed = await allowed
             if not allowed: return PlainTextResponse('not allowed to subscribe to these channels', status_code=403)
+        elif closed := [c for c in channels if not is_public(c)]:
+            return PlainTextResponse(f"channel {', '.join(map(repr, closed))} is not public: list it (or a 'prefix*' pattern) in public_channels=, or pass authorize= to decide who may subscribe", status_code=403)
         return _BroadcastStream(manager, connection_id, element_builder, heartbeat_interval, retry_ms, channels, last_event_id)
     return handler
 
 # %% ../../nbs/core/broadcast.ipynb #c25ef858
 _PAGE_ONLY = ('hdrs', 'ftrs', 'htmlkw', 'bodykw')
+
+def _check_app(app, manager, prefix):
+    "Refuse, at setup, swapped arguments, a missing app or manager, and a prefix that is already mounted."
+    if isinstance(app, BroadcastManager): raise TypeError("setup_broadcast_routes takes the app first and the BroadcastManager second: setup_broadcast_routes(app, manager)")
+    if not hasattr(app, 'router'): raise TypeError(f"app must be a FastHTML (or Starlette) app, not {type(app).__name__}")
+    if not isinstance(manager, BroadcastManager): raise TypeError(f"manager must be a BroadcastManager, not {type(manager).__name__}")
+    if not isinstance(prefix, str) or (prefix and (not prefix.startswith('/') or prefix.endswith('/'))):
+        raise ValueError(f"prefix must be a URL path like '/sse' (starting with '/', not ending with one), not {prefix!r}")
+    if any(getattr(r, 'path', None) in (f'{prefix}/broadcast', f'{prefix}/status') for r in app.routes):
+        raise ValueError(f"{prefix}/broadcast is already mounted on this app: setup_broadcast_routes was already called with prefix={prefix!r}; give each call its own prefix")
+
+async def _allowed(check, request):
+    "Whether `check(request)` (sync or async) says yes; `False` without a `check`."
+    if check is None: return False
+    ok = check(request)
+    return bool(await ok if inspect.isawaitable(ok) else ok)
 
 def setup_broadcast_routes(app, # FastHTML (or Starlette) app
                            manager:BroadcastManager, # The broadcast manager instance
@@ -748,21 +838,28 @@ def setup_broadcast_routes(app, # FastHTML (or Starlette) app
                            element_builder:Optional[Callable]=None, # See `create_broadcast_handler`
                            heartbeat_interval:float=15.0, # Seconds of silence before a heartbeat comment
                            retry_ms:int=2000, # Reconnection delay the stream asks browsers for, in milliseconds
-                           authorize:Optional[Callable]=None, # `(request, channels) -> bool`, sync or async; see above
+                           authorize:Optional[Callable]=None, # `(request, channels[, connection_id]) -> bool`, sync or async; see above
+                           public_channels:Iterable[str]=(), # Channels anyone may subscribe to without `authorize`: names, or `'prefix*'` patterns
+                           allow_client_ids:bool=False, # Accept a `connection_id` chosen by the client (check it in `authorize`)
+                           status_detail:Optional[Callable]=None, # `(request) -> bool`, sync or async: may this request see the per-channel counts?
                           ):
     "Mount `GET {prefix}/broadcast` (the event stream) and `GET {prefix}/status` (JSON) on `app`, behind its Beforeware."
-    handler = create_broadcast_handler(manager, element_builder, heartbeat_interval, retry_ms, authorize)
+    _check_app(app, manager, prefix)
+    if status_detail is not None and not callable(status_detail): raise TypeError(f"status_detail must be a callable (request) -> bool, not {status_detail!r}")
+    handler = create_broadcast_handler(manager, element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids)
     register_stream_endpoint(f'{prefix}/broadcast', manager._stream_position)
     async def broadcast_endpoint(request):
         for page_only in _PAGE_ONLY: request.__dict__.pop(page_only, None)
         return await handler(request.query_params.get('connection_id'), request)
     async def broadcast_status(request):
-        stats = manager.get_stats()
+        stats = manager.get_stats(detail=await _allowed(status_detail, request))
         if manager.backend.remote: stats['cluster_connections'] = await manager.backend.cluster_connections()
         return JSONResponse(stats)
     for path, endpoint in ((f'{prefix}/broadcast', broadcast_endpoint), (f'{prefix}/status', broadcast_status)):
         if isinstance(app, FastHTML): app.route(path, methods=['get'])(endpoint)
         else: app.router.add_route(path, endpoint, methods=['GET'])
+        route = next(r for r in reversed(app.router.routes) if getattr(r, 'path', None) == path)
+        route.app = _refusing_bodies(route.app)
     if isinstance(app, FastHTML):
         app.on_event('startup')(manager.start)
         app.on_event('shutdown')(manager.close)
