@@ -63,7 +63,6 @@ def test_readme_tour_catches_up_after_a_cut(browser, context, htmx2_assets, tour
         assert time.monotonic() - cut_at < CUT_S, 'the changes must all happen during the cut'
         page.wait_for_timeout(max(0, (cut_at + CUT_S - time.monotonic()) * 1000))
         assert counter(page) == '0', 'the page saw a change during the cut: the proxy did not cut it off'
-        assert proxy.refused >= 0
         took = wait_counter(page, CHANGES, CATCH_UP_S)
         print(f'README tour: caught up {took:.2f} s after the cut ended ({proxy.refused} connections refused during it)')
 
@@ -142,7 +141,8 @@ def test_no_markup_runs_from_the_default_pairing(browser, context, plain_app):
     with httpx.Client(timeout=5) as http:
         for text in HOSTILE:
             http.post(f'{plain_app}/send', data={'text': text}).raise_for_status()
-            page.wait_for_function("t => document.getElementById('feed').textContent.includes(t)", arg='onerror' if 'onerror' in text else ('onload' if 'onload' in text else 'XSS-script'), timeout=5_000)
+            token = re.search(r'XSS-\w+', text).group(0)  # each payload names itself; wait until the feed shows it as text
+            page.wait_for_function("t => document.getElementById('feed').textContent.includes(t)", arg=token, timeout=5_000)
             page.wait_for_timeout(300)  # an onerror of a broken image fires after the swap; give it time to run
             state = page.evaluate("""() => ({title: document.title, ran: window.ran === 1,
                 children: document.getElementById('feed').children.length,
