@@ -191,3 +191,32 @@ def test_htmx4_reconnect_sends_the_last_event_id(browser, context, htmx2_assets,
         retries = [r.headers.get('last-event-id') for r in streams[first:]]
         assert retries and all(h == seen for h in retries), (seen, retries)
         print(f'htmx 4: {len(retries)} reconnect requests, each with Last-Event-ID {seen}; caught up {took:.2f} s after the cut ended')
+
+def reloaded(page):
+    "True once the page has been loaded again since `window.beforeRestart` was set (False while it is navigating)."
+    from playwright.sync_api import Error
+    try: return page.evaluate("window.beforeRestart === undefined && document.readyState === 'complete'")
+    except Error: return False
+
+def test_htmx4_reset_fires_sse_reset_then_reloads(browser, context, htmx2_assets, htmx4_assets):
+    "htmx 4: a restarted server that lost its history sends reset; the page script turns it into sse:reset, then reloads."
+    port = free_port()
+    page = context.new_page()
+    opened = "() => { const el = document.getElementById('feed'); return !!(el && el._htmx && el._htmx.sse && el._htmx.sse.status === 200); }"
+    with run_plain_app(htmx2_assets, htmx4_assets, port) as url:
+        page.goto(url + '/?htmx=4')
+        page.wait_for_function(opened, timeout=10_000)
+        httpx.post(f'{url}/send', data={'text': 'first server'}, timeout=5).raise_for_status()
+        page.wait_for_function("document.getElementById('feed').textContent.includes('first server')", timeout=5_000)
+        page.evaluate("window.beforeRestart = true")
+    resets = []
+    page.expose_function('sawReset', lambda detail: resets.append(detail))
+    page.evaluate("document.addEventListener('sse:reset', e => window.sawReset(e.detail))")
+    with run_plain_app(htmx2_assets, htmx4_assets, port) as url:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not reloaded(page): page.wait_for_timeout(100)
+        assert reloaded(page), 'the page did not reload after the reset'
+        assert len(resets) == 1 and resets[0]['reason'] and resets[0]['id'], resets
+        page.wait_for_function(opened, timeout=10_000)
+        assert 'first server' not in page.text_content('#feed')
+    print(f'htmx 4 reset: {resets}')
