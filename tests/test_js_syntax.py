@@ -1,9 +1,11 @@
-"The browser scripts of `cjm_fasthtml_sse.core.connections` are valid JavaScript, with default and awkward arguments."
+"The browser scripts of `cjm_fasthtml_sse.core.connections`: every shipped .js file and every helper's Script is valid JavaScript, with default and awkward arguments."
 import json, subprocess, pytest
+from pathlib import Path
+import cjm_fasthtml_sse
 from helpers import require_program
 from cjm_fasthtml_sse.core.connections import (cleanup_sse_on_unload, create_reconnection_script,
                                                 create_connection_manager_script, create_shared_connection_script, shared_worker_js,
-                                                create_status_monitor_script, StatusMonitorConfig, STATUS_STATES)
+                                                create_status_monitor_script, StatusMonitorConfig, STATUS_STATES, sse_page_script, sse_hdrs)
 
 HOSTILE = "/x'; alert(1); //</script><script>alert(\"2\")</script>\\ \n\u2028\u2029 ${x} `tick` \U0001F600"
 
@@ -17,6 +19,9 @@ SCRIPTS = {
     'shared-default': lambda: create_shared_connection_script(),
     'shared-worker': lambda: create_shared_connection_script('/sse/shared-worker.js', 'app.v2-x', buffer_size=10**9, debug=True),
     'shared-hostile': lambda: create_shared_connection_script(HOSTILE, 'n', 1),
+    'page-default': lambda: sse_page_script(),
+    'page-awkward': lambda: sse_page_script(extension_wait=2**53 + 1, debug=True),
+    'hdrs-page': lambda: sse_hdrs(include_htmx=False)[-1],
     'monitor-default': lambda: create_status_monitor_script(),
     'monitor-hostile': lambda: create_status_monitor_script(StatusMonitorConfig(
         HOSTILE, source=HOSTILE, labels={s: HOSTILE for s in STATUS_STATES}, classes={'offline': HOSTILE},
@@ -42,6 +47,20 @@ def test_node_check(node, tmp_path, name):
     r = run_node(node, ['--check'], tmp_path, js)
     assert r.returncode == 0, r.stderr
 
+JS_DIR = Path(cjm_fasthtml_sse.__file__).parent / 'js'
+JS_FILES = sorted(p.name for p in JS_DIR.glob('*.js'))
+
+def test_js_files_exist():
+    "The package ships its JavaScript as files, one per script plus the shared pieces."
+    assert {'common.js', 'hub.js', 'page.js', 'shared.js', 'worker.js', 'reconnect.js', 'cleanup.js', 'manager.js', 'monitor.js'} <= set(JS_FILES)
+
+@pytest.mark.parametrize('name', JS_FILES)
+def test_node_check_file(node, name):
+    "Each shipped .js file is valid JavaScript on its own, and can't end a <script> element."
+    assert '</' not in (JS_DIR / name).read_text(encoding='utf-8')
+    r = subprocess.run([node, '--check', str(JS_DIR / name)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
 def test_node_check_shared_worker(node, tmp_path):
     "The shared worker's source (served as a file, not embedded in a page) is valid JavaScript too."
     r = run_node(node, ['--check'], tmp_path, shared_worker_js(), 'worker.js')
@@ -57,7 +76,7 @@ def test_hostile_endpoint_is_one_string(node, tmp_path):
     js = js_of(create_connection_manager_script(HOSTILE, 50))
     harness = """
 var fetched = [];
-globalThis.window = globalThis;
+globalThis.window = globalThis.self = globalThis;
 globalThis.document = {readyState: 'complete', addEventListener() {}, dispatchEvent() {}, querySelectorAll() { return []; }};
 globalThis.setInterval = function () {};
 globalThis.fetch = function (url) { fetched.push(url); return new Promise(function () {}); };
@@ -72,7 +91,7 @@ def test_reconnect_leaves_extension_sources_alone(node, tmp_path):
     js = js_of(create_reconnection_script(check_interval=10, max_retries=2))
     harness = """
 var listeners = {}, processed = [], tick;
-globalThis.window = globalThis;
+globalThis.window = globalThis.self = globalThis;
 globalThis.addEventListener = function () {};
 globalThis.EventSource = {CONNECTING: 0, OPEN: 1, CLOSED: 2};
 function El(name, state) {
@@ -139,6 +158,7 @@ def test_id_helpers_in_node(node, tmp_path):
     cases = [('9', '10'), ('10', '9'), ('1730000000000001', '1730000000000000'), ('99999999999999999999', '100000000000000000000'),
              ('007', '7'), ('0', '0'), ('12', '12'), ('', '1'), ('1', 'a'), ('-1', '1'), ('1.5', '1'), (' 1', '1')]
     harness = WORKER_SCOPE + shared_worker_js() + """
+var compareIds = cjmSSE.compareIds, resumeKey = cjmSSE.resumeKey, resumeFrom = cjmSSE.resumeFrom, withResume = cjmSSE.withResume;
 var cases = JSON.parse(process.argv[2]);
 process.stdout.write(JSON.stringify({
   compare: cases.map(function (c) { return compareIds(c[0], c[1]); }),
@@ -177,8 +197,11 @@ first.emit('ignored', 'nobody listens', '104');
 B.send({t: 'sub', tab: 'B', sub: 'B.1', key: key, lastId: '101'});
 C.send({t: 'sub', tab: 'C', sub: 'C.1', key: key, lastId: '50'});
 D.send({t: 'sub', tab: 'D', sub: 'D.1', key: key, lastId: ''});
-result.A = A.got.map(function (m) { return m.t === 'ev' ? [m.ev.type, m.ev.id, m.ev.fresh] : [m.t, m.state]; });
-result.acks = [B, C, D].map(function (p) { var a = p.got[p.got.length - 1]; return {t: a.t, state: a.state, from: a.from, events: a.events.map(function (e) { return e.id + ':' + e.data; }), reset: a.reset}; });
+function noTabs(p) { return p.got.filter(function (m) { return m.t !== 'tabs'; }); }
+function tabCounts(p) { return p.got.filter(function (m) { return m.t === 'tabs'; }).map(function (m) { return m.count; }); }
+result.A = noTabs(A).map(function (m) { return m.t === 'ev' ? [m.ev.type, m.ev.id, m.ev.fresh] : [m.t, m.state]; });
+result.tabsA = tabCounts(A);
+result.acks = [B, C, D].map(function (p) { var a = noTabs(p)[noTabs(p).length - 1]; return {t: a.t, state: a.state, from: a.from, events: a.events.map(function (e) { return e.id + ':' + e.data; }), reset: a.reset}; });
 first.readyState = 2;
 first.onerror();
 result.retryIn = timers[timers.length - 1].ms;
@@ -189,6 +212,7 @@ A.send({t: 'unsub', tab: 'A', sub: 'A.1'});
 B.send({t: 'bye', tab: 'B'});
 C.send({t: 'unsub', tab: 'C', sub: 'C.1'});
 result.openWhileWanted = !instances[1].closed;
+result.tabsD = tabCounts(D);
 D.send({t: 'unsub', tab: 'D', sub: 'D.1'});
 result.closedWhenUnwanted = !!instances[1].closed;
 var key2 = key + '?channel=x';
@@ -217,6 +241,9 @@ process.stdout.write(JSON.stringify(result));
     # A source the browser gave up on is reopened after 0.5 s, resuming after the last id the hub saw.
     assert (out['retryIn'], out['beforeRetry'], out['reopenedUrl']) == (500, 1, 'http://app.test/sse/broadcast?last_event_id=103')
     assert out['openWhileWanted'] and out['closedWhenUnwanted']
+    # Every tab hears how many tabs share the connections: A saw the count grow to 4; D saw it grow, then shrink as A, B and C left.
+    assert out['tabsA'] == [1, 2, 3, 4]
+    assert out['tabsD'] == [4, 3, 2, 1]
     # Before any event arrived, a subscriber with an older id makes the hub start again from that id.
     assert out['rewind'] == ['http://app.test/sse/broadcast?channel=x&last_event_id=200', True,
                              'http://app.test/sse/broadcast?channel=x&last_event_id=150']
@@ -226,7 +253,7 @@ process.stdout.write(JSON.stringify(result));
 # document events that can be fired by hand, and a clock and interval timer the test moves.
 MONITOR_PAGE = """
 var listeners = {}, tick = null, now = 1000, statuses = [];
-globalThis.window = globalThis;
+globalThis.window = globalThis.self = globalThis;
 globalThis.addEventListener = function () {};
 Date.now = function () { return now; };
 globalThis.navigator = {onLine: true};
@@ -304,3 +331,15 @@ process.stdout.write(JSON.stringify(out));
                    'before': R, 'after': O,  # 5 s (offline_after) after the connection dropped
                    'back': L, 'browserOffline': O, 'fourClosed': O,
                    'leaving': L, 'stillLeaving': L, 'stayed': O}  # closed by the unload script: no flash of offline
+
+
+def test_no_long_javascript_in_python():
+    "JavaScript lives in .js files: no module of the package holds a string of JS code longer than 20 lines."
+    import ast, re
+    long = []
+    for path in sorted(Path(cjm_fasthtml_sse.__file__).parent.rglob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value.splitlines()) > 20 \
+               and re.search(r'\bfunction\s*\w*\s*\(|=>|\bvar\s+\w+\s*=', node.value):
+                long.append(f'{path.name}:{node.lineno} ({len(node.value.splitlines())} lines)')
+    assert not long, f"JavaScript in Python strings; move it into cjm_fasthtml_sse/js/: {long}"

@@ -8,19 +8,21 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/connections.html.md"""
 __all__ = ['CONNECTION_ID_PATTERN', 'HTMX_VERSIONS', 'HTMX_VERSION', 'HTMX_SSE_VERSION', 'HTMX4_VERSION', 'HTMX_CDN',
            'SSE_ASSETS_PATH', 'STATUS_STATES', 'SHARED_WORKER_PATH', 'validate_connection_id', 'new_connection_id',
            'ConnectionIdTaken', 'register_stream_endpoint', 'stream_position', 'ConnectionState', 'SSEConnection',
-           'ConnectionRegistry', 'create_sse_element', 'npm_install_command', 'sse_script_urls', 'sse_hdrs',
-           'serve_sse_assets', 'cleanup_sse_on_unload', 'create_reconnection_script',
+           'ConnectionRegistry', 'create_sse_element', 'sse_page_script', 'npm_install_command', 'sse_script_urls',
+           'sse_hdrs', 'serve_sse_assets', 'cleanup_sse_on_unload', 'create_reconnection_script',
            'create_connection_manager_script', 'StatusMonitorConfig', 'status_monitor_element',
            'create_status_monitor_script', 'create_shared_connection_script', 'shared_worker_js',
            'add_shared_worker_route']
 
 # %% ../../nbs/core/connections.ipynb #ad90b53b
-import asyncio, json, logging, re, secrets
+import asyncio, functools, json, logging, re, secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Set
+from urllib.parse import parse_qs, urlencode
 from fastcore.basics import patch
 from fastcore.xml import FT
 from fasthtml.common import Div, FastHTML, Script, Span
@@ -211,16 +213,30 @@ def get_stats(self:ConnectionRegistry)->Dict[str, Any]: # `total`, `active`, `by
 # %% ../../nbs/core/connections.ipynb #f46192f2
 HTMX_VERSIONS = (2, 4)
 
+def _resume_url(endpoint, last_event_id):
+    "`endpoint` with `last_event_id=` set to the given id, else to the stream's position now; unchanged when it has one already."
+    base, hashmark, fragment = endpoint.partition('#')
+    if 'last_event_id' in parse_qs(base.partition('?')[2], keep_blank_values=True):
+        if last_event_id is not None: raise ValueError(f"endpoint {endpoint!r} already has last_event_id; pass it once")
+        return endpoint
+    if last_event_id is None: last_event_id = stream_position(base)
+    if last_event_id is None: return endpoint
+    return f"{base}{'&' if '?' in base else '?'}{urlencode({'last_event_id': last_event_id})}{hashmark}{fragment}"
+
 def create_sse_element(
     endpoint:str, # URL of the event stream (`sse-connect`, or `hx-sse:connect` for htmx 4)
     element_id:Optional[str]=None, # `id` of the element
     swap_strategy:str='message', # SSE event name(s) whose data is swapped in (`sse-swap`), comma-separated; htmx 4 swaps only `message`
     hidden:bool=False, # Add `display: none`
     htmx_version:int=2, # Major version of htmx on the page: 2 (with `htmx-ext-sse` 2.x) or 4
+    last_event_id:Optional[str]=None, # Id the stream resumes after; `None` uses `stream_position(endpoint)`, the position now
     **attrs, # Other attributes, FastHTML style (`hx_target='#x'`, `cls='feed'`)
 )->Div: # A Div that opens the stream when htmx processes it
     "Create an SSE-enabled HTML element."
     if not isinstance(endpoint, str) or not endpoint: raise ValueError(f"endpoint must be a non-empty str, not {endpoint!r}")
+    if last_event_id is not None and (isinstance(last_event_id, bool) or not isinstance(last_event_id, (str, int)) or str(last_event_id) == ''):
+        raise ValueError(f"last_event_id must be None or an event id (a non-empty str or an int), not {last_event_id!r}")
+    endpoint = _resume_url(endpoint, None if last_event_id is None else str(last_event_id))
     if htmx_version == 2: kw = dict(hx_ext='sse', sse_connect=endpoint, sse_swap=swap_strategy)
     elif htmx_version == 4:
         if swap_strategy != 'message':
@@ -232,6 +248,41 @@ def create_sse_element(
     if hidden: kw['style'] = 'display: none'
     if hidden and attrs.get('style'): attrs['style'] = f"display: none; {attrs['style']}"
     return Div(**{**kw, **attrs})
+
+# %% ../../nbs/core/connections.ipynb #c44dcf30
+def _js_literal(value:Any)->str: # JS source for `value`, safe inside a <script> element
+    "Encode `value` as a JSON literal that can't end a <script> element."
+    return json.dumps(value).replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
+
+def _positive_int(name, value):
+    "`value` if it is a positive int, else a `ValueError` naming `name`."
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name} must be a positive int, not {value!r}")
+    return value
+
+# %% ../../nbs/core/connections.ipynb #10dcabfc
+_JS_FILES = files('cjm_fasthtml_sse') / 'js'
+
+@functools.cache
+def _js_source(name:str, # File name in `cjm_fasthtml_sse/js/`, e.g. `page.js`
+              )->str: # Its text
+    "The text of a JavaScript file shipped with the package."
+    return (_JS_FILES / name).read_text(encoding='utf-8')
+
+def _script(fn:str, # Function that the last file defines, called with `settings`
+            settings:dict, # Its settings, embedded as one JSON object
+            *names:str, # Files to load after `common.js`
+           )->Script: # `common.js`, the files, then `fn(settings)`
+    "A `Script` that loads the shared helpers and `names`, then calls `fn` with `settings`."
+    code = '\n'.join(_js_source(n) for n in ('common.js', *names))
+    return Script(f"{code}\n{fn}({_js_literal(settings)});\n")
+
+# %% ../../nbs/core/connections.ipynb #589fc61d
+def sse_page_script(extension_wait:int=4000, # Milliseconds to wait for htmx 4's `hx-sse` to start a stream before reporting it missing
+                    debug:bool=False, # Log to the browser console
+                   )->Script: # The script `sse_hdrs` adds by default
+    "The page script: streams resume after the last event seen, `reset` fires a cancelable `sse:reset` and then reloads, a missing extension is reported."
+    return _script('cjmPage', dict(extensionWaitMs=_positive_int('extension_wait', extension_wait), debug=bool(debug)), 'page.js')
 
 # %% ../../nbs/core/connections.ipynb #e497a444
 HTMX_VERSION, HTMX_SSE_VERSION, HTMX4_VERSION = '2.0.11', '2.2.4', '4.0.1'
@@ -265,10 +316,12 @@ def sse_script_urls(htmx:int=2, # htmx major version: 2 or 4
 def sse_hdrs(htmx:int=2, # htmx major version: 2 (with `htmx-ext-sse`) or 4 (with its `hx-sse` extension)
              local:Optional[str]=None, # URL prefix where the npm packages are served (see `serve_sse_assets`); `None` for the CDN
              include_htmx:bool=True, # Include htmx itself; `False` when the app already loads it (FastHTML's default headers do)
-            )->tuple: # `Script` elements for the app's `hdrs`: htmx, then its SSE extension
-    "The scripts a page needs for SSE with htmx: pinned htmx and its SSE extension."
+             catch_up:bool=True, # Include `sse_page_script()`; `False` gives up resuming after cuts, handling `reset`, and the missing-extension error
+            )->tuple: # `Script` elements for the app's `hdrs`: htmx, its SSE extension, then the page script
+    "The scripts a page needs for SSE with htmx: pinned htmx, its SSE extension, and the library's page script."
     urls = sse_script_urls(htmx, local)
-    return (Script(src=urls['htmx']), Script(src=urls['sse'])) if include_htmx else (Script(src=urls['sse']),)
+    scripts = (Script(src=urls['htmx']), Script(src=urls['sse'])) if include_htmx else (Script(src=urls['sse']),)
+    return scripts + (sse_page_script(),) if catch_up else scripts
 
 # %% ../../nbs/core/connections.ipynb #a00f0c8e
 def serve_sse_assets(app, # FastHTML (or Starlette) app
@@ -285,197 +338,12 @@ def serve_sse_assets(app, # FastHTML (or Starlette) app
     app.mount(path.rstrip('/') or '/', StaticFiles(directory=root))
     return path
 
-# %% ../../nbs/core/connections.ipynb #c44dcf30
-def _js_literal(value:Any)->str: # JS source for `value`, safe inside a <script> element
-    "Encode `value` as a JSON literal that can't end a <script> element."
-    return json.dumps(value).replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
-
-def _positive_int(name, value):
-    "`value` if it is a positive int, else a `ValueError` naming `name`."
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive int, not {value!r}")
-    return value
-
-def _fill(template:str, **values)->str:
-    "Replace each `__NAME__` in `template` with the JS literal of `values[name]`."
-    for k, v in values.items(): template = template.replace(f'__{k.upper()}__', _js_literal(v))
-    return template
-
-# %% ../../nbs/core/connections.ipynb #72ad90af
-_SOURCES_JS = r"""
-  var CONNECT = '[sse-connect],[data-sse-connect]';
-  var LISTENERS = '[sse-swap],[data-sse-swap],[hx-trigger],[data-hx-trigger]';
-  function sourceOf(elt) {
-    var data = elt['htmx-internal-data'];
-    return data && data.sseEventSource;
-  }
-  function reopen(elt) {
-    if (!window.htmx || !document.body.contains(elt)) return false;
-    var nodes = [elt].concat(Array.prototype.slice.call(elt.querySelectorAll(LISTENERS)));
-    nodes.forEach(function (node) {
-      if (node !== elt && node.closest(CONNECT) !== elt) return;
-      var data = node['htmx-internal-data'];
-      if (data) delete data.initHash;
-    });
-    htmx.process(elt);
-    return true;
-  }
-"""
-
-# %% ../../nbs/core/connections.ipynb #466fa007
-_IDS_JS = r"""
-  var RESUME_PARAM = 'last_event_id';
-  function parseUrl(url) { return new URL(url, self.location.href); }
-  function resumeKey(url) {
-    var u = parseUrl(url);
-    u.searchParams.delete(RESUME_PARAM);
-    u.hash = '';
-    return u.href;
-  }
-  function resumeFrom(url) { return parseUrl(url).searchParams.get(RESUME_PARAM) || ''; }
-  function withResume(url, id) {
-    var u = parseUrl(url);
-    if (id) u.searchParams.set(RESUME_PARAM, id);
-    else u.searchParams.delete(RESUME_PARAM);
-    return u.href;
-  }
-  function compareIds(a, b) {
-    if (!/^[0-9]+$/.test(a) || !/^[0-9]+$/.test(b)) return null;
-    a = a.replace(/^0+(?=[0-9])/, '');
-    b = b.replace(/^0+(?=[0-9])/, '');
-    if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-    return a < b ? -1 : (a > b ? 1 : 0);
-  }
-"""
-
 # %% ../../nbs/core/connections.ipynb #5594ab31
-_CLEANUP_JS = r"""(function () {
-  'use strict';
-""" + _SOURCES_JS + r"""
-  var closed = [];
-  function closeAll(event) {
-    if (event.type === 'beforeunload' &&
-        (event.defaultPrevented || (typeof event.returnValue === 'string' && event.returnValue !== ''))) return;
-    document.querySelectorAll(CONNECT).forEach(function (elt) {
-      var source = sourceOf(elt);
-      if (!source || source.readyState === EventSource.CLOSED) return;
-      source.close();
-      closed.push(elt);
-      if (window.htmx) htmx.trigger(elt, 'htmx:sseClose', {source: source, type: 'unload'});
-    });
-  }
-  window.addEventListener('beforeunload', closeAll);
-  window.addEventListener('pagehide', closeAll);
-  window.addEventListener('pageshow', function (event) {
-    if (event.persisted) closed.splice(0).forEach(reopen);
-  });
-})();
-"""
-
 def cleanup_sse_on_unload()->Script: # Script that closes the page's streams when the page is left
     "Create a script to clean up SSE connections on page unload."
-    return Script(_CLEANUP_JS)
+    return _script('cjmCleanup', {}, 'cleanup.js')
 
 # %% ../../nbs/core/connections.ipynb #ab1c1de6
-_RECONNECT_JS = r"""(function () {
-  'use strict';
-  var config = __CONFIG__;
-""" + _IDS_JS + _SOURCES_JS + r"""
-  var HANDOVER_MS = 150000;
-  var retries = new WeakMap();
-  var leftAlone = new WeakSet();
-  var progress = new WeakMap();
-  var handovers = Object.create(null);
-  function log() {
-    if (config.debug) console.log.apply(console, ['[SSE reconnect]'].concat(Array.prototype.slice.call(arguments)));
-  }
-  function track(source, url) {
-    var seen = {key: resumeKey(url), lastId: resumeFrom(url)};
-    var add = source.addEventListener, watched = Object.create(null);
-    function record(event) { if (event.lastEventId) seen.lastId = event.lastEventId; }
-    function watch(type) {
-      if (watched[type]) return;
-      watched[type] = true;
-      add.call(source, type, record);
-    }
-    progress.set(source, seen);
-    source.addEventListener = function (type, listener, options) {
-      watch(String(type));
-      return add.call(source, type, listener, options);
-    };
-    watch('message');
-    watch('reset');
-  }
-  function handOver(source) {
-    var seen = progress.get(source);
-    if (!seen) return;
-    (handovers[seen.key] = handovers[seen.key] || []).push({lastId: seen.lastId, at: Date.now()});
-  }
-  function resumed(url) {
-    var key = resumeKey(url), queue = handovers[key];
-    while (queue && queue.length) {
-      var next = queue.shift();
-      if (!queue.length) delete handovers[key];
-      if (Date.now() - next.at > HANDOVER_MS) continue;
-      if (!next.lastId) return url;
-      log('resuming', key, 'after event', next.lastId);
-      return withResume(url, next.lastId);
-    }
-    return url;
-  }
-  function wrap(inner) {
-    function create(url) {
-      var args = Array.prototype.slice.call(arguments);
-      args[0] = resumed(String(url));
-      var source = create.inner.apply(this, args);
-      track(source, args[0]);
-      return source;
-    }
-    create.inner = inner;
-    create.resumesLastEventId = true;
-    return create;
-  }
-  function install() {
-    if (!window.htmx) return false;
-    var current = htmx.createEventSource;
-    if (current && current.resumesLastEventId) return true;
-    htmx.createEventSource = wrap(current || function (url) { return new EventSource(url, {withCredentials: true}); });
-    return true;
-  }
-  if (!install()) document.addEventListener('DOMContentLoaded', install);
-  document.addEventListener('htmx:sseError', function (event) {
-    var source = event.detail && event.detail.source;
-    if (!source || source.readyState !== EventSource.CLOSED || leftAlone.has(source)) return;
-    leftAlone.add(source);
-    if (document.body.contains(event.target)) handOver(source);
-  });
-  document.addEventListener('htmx:sseClose', function (event) {
-    if (event.detail && event.detail.source) leftAlone.add(event.detail.source);
-  });
-  document.addEventListener('htmx:sseOpen', function (event) {
-    retries.delete(event.target);
-  });
-  function check() {
-    document.querySelectorAll(CONNECT).forEach(function (elt) {
-      var source = sourceOf(elt);
-      if (!source || source.readyState !== EventSource.CLOSED || leftAlone.has(source)) return;
-      var count = retries.get(elt) || 0;
-      if (count >= config.maxRetries) {
-        if (count === config.maxRetries) log('giving up on', elt, 'after', count, 'reopens');
-        retries.set(elt, count + 1);
-        return;
-      }
-      retries.set(elt, count + 1);
-      log('reopening', elt, '(attempt ' + (count + 1) + ' of ' + config.maxRetries + ')');
-      handOver(source);
-      reopen(elt);
-    });
-  }
-  setInterval(check, config.checkInterval);
-  window.addEventListener('online', check);
-})();
-"""
-
 def create_reconnection_script(
     check_interval:int=5000, # Milliseconds between checks
     max_retries:int=5, # Reopens per element before giving up on it; reset when it opens
@@ -484,44 +352,9 @@ def create_reconnection_script(
     "Create a script for automatic SSE reconnection."
     config = dict(checkInterval=_positive_int('check_interval', check_interval),
                   maxRetries=_positive_int('max_retries', max_retries), debug=bool(debug))
-    return Script(_fill(_RECONNECT_JS, config=config))
+    return _script('cjmReconnect', config, 'reconnect.js')
 
 # %% ../../nbs/core/connections.ipynb #709ef857
-_MANAGER_JS = r"""(function () {
-  'use strict';
-  var endpoint = __ENDPOINT__;
-  var interval = __INTERVAL__;
-  var busy = false;
-  function show(data) {
-    document.dispatchEvent(new CustomEvent('sse:stats', {detail: data}));
-    document.querySelectorAll('[data-sse-stats]').forEach(function (elt) {
-      var key = elt.getAttribute('data-sse-stats');
-      if (!data || typeof data !== 'object' || !Object.prototype.hasOwnProperty.call(data, key)) return;
-      var value = data[key];
-      elt.textContent = (value !== null && typeof value === 'object') ? JSON.stringify(value) : String(value);
-    });
-  }
-  function update() {
-    if (busy) return;
-    busy = true;
-    fetch(endpoint, {headers: {'Accept': 'application/json'}, credentials: 'same-origin'})
-      .then(function (response) {
-        if (!response.ok) throw new Error('HTTP ' + response.status + ' from ' + endpoint);
-        return response.json();
-      })
-      .then(show)
-      .catch(function (error) { console.warn('[SSE stats]', error); })
-      .then(function () { busy = false; });
-  }
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', update);
-  else update();
-  setInterval(update, interval);
-  ['htmx:sseOpen', 'htmx:sseError', 'htmx:sse:after:connection', 'htmx:sse:error'].forEach(function (name) {
-    document.addEventListener(name, update);
-  });
-})();
-"""
-
 def create_connection_manager_script(
     registry_endpoint:str='/sse/connections', # URL returning the stats as JSON
     update_interval:int=10000, # Milliseconds between refreshes
@@ -529,7 +362,7 @@ def create_connection_manager_script(
     "Create a script to manage and monitor connections."
     if not isinstance(registry_endpoint, str) or not registry_endpoint:
         raise ValueError(f"registry_endpoint must be a non-empty str, not {registry_endpoint!r}")
-    return Script(_fill(_MANAGER_JS, endpoint=registry_endpoint, interval=_positive_int('update_interval', update_interval)))
+    return _script('cjmConnectionManager', dict(endpoint=registry_endpoint, interval=_positive_int('update_interval', update_interval)), 'manager.js')
 
 # %% ../../nbs/core/connections.ipynb #6aba2663
 STATUS_STATES = ('connecting', 'connected', 'reconnecting', 'offline')
@@ -576,471 +409,10 @@ def status_monitor_element(config:Optional[StatusMonitorConfig]=None, # Settings
                 data_sse_status='connecting', cls=cls, **attrs)
 
 # %% ../../nbs/core/connections.ipynb #5eebf6c6
-_MONITOR_JS = r"""(function () {
-  'use strict';
-  var config = __CONFIG__;
-  var STREAMS = config.source || '[sse-connect],[data-sse-connect],[hx-sse\\:connect]';
-  var RANK = {connected: 0, connecting: 1, reconnecting: 2, offline: 3};
-  var LEAVING_MS = 3000;
-  var opened = new WeakSet(), ended = new WeakSet(), retrying = new WeakSet(), closed = new WeakSet();
-  var shown = null, downSince = null, leavingUntil = 0;
-  function log() {
-    if (config.debug) console.log.apply(console, ['[SSE status]'].concat(Array.prototype.slice.call(arguments)));
-  }
-  function tokens(text) { return String(text || '').split(/\s+/).filter(Boolean); }
-  function stateOf(elt) {
-    var data = elt['htmx-internal-data'], source = data && data.sseEventSource;
-    if (source) {
-      if (source.readyState === 1) return 'connected';
-      if (source.readyState === 0) return opened.has(elt) ? 'reconnecting' : 'connecting';
-      return (retrying.has(source) && !closed.has(source)) ? 'reconnecting' : 'offline';
-    }
-    var sse = elt._htmx && elt._htmx.sse;
-    if (sse) return sse.reader ? 'connected' : (opened.has(elt) ? 'reconnecting' : 'connecting');
-    return ended.has(elt) ? 'offline' : 'connecting';
-  }
-  function show(state) {
-    var elt = document.getElementById(config.elementId);
-    if (elt) {
-      if (elt.textContent !== config.labels[state]) elt.textContent = config.labels[state];
-      elt.setAttribute('data-sse-status', state);
-      for (var s in config.classes) if (s !== state) tokens(config.classes[s]).forEach(function (t) { elt.classList.remove(t); });
-      tokens(config.classes[state]).forEach(function (t) { elt.classList.add(t); });
-    }
-    if (state === shown) return;
-    var previous = shown;
-    shown = state;
-    log(previous || '(start)', '->', state);
-    document.dispatchEvent(new CustomEvent('sse:status', {detail: {state: state, previous: previous}}));
-  }
-  function check() {
-    if (Date.now() < leavingUntil) return;
-    var elts = document.querySelectorAll(STREAMS), state = elts.length ? 'connected' : 'offline';
-    elts.forEach(function (elt) {
-      var s = stateOf(elt);
-      if (RANK[s] > RANK[state]) state = s;
-    });
-    if (state !== 'connected' && navigator.onLine === false) state = 'offline';
-    var now = Date.now();
-    if (state === 'connected') downSince = null;
-    else if (downSince === null) downSince = now;
-    else if (now - downSince >= config.offlineAfter) state = 'offline';
-    show(state);
-  }
-  function on(name, fn, later) {
-    document.addEventListener(name, function (event) {
-      if (fn) fn(event.target, event.detail || {});
-      if (later) Promise.resolve().then(check);
-      else check();
-    });
-  }
-  on('htmx:sseOpen', function (elt) { opened.add(elt); });
-  on('htmx:sseError', function (elt, detail) {
-    if (detail.source && detail.source.readyState === 2) retrying.add(detail.source);
-  });
-  on('htmx:sseClose', function (elt, detail) {
-    if (detail.source) closed.add(detail.source);
-    if (detail.type === 'unload') leavingUntil = Date.now() + LEAVING_MS;
-  });
-  on('htmx:sse:after:connection', function (elt) { opened.add(elt); ended.delete(elt); }, true);
-  on('htmx:sse:before:connection');
-  on('htmx:sse:error');
-  on('htmx:sse:close', function (elt) { ended.add(elt); });
-  window.addEventListener('pageshow', function (event) { if (event.persisted) { leavingUntil = 0; check(); } });
-  window.addEventListener('online', check);
-  window.addEventListener('offline', check);
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', check);
-  else check();
-  setInterval(check, config.checkInterval);
-})();
-"""
-
 def create_status_monitor_script(config:Optional[StatusMonitorConfig]=None, # Settings; the defaults when None
                                 )->Script: # Script that keeps the indicator showing the streams' real state
     "The script of the connection status monitor."
-    return Script(_fill(_MONITOR_JS, config=_status_settings(config)))
-
-# %% ../../nbs/core/connections.ipynb #ed4d4ea2
-_HUB_JS = r"""
-  function Hub(out, options) {
-    var hub = this, streams = Object.create(null);
-    var bufferSize = Math.max(1, options.bufferSize | 0) || 100;
-    var log = options.log || function () {};
-    var openAt = Date.now() + (options.collectMs || 0);
-    function tabsOf(s) {
-      var tabs = [];
-      for (var sub in s.subs) if (tabs.indexOf(s.subs[sub]) < 0) tabs.push(s.subs[sub]);
-      return tabs;
-    }
-    function emit(s, message) {
-      var tabs = tabsOf(s);
-      if (tabs.length) out(tabs, message);
-    }
-    function setState(s, state) {
-      s.state = state;
-      emit(s, {t: 'state', key: s.key, state: state});
-    }
-    function attach(s, es, type) {
-      es.addEventListener(type, function (event) { if (s.es === es) receive(s, es, type, event); });
-    }
-    function listen(s, type) {
-      if (s.types[type]) return;
-      s.types[type] = true;
-      if (s.es) attach(s, s.es, type);
-    }
-    function open(s) {
-      s.timer = null;
-      var es = new EventSource(withResume(s.key, s.lastId), {withCredentials: true});
-      log('connecting to', s.key, s.lastId ? 'after event ' + s.lastId : '(live)');
-      s.es = es;
-      s.esLastId = '';
-      s.state = 'connecting';
-      for (var type in s.types) attach(s, es, type);
-      es.onopen = function () {
-        if (s.es !== es) return;
-        s.delay = 0;
-        setState(s, 'open');
-      };
-      es.onerror = function () {
-        if (s.es !== es) return;
-        if (es.readyState === EventSource.CLOSED) {
-          s.es = null;
-          s.delay = Math.min(30000, s.delay ? 2 * s.delay : 500);
-          log('connection to', s.key, 'failed; retrying in', s.delay, 'ms');
-          s.timer = setTimeout(function () { open(s); }, s.delay);
-        }
-        setState(s, 'error');
-      };
-    }
-    function schedule(s) {
-      if (s.es || s.timer) return;
-      var wait = openAt - Date.now();
-      if (wait > 0) s.timer = setTimeout(function () { open(s); }, wait);
-      else open(s);
-    }
-    function receive(s, es, type, event) {
-      var id = event.lastEventId || '', fresh = id !== '' && id !== s.esLastId;
-      var ev = {type: type, data: event.data, id: id, fresh: fresh};
-      if (fresh) s.esLastId = s.lastId = id;
-      s.seen = true;
-      if (type === 'reset') {
-        s.buffer = [];
-        s.since = id || null;
-      } else {
-        s.buffer.push(ev);
-        if (s.buffer.length > bufferSize) s.since = s.buffer.shift().id || null;
-      }
-      emit(s, {t: 'ev', key: s.key, ev: ev});
-    }
-    function missed(s, last) {
-      var newest = compareIds(last, s.lastId);
-      if (!s.lastId || newest === null || newest >= 0) return {events: []};
-      for (var i = s.buffer.length - 1; i >= 0; i--) {
-        var ev = s.buffer[i], c = compareIds(ev.id, last);
-        if (ev.fresh && c !== null && c <= 0) return {events: s.buffer.slice(i + 1)};
-      }
-      var covered = s.since === null ? null : compareIds(last, s.since);
-      if (covered !== null && covered >= 0) return {events: s.buffer.slice()};
-      var data = JSON.stringify({reason: 'not_buffered', last_event_id: last});
-      return {events: [], reset: {type: 'reset', data: data, id: s.lastId, fresh: true}};
-    }
-    function subscribe(m) {
-      var key = String(m.key), last = m.lastId ? String(m.lastId) : '', s = streams[key];
-      if (!s) {
-        s = streams[key] = {key: key, es: null, esLastId: '', lastId: last, since: last || null, buffer: [],
-                            subs: Object.create(null), types: Object.create(null), state: 'connecting', delay: 0, timer: null, seen: false};
-      }
-      s.subs[m.sub] = m.tab;
-      ['message', 'reset'].concat(m.types || []).forEach(function (type) { listen(s, String(type)); });
-      var answer = {events: []};
-      if (last && !s.seen) {
-        var older = compareIds(last, s.lastId);
-        if (!s.lastId || (older !== null && older < 0)) {
-          s.lastId = s.since = last;
-          if (s.es) { s.es.close(); s.es = null; s.state = 'connecting'; }
-        }
-      } else if (last) answer = missed(s, last);
-      out([m.tab], {t: 'ack', sub: m.sub, key: key, state: s.state, from: s.lastId, events: answer.events, reset: answer.reset || null});
-      schedule(s);
-    }
-    function drop(s) {
-      if (s.es) s.es.close();
-      if (s.timer) clearTimeout(s.timer);
-      delete streams[s.key];
-      log('closed', s.key, '(no tab wants it any more)');
-    }
-    function forget(test) {
-      for (var key in streams) {
-        var s = streams[key];
-        for (var sub in s.subs) if (test(sub, s.subs[sub])) delete s.subs[sub];
-        if (!Object.keys(s.subs).length) drop(s);
-      }
-    }
-    hub.tabGone = function (tab) { forget(function (sub, owner) { return owner === tab; }); };
-    hub.handle = function (m) {
-      if (!m || typeof m !== 'object') return;
-      if (m.t === 'sub') subscribe(m);
-      else if (m.t === 'unsub') forget(function (sub) { return sub === m.sub; });
-      else if (m.t === 'listen' && streams[m.key]) listen(streams[m.key], String(m.type));
-      else if (m.t === 'bye') hub.tabGone(m.tab);
-    };
-    hub.streams = streams;
-  }
-"""
-
-# %% ../../nbs/core/connections.ipynb #1949f895
-_SHARED_JS = r"""(function () {
-  'use strict';
-  var config = __CONFIG__;
-  if (window.cjmSharedSSE) return;
-""" + _IDS_JS + _HUB_JS + r"""
-  function log() {
-    if (config.debug) console.log.apply(console, ['[SSE shared]'].concat(Array.prototype.slice.call(arguments)));
-  }
-  var bytes = crypto.getRandomValues(new Uint8Array(12));
-  var tab = Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join('');
-  var prefix = 'cjm-sse:' + config.name + ':';
-  var TO_HUB = {sub: true, unsub: true, listen: true, bye: true};
-  var canLock = !!(navigator.locks && window.BroadcastChannel);
-  var mode = (config.workerUrl && window.SharedWorker) ? 'worker' : (canLock ? 'locks' : 'none');
-  var proxies = Object.create(null), count = 0, waiting = [], send = null, leading = false, started = false;
-  function post(m) {
-    if (!started) begin();
-    if (send) send(m);
-    else waiting.push(m);
-  }
-  function ready(fn) {
-    send = fn;
-    waiting.splice(0).forEach(fn);
-  }
-
-  class SharedEventSource extends EventTarget {
-    constructor(url) {
-      super();
-      this.url = new URL(url, location.href).href;
-      this.withCredentials = true;
-      this.readyState = 0;
-      this.onopen = this.onmessage = this.onerror = null;
-      this._key = resumeKey(this.url);
-      this._lastId = resumeFrom(this.url);
-      this._sub = tab + '.' + (++count);
-      this._types = Object.create(null);
-      this._types.message = this._types.reset = true;
-      this._acked = false;
-      proxies[this._sub] = this;
-      this._subscribe();
-    }
-    _subscribe() {
-      this._acked = false;
-      post({t: 'sub', tab: tab, sub: this._sub, key: this._key, lastId: this._lastId, types: Object.keys(this._types)});
-    }
-    addEventListener(type, listener, options) {
-      super.addEventListener(type, listener, options);
-      type = String(type);
-      if (this._types[type] || this.readyState === 2) return;
-      this._types[type] = true;
-      post({t: 'listen', tab: tab, key: this._key, type: type});
-    }
-    close() {
-      if (this.readyState === 2) return;
-      this.readyState = 2;
-      delete proxies[this._sub];
-      post({t: 'unsub', tab: tab, sub: this._sub});
-    }
-    _fire(type, init) {
-      var event = init ? new MessageEvent(type, init) : new Event(type);
-      this.dispatchEvent(event);
-      var handler = this['on' + type];
-      if (typeof handler === 'function') handler.call(this, event);
-    }
-    _ack(m) {
-      if (this.readyState === 2) return;
-      this._acked = true;
-      if (!this._lastId && m.from) this._lastId = m.from;
-      this._state(m.state);
-      var self = this;
-      if (m.reset) this._event(m.reset);
-      (m.events || []).forEach(function (ev) { self._event(ev); });
-    }
-    _state(state) {
-      if (this.readyState === 2) return;
-      if (state === 'open' && this.readyState !== 1) {
-        this.readyState = 1;
-        this._fire('open');
-      } else if (state === 'error') {
-        this.readyState = 0;
-        this._fire('error');
-      }
-    }
-    _event(ev) {
-      if (!this._acked || this.readyState === 2) return;
-      if (ev.fresh && this._lastId) {
-        var c = compareIds(ev.id, this._lastId);
-        if (c !== null && c <= 0) return;
-      }
-      if (ev.fresh) this._lastId = ev.id;
-      this._fire(ev.type, {data: ev.data, lastEventId: ev.id, origin: location.origin});
-    }
-  }
-  ['CONNECTING', 'OPEN', 'CLOSED'].forEach(function (name, i) {
-    SharedEventSource[name] = i;
-    SharedEventSource.prototype[name] = i;
-  });
-
-  function deliver(m) {
-    if (!m || typeof m !== 'object') return;
-    var sub;
-    if (m.t === 'ack') {
-      if (proxies[m.sub]) proxies[m.sub]._ack(m);
-    } else if (m.t === 'ev') {
-      for (sub in proxies) if (proxies[sub] && proxies[sub]._key === m.key) proxies[sub]._event(m.ev);
-    } else if (m.t === 'state') {
-      for (sub in proxies) if (proxies[sub] && proxies[sub]._key === m.key) proxies[sub]._state(m.state);
-    } else if (m.t === 'leader' && m.tab !== tab) resubscribe();
-  }
-  function resubscribe() {
-    for (var sub in proxies) proxies[sub]._subscribe();
-  }
-
-  function startLocks() {
-    mode = 'locks';
-    var channel = new BroadcastChannel(prefix + 'relay'), hub = null, watched = Object.create(null);
-    function watch(other) {
-      if (!other || other === tab || watched[other]) return;
-      watched[other] = true;
-      navigator.locks.request(prefix + 'tab:' + other, function () {
-        delete watched[other];
-        if (hub) hub.tabGone(other);
-      });
-    }
-    channel.onmessage = function (event) {
-      var m = event.data;
-      if (!m || typeof m !== 'object') return;
-      if (TO_HUB[m.t]) {
-        if (hub) { watch(m.tab); hub.handle(m); }
-      } else deliver(m);
-    };
-    ready(function (m) {
-      if (!hub) channel.postMessage(m);
-      else Promise.resolve().then(function () { hub.handle(m); });
-    });
-    navigator.locks.request(prefix + 'leader', function () {
-      leading = true;
-      hub = new Hub(function (tabs, m) {
-        channel.postMessage(m);
-        if (tabs.indexOf(tab) >= 0) deliver(m);
-      }, {bufferSize: config.bufferSize, collectMs: 100, log: log});
-      log('this tab holds the connections now');
-      channel.postMessage({t: 'leader', tab: tab});
-      resubscribe();
-      return new Promise(function () {});
-    });
-  }
-  function fallBack() {
-    send = null;
-    if (canLock) {
-      startLocks();
-      resubscribe();
-      return;
-    }
-    mode = 'none';
-    for (var sub in proxies) {
-      var proxy = proxies[sub];
-      delete proxies[sub];
-      proxy.readyState = 2;
-      proxy._fire('error');
-    }
-  }
-  function startWorker() {
-    var worker;
-    try { worker = new SharedWorker(config.workerUrl, {name: prefix + 'worker'}); }
-    catch (error) { log('no shared worker:', error); return fallBack(); }
-    var failed = false;
-    worker.addEventListener('error', function (error) {
-      if (failed) return;
-      failed = true;
-      log('the shared worker failed; electing a tab instead', error);
-      worker.port.close();
-      fallBack();
-    });
-    worker.port.onmessage = function (event) { deliver(event.data); };
-    worker.port.postMessage({t: 'hello', tab: tab, lock: navigator.locks ? prefix + 'tab:' + tab : '',
-                             bufferSize: config.bufferSize, debug: config.debug});
-    ready(function (m) { if (!failed) worker.port.postMessage(m); });
-  }
-  function start() {
-    if (mode === 'worker') startWorker();
-    else if (mode === 'locks') startLocks();
-  }
-  function begin() {
-    started = true;
-    if (navigator.locks) navigator.locks.request(prefix + 'tab:' + tab, function () { start(); return new Promise(function () {}); });
-    else start();
-  }
-  window.addEventListener('pagehide', function () { if (started && mode !== 'none') post({t: 'bye', tab: tab}); });
-  window.addEventListener('pageshow', function (event) { if (event.persisted && started && mode !== 'none') resubscribe(); });
-
-  function hook(inner) {
-    function create(url) {
-      var target = new URL(String(url), location.href);
-      if (mode === 'none' || target.origin !== location.origin) return inner.apply(this, arguments);
-      return new SharedEventSource(target.href);
-    }
-    create.sharesConnections = true;
-    return create;
-  }
-  function install() {
-    if (!window.htmx) return false;
-    var current = htmx.createEventSource || function (url) { return new EventSource(url, {withCredentials: true}); };
-    if (current.resumesLastEventId) {
-      if (!current.inner || !current.inner.sharesConnections) current.inner = hook(current.inner);
-    } else if (!current.sharesConnections) htmx.createEventSource = hook(current);
-    return true;
-  }
-  if (!install()) document.addEventListener('DOMContentLoaded', install);
-  window.cjmSharedSSE = {
-    tab: tab,
-    get mode() { return mode; },
-    get leading() { return leading; },
-    SharedEventSource: SharedEventSource
-  };
-})();
-"""
-
-# %% ../../nbs/core/connections.ipynb #d8a7cf6f
-_WORKER_JS = r"""'use strict';
-""" + _IDS_JS + _HUB_JS + r"""
-var hub = null, ports = Object.create(null), debug = false;
-function log() {
-  if (debug) console.log.apply(console, ['[SSE shared worker]'].concat(Array.prototype.slice.call(arguments)));
-}
-function out(tabs, m) {
-  tabs.forEach(function (tab) { if (ports[tab]) ports[tab].postMessage(m); });
-}
-function gone(tab) {
-  delete ports[tab];
-  if (hub) hub.tabGone(tab);
-}
-self.onconnect = function (event) {
-  var port = event.ports[0];
-  port.onmessage = function (e) {
-    var m = e.data;
-    if (!m || typeof m !== 'object') return;
-    if (m.t === 'hello') {
-      ports[m.tab] = port;
-      if (!hub) {
-        debug = !!m.debug;
-        hub = new Hub(out, {bufferSize: m.bufferSize, log: log});
-      }
-      if (m.lock && self.navigator.locks) self.navigator.locks.request(m.lock, function () { gone(m.tab); });
-      return;
-    }
-    if (!hub) return;
-    if (m.t === 'bye') gone(m.tab);
-    else hub.handle(m);
-  };
-};
-"""
+    return _script('cjmStatusMonitor', _status_settings(config), 'monitor.js')
 
 # %% ../../nbs/core/connections.ipynb #6d43fc2e
 SHARED_WORKER_PATH = '/sse/shared-worker.js'
@@ -1058,11 +430,11 @@ def create_shared_connection_script(
     if not isinstance(name, str) or not _NAME_PATTERN.fullmatch(name):
         raise ValueError(f"name must be 1 to 64 characters from A-Z a-z 0-9 . _ -, not {name!r}")
     config = dict(workerUrl=worker_url, name=name, bufferSize=_positive_int('buffer_size', buffer_size), debug=bool(debug))
-    return Script(_fill(_SHARED_JS, config=config))
+    return _script('cjmSharedConnections', config, 'hub.js', 'shared.js')
 
 def shared_worker_js()->str: # JavaScript source of the shared worker
     "The code of the shared worker that holds the connections for `create_shared_connection_script`."
-    return _WORKER_JS
+    return '\n'.join(_js_source(n) for n in ('common.js', 'hub.js', 'worker.js'))
 
 def add_shared_worker_route(app, # FastHTML (or Starlette) app
                             path:str=SHARED_WORKER_PATH, # Where to serve the worker

@@ -6,7 +6,7 @@ Run under uvicorn by `tests/browser/test_browser_helpers.py`, with `SSE_TEST_ASS
 """
 import asyncio, os
 from pathlib import Path
-from fasthtml.common import FastHTML, Li, P, Script, Title, Ul, Main
+from fasthtml.common import FastHTML, Li, P, Script, Span, Title, Ul, Main
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.staticfiles import StaticFiles
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
@@ -35,7 +35,7 @@ def index(cleanup:int=0, reconnect:int=0, manager_ms:int=0, share:str='', worker
     if cleanup: scripts.append(cleanup_sse_on_unload())
     if manager_ms: scripts.append(create_connection_manager_script('/sse/status', manager_ms))
     return (Title('helpers'), *scripts,
-            Main(P('connections: ', P(0, id='connections', data_sse_stats='connections')), Ul(id='feed'),
+            Main(P('connections: ', P(0, id='connections', data_sse_stats='connections')), P('tabs sharing: ', Span('?', id='tabs', data_sse_shared_tabs='')), Ul(id='feed'),
                  create_sse_element('/sse/broadcast', element_id='listener', hidden=True, hx_swap='none')))
 
 @app.post('/send')

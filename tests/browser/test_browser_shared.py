@@ -81,3 +81,29 @@ def test_closing_the_elected_tab_loses_no_message(context, htmx2_assets):
         wait_until(lambda: connections(url) == 1, 2, 'one connection again', others[0])
         print(f'\nleader closed: new leader in {elected * 1000:.0f} ms; a new message reached every tab {took_over * 1000:.0f} ms after the close; '
               f'{len(sent) + 1} messages, none lost or doubled')
+
+
+@pytest.mark.parametrize('share', ['worker', 'locks'])
+def test_shared_tabs_count_stays_current(browser, htmx2_assets, share):
+    "Every [data-sse-shared-tabs] element shows how many of this browser's tabs share the connection, as tabs open and close."
+    from pages import page_app
+    context = browser.new_context()
+    try:
+        with page_app(htmx2_assets) as url:
+            def tabs_shown(t): return t.text_content('#tabs')
+            tabs = [open_tab(context, url, f'/?share={share}')]
+            wait_until(lambda: tabs_shown(tabs[0]) == '1', 3, 'one tab', tabs[0])
+            for n in (2, 3):
+                tabs.append(open_tab(context, url, f'/?share={share}'))
+                wait_until(lambda: all(tabs_shown(t) == str(n) for t in tabs), 3, f'{n} tabs in every tab', tabs[-1])
+            assert connections(url) == 1
+            tabs.pop(0).close()
+            wait_until(lambda: all(tabs_shown(t) == '2' for t in tabs), 5, 'two tabs after one closed', tabs[0])
+            # a different browser (context) shares nothing with these: it counts its own tab only
+            other = browser.new_context()
+            try:
+                alone = open_tab(other, url, f'/?share={share}')
+                wait_until(lambda: tabs_shown(alone) == '1', 3, 'a tab of another browser counts alone', alone)
+                assert [tabs_shown(t) for t in tabs] == ['2', '2']
+            finally: other.close()
+    finally: context.close()

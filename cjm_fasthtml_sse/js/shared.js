@@ -1,0 +1,216 @@
+// cjm_fasthtml_sse: make all tabs of a browser share one EventSource per stream URL (SharedWorker, else a tab elected with
+// Web Locks). Needs common.js and hub.js before it.
+function cjmSharedConnections(config) {
+  'use strict';
+  if (window.cjmSharedSSE) return;
+  var S = cjmSSE, resumeKey = S.resumeKey, resumeFrom = S.resumeFrom, compareIds = S.compareIds;
+  function log() { S.log(config.debug, '[SSE shared]', arguments); }
+  var bytes = crypto.getRandomValues(new Uint8Array(12));
+  var tab = Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join('');
+  var prefix = 'cjm-sse:' + config.name + ':';
+  var TO_HUB = {sub: true, unsub: true, listen: true, bye: true};
+  var canLock = !!(navigator.locks && window.BroadcastChannel);
+  var mode = (config.workerUrl && window.SharedWorker) ? 'worker' : (canLock ? 'locks' : 'none');
+  var proxies = Object.create(null), count = 0, waiting = [], send = null, leading = false, started = false;
+  function post(m) {
+    if (!started) begin();
+    if (send) send(m);
+    else waiting.push(m);
+  }
+  function ready(fn) {
+    send = fn;
+    waiting.splice(0).forEach(fn);
+  }
+
+  class SharedEventSource extends EventTarget {
+    constructor(url) {
+      super();
+      this.url = new URL(url, location.href).href;
+      this.withCredentials = true;
+      this.readyState = 0;
+      this.onopen = this.onmessage = this.onerror = null;
+      this._key = resumeKey(this.url);
+      this._lastId = resumeFrom(this.url);
+      this._sub = tab + '.' + (++count);
+      this._types = Object.create(null);
+      this._types.message = this._types.reset = true;
+      this._acked = false;
+      proxies[this._sub] = this;
+      this._subscribe();
+    }
+    _subscribe() {
+      this._acked = false;
+      post({t: 'sub', tab: tab, sub: this._sub, key: this._key, lastId: this._lastId, types: Object.keys(this._types)});
+    }
+    addEventListener(type, listener, options) {
+      super.addEventListener(type, listener, options);
+      type = String(type);
+      if (this._types[type] || this.readyState === 2) return;
+      this._types[type] = true;
+      post({t: 'listen', tab: tab, key: this._key, type: type});
+    }
+    close() {
+      if (this.readyState === 2) return;
+      this.readyState = 2;
+      delete proxies[this._sub];
+      post({t: 'unsub', tab: tab, sub: this._sub});
+    }
+    _fire(type, init) {
+      var event = init ? new MessageEvent(type, init) : new Event(type);
+      this.dispatchEvent(event);
+      var handler = this['on' + type];
+      if (typeof handler === 'function') handler.call(this, event);
+    }
+    _ack(m) {
+      if (this.readyState === 2) return;
+      this._acked = true;
+      if (!this._lastId && m.from) this._lastId = m.from;
+      this._state(m.state);
+      var self = this;
+      if (m.reset) this._event(m.reset);
+      (m.events || []).forEach(function (ev) { self._event(ev); });
+    }
+    _state(state) {
+      if (this.readyState === 2) return;
+      if (state === 'open' && this.readyState !== 1) {
+        this.readyState = 1;
+        this._fire('open');
+      } else if (state === 'error') {
+        this.readyState = 0;
+        this._fire('error');
+      }
+    }
+    _event(ev) {
+      if (!this._acked || this.readyState === 2) return;
+      if (ev.fresh && this._lastId) {
+        var c = compareIds(ev.id, this._lastId);
+        if (c !== null && c <= 0) return;
+      }
+      if (ev.fresh) this._lastId = ev.id;
+      this._fire(ev.type, {data: ev.data, lastEventId: ev.id, origin: location.origin});
+    }
+  }
+  ['CONNECTING', 'OPEN', 'CLOSED'].forEach(function (name, i) {
+    SharedEventSource[name] = i;
+    SharedEventSource.prototype[name] = i;
+  });
+
+  function deliver(m) {
+    if (!m || typeof m !== 'object') return;
+    var sub;
+    if (m.t === 'ack') {
+      if (proxies[m.sub]) proxies[m.sub]._ack(m);
+    } else if (m.t === 'ev') {
+      for (sub in proxies) if (proxies[sub] && proxies[sub]._key === m.key) proxies[sub]._event(m.ev);
+    } else if (m.t === 'state') {
+      for (sub in proxies) if (proxies[sub] && proxies[sub]._key === m.key) proxies[sub]._state(m.state);
+    } else if (m.t === 'tabs') showTabs(m.count);
+    else if (m.t === 'leader' && m.tab !== tab) resubscribe();
+  }
+  // `[data-sse-shared-tabs]` elements show how many of this browser's tabs share the connections.
+  var tabsSharing = null;
+  function showTabs(count) {
+    if (typeof count === 'number') tabsSharing = count;
+    if (tabsSharing === null) return;
+    document.querySelectorAll('[data-sse-shared-tabs]').forEach(function (elt) {
+      if (elt.textContent !== String(tabsSharing)) elt.textContent = String(tabsSharing);
+    });
+  }
+  document.addEventListener('htmx:load', function () { showTabs(); });
+  function resubscribe() {
+    for (var sub in proxies) proxies[sub]._subscribe();
+  }
+
+  function startLocks() {
+    mode = 'locks';
+    var channel = new BroadcastChannel(prefix + 'relay'), hub = null, watched = Object.create(null);
+    function watch(other) {
+      if (!other || other === tab || watched[other]) return;
+      watched[other] = true;
+      navigator.locks.request(prefix + 'tab:' + other, function () {
+        delete watched[other];
+        if (hub) hub.tabGone(other);
+      });
+    }
+    channel.onmessage = function (event) {
+      var m = event.data;
+      if (!m || typeof m !== 'object') return;
+      if (TO_HUB[m.t]) {
+        if (hub) { watch(m.tab); hub.handle(m); }
+      } else deliver(m);
+    };
+    ready(function (m) {
+      if (!hub) channel.postMessage(m);
+      else Promise.resolve().then(function () { hub.handle(m); });
+    });
+    navigator.locks.request(prefix + 'leader', function () {
+      leading = true;
+      hub = new Hub(function (tabs, m) {
+        channel.postMessage(m);
+        if (tabs.indexOf(tab) >= 0) deliver(m);
+      }, {bufferSize: config.bufferSize, collectMs: 100, log: log});
+      log('this tab holds the connections now');
+      channel.postMessage({t: 'leader', tab: tab});
+      resubscribe();
+      return new Promise(function () {});
+    });
+  }
+  function fallBack() {
+    send = null;
+    if (canLock) {
+      startLocks();
+      resubscribe();
+      return;
+    }
+    mode = 'none';
+    showTabs(1);
+    for (var sub in proxies) {
+      var proxy = proxies[sub];
+      delete proxies[sub];
+      proxy.readyState = 2;
+      proxy._fire('error');
+    }
+  }
+  function startWorker() {
+    var worker;
+    try { worker = new SharedWorker(config.workerUrl, {name: prefix + 'worker'}); }
+    catch (error) { log('no shared worker:', error); return fallBack(); }
+    var failed = false;
+    worker.addEventListener('error', function (error) {
+      if (failed) return;
+      failed = true;
+      log('the shared worker failed; electing a tab instead', error);
+      worker.port.close();
+      fallBack();
+    });
+    worker.port.onmessage = function (event) { deliver(event.data); };
+    worker.port.postMessage({t: 'hello', tab: tab, lock: navigator.locks ? prefix + 'tab:' + tab : '',
+                             bufferSize: config.bufferSize, debug: config.debug});
+    ready(function (m) { if (!failed) worker.port.postMessage(m); });
+  }
+  function start() {
+    if (mode === 'worker') startWorker();
+    else if (mode === 'locks') startLocks();
+  }
+  function begin() {
+    started = true;
+    if (navigator.locks) navigator.locks.request(prefix + 'tab:' + tab, function () { start(); return new Promise(function () {}); });
+    else start();
+  }
+  window.addEventListener('pagehide', function () { if (started && mode !== 'none') post({t: 'bye', tab: tab}); });
+  window.addEventListener('pageshow', function (event) { if (event.persisted && started && mode !== 'none') resubscribe(); });
+
+  S.onSources({factory: function (url, inner) {
+    var target = new URL(url, location.href);
+    if (mode === 'none' || target.origin !== location.origin) return inner(url);
+    return new SharedEventSource(target.href);
+  }});
+  if (mode === 'none') showTabs(1);
+  window.cjmSharedSSE = {
+    tab: tab,
+    get mode() { return mode; },
+    get leading() { return leading; },
+    get tabs() { return tabsSharing; },
+    SharedEventSource: SharedEventSource
+  };
+}

@@ -1,0 +1,29 @@
+"""The default pairing, with nothing opted in: `setup_broadcast_routes(app, manager)` with no element_builder, and the default
+`create_sse_element(...)`. Run under uvicorn by the browser tests, with `SSE_TEST_ASSETS` set to an npm prefix holding htmx 2 and
+htmx-ext-sse. `/?ext=0` leaves the SSE extension's script out (it points at a missing file), for the missing-extension error.
+`/?htmx=4` is the same page with htmx 4 and its hx-sse extension, from `SSE_TEST_ASSETS4`."""
+import os
+from pathlib import Path
+from fasthtml.common import FastHTML, Main, P, Script, Title
+from starlette.responses import JSONResponse
+from starlette.staticfiles import StaticFiles
+from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
+from cjm_fasthtml_sse.core.connections import create_sse_element, sse_hdrs, sse_page_script
+
+ASSETS = Path(os.environ['SSE_TEST_ASSETS']) / 'node_modules'
+manager = BroadcastManager()
+app = FastHTML(default_hdrs=False, secret_key='browser-tests')
+app.mount('/assets', StaticFiles(directory=ASSETS), name='assets')
+if os.environ.get('SSE_TEST_ASSETS4'): app.mount('/assets4', StaticFiles(directory=Path(os.environ['SSE_TEST_ASSETS4']) / 'node_modules'), name='assets4')
+setup_broadcast_routes(app, manager)
+
+@app.get('/')
+def index(ext:int=1, htmx:int=2):
+    if htmx == 4: return (Title('plain'), *sse_hdrs(4, local='/assets4'), Main(P('feed:'), create_sse_element('/sse/broadcast', 'feed', htmx_version=4)))
+    scripts = sse_hdrs(local='/assets') if ext else (Script(src='/assets/htmx.org/dist/htmx.min.js'), Script(src='/nowhere/sse.js'), sse_page_script())
+    return (Title('plain'), *scripts, Main(P('feed:'), create_sse_element('/sse/broadcast', 'feed')))
+
+@app.post('/send')
+async def send(text:str):
+    await manager.broadcast('message', {'text': text})
+    return JSONResponse({'ok': True})

@@ -1,0 +1,60 @@
+// common.js: the page's position in each stream, and the one hook on htmx.createEventSource.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const {page, FakeEventSource} = require('./harness.js');
+
+test('resumeUrl: a new source starts after the last id the page saw from that stream URL', () => {
+  const p = page().load('common.js'), S = p.ctx.cjmSSE;
+  assert.equal(S.resumeUrl('/s?channel=a'), '/s?channel=a');
+  S.saw('/s?channel=a&last_event_id=3', '5');
+  assert.equal(S.resumeUrl('/s?channel=a'), 'http://app.test/s?channel=a&last_event_id=5');
+  assert.equal(S.resumeUrl('/s?channel=a&last_event_id=4'), 'http://app.test/s?channel=a&last_event_id=5');
+  // a page part rendered later with a newer position keeps its own
+  assert.equal(S.resumeUrl('/s?channel=a&last_event_id=9'), '/s?channel=a&last_event_id=9');
+  // other streams are untouched
+  assert.equal(S.resumeUrl('/s?channel=b'), '/s?channel=b');
+  // after a reset the server's id wins, even when it went down (a restarted server)
+  S.saw('/s?channel=a', '2', true);
+  assert.equal(S.resumeUrl('/s?channel=a&last_event_id=9'), 'http://app.test/s?channel=a&last_event_id=2');
+});
+
+test('the hook rewrites the URL of every new source and tracks the ids of the events the page listens to', () => {
+  const p = page({htmx: {}}).load('common.js'), S = p.ctx.cjmSSE;
+  S.onSources();
+  const create = p.ctx.htmx.createEventSource;
+  assert.equal(typeof create, 'function');
+  const first = create('/sse/broadcast?last_event_id=100');
+  assert.equal(first.url, '/sse/broadcast?last_event_id=100');
+  assert.equal(first.init.withCredentials, true);
+  first.addEventListener('counter', () => {});
+  first.emit('message', 'a', '101');
+  first.emit('counter', 'b', '102');
+  first.emit('unwatched', 'c', '103');  // nobody listens to it, so the page never saw it
+  const second = create('/sse/broadcast?last_event_id=100');
+  assert.equal(second.url, 'http://app.test/sse/broadcast?last_event_id=102');
+  second.emit('reset', '{"reason": "gone", "last_event_id": "102"}', '90');
+  assert.equal(create('/sse/broadcast').url, 'http://app.test/sse/broadcast?last_event_id=90');
+});
+
+test('one hook, whichever scripts load: a second copy of common.js and later registrations reuse it', () => {
+  const p = page({htmx: {}}).load('common.js');
+  p.ctx.cjmSSE.onSources();
+  const hook = p.ctx.htmx.createEventSource;
+  p.load('common.js');
+  const made = [], watched = [];
+  p.ctx.cjmSSE.onSources({factory: (url, inner) => { made.push(url); return inner(url); }, watch: (source, url) => watched.push(url)});
+  assert.equal(p.ctx.htmx.createEventSource, hook);
+  const source = hook('/x');
+  assert.ok(source instanceof FakeEventSource);
+  assert.deepEqual(made, ['/x']);
+  assert.deepEqual(watched, ['/x']);
+});
+
+test('an extension loaded before the hook keeps its own factory underneath', () => {
+  const own = [];
+  const p = page({htmx: {createEventSource: url => { own.push(url); return new FakeEventSource(url); }}}).load('common.js');
+  p.ctx.cjmSSE.onSources();
+  p.ctx.htmx.createEventSource('/y');
+  assert.deepEqual(own, ['/y']);
+});
