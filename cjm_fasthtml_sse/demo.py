@@ -244,7 +244,7 @@ def _listen(host:str, # Interface to listen on
 
 # %% ../nbs/demo.ipynb #5afb7fc5
 def main(host:str='127.0.0.1', # Interface to listen on
-         port:int=5001, # Port to listen on
+         port:int=None, # Port to listen on (default: $CJM_SSE_DEMO_PORT, else 5001)
          assets:str=None, # npm prefix folder with htmx (and htmx-ext-sse for htmx 2), served instead of the CDN (default: $CJM_SSE_ASSETS)
          htmx:int=2, # htmx major version: 2 or 4
          no_share:bool=False, # Give each tab its own connection instead of sharing one per browser
@@ -257,7 +257,7 @@ def main(host:str='127.0.0.1', # Interface to listen on
     import uvicorn
     app = demo_app(assets or os.environ.get('CJM_SSE_ASSETS') or None, htmx=htmx, share=not no_share, worker=not no_worker,
                    state=state, redis=redis or os.environ.get('CJM_SSE_REDIS') or None, job_seconds=job_seconds)
-    sock = _listen(host, port)
+    sock = _listen(host, int(port or os.environ.get('CJM_SSE_DEMO_PORT') or 5001))
     print(f'cjm-fasthtml-sse demo on http://{host}:{sock.getsockname()[1]} (open it in two tabs; Ctrl+C stops it)', flush=True)
     try: uvicorn.Server(uvicorn.Config(app, log_level='warning')).run(sockets=[sock])
     except KeyboardInterrupt: pass  # uvicorn re-raises the Ctrl+C it handled, once the server has stopped
