@@ -114,7 +114,8 @@ def _from_playwright(bin_dir, progs, log, family=None, is_root=False, timeout=60
         try: r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired: log(f'chromium: Playwright\'s download took more than {timeout} s; gave up'); return []
         if r.returncode or not exe.exists():
-            log(f"chromium: Playwright's download failed ({((r.stderr or r.stdout).strip().splitlines() or ['no output'])[-1]})")
+            out = (r.stderr + r.stdout).strip().splitlines()
+            log(f"chromium: Playwright's download failed ({next((l.strip() for l in out if 'Error' in l), out[-1] if out else 'no output')})")
             return []
     _link(bin_dir, 'chromium', exe)
     return progs
