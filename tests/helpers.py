@@ -3,11 +3,17 @@ import os, shutil, pytest
 
 REQUIRE_ALL = os.environ.get('CJM_SSE_REQUIRE_ALL') == '1'
 
-def require_program(name, install_hint):
-    "Path of program `name`; skip the test (fail under CJM_SSE_REQUIRE_ALL=1) with `install_hint` when it is missing."
+def require_program(name, install_hint=None):
+    """Path of program `name`; else skip the test (fail under CJM_SSE_REQUIRE_ALL=1), naming every program this machine
+    lacks and how to install them all on Debian, Ubuntu and macOS (`install_hint` is used for programs `provision` doesn't know)."""
     path = shutil.which(name)
     if path: return path
-    msg = f"{name} is not installed; install it with: {install_hint}"
+    import provision
+    gone = provision.missing() if name in provision.PROGRAMS else [name]
+    if name not in gone: gone = [name, *gone]
+    also = f" (this machine lacks all of: {', '.join(gone)})" if len(gone) > 1 else ''
+    hint = provision.install_hints(gone) if name in provision.PROGRAMS else install_hint
+    msg = f"{name} is not installed{also}; install with: {hint}"
     if REQUIRE_ALL: pytest.fail(msg + " (CJM_SSE_REQUIRE_ALL=1 turns this skip into a failure)")
     pytest.skip(msg)
 
