@@ -22,7 +22,7 @@ from .core.backends import RedisBackend
 from .core.connections import (cleanup_sse_on_unload, create_connection_manager_script, create_reconnection_script,
                                                 create_shared_connection_script, add_shared_worker_route, create_sse_element,
                                                 SHARED_WORKER_PATH, sse_script_urls, serve_sse_assets, status_monitor_element,
-                                                create_status_monitor_script)
+                                                create_status_monitor_script, sse_page_script)
 from .core.jobs import JOB_PROGRESS, JobProgress, job_progress_handler, job_element_id
 from .core.streaming import OOBStreamBuilder
 
@@ -44,21 +44,6 @@ def render_update(kind:str, # Message type
     elif kind == JOB_PROGRESS: return job_progress_handler(kind, data)
     else: return None
     return b.build()
-
-# %% ../nbs/demo.ipynb #56db43f6
-_RESET_JS = """(function () {
-  function reload(event) {
-    console.info('[demo] the stream was reset; reloading the page', event.detail && (event.detail.data || event.detail));
-    location.reload();
-  }
-  document.addEventListener('sse:reset', reload);
-  document.addEventListener('DOMContentLoaded', function () {
-    var listener = document.getElementById('sse-listener');
-    if (listener) listener.addEventListener('reset', function (event) {
-      if (event.target === listener && event.detail && 'data' in event.detail) reload(event);
-    });
-  });
-})();"""
 
 # %% ../nbs/demo.ipynb #72e100fa
 def _load_state(path):
@@ -141,10 +126,10 @@ def _pico(assets):
 def _scripts(urls, htmx, share, worker_url):
     "The page's scripts, in order: htmx, the connection sharing, the SSE extension, then the helpers."
     if htmx == 4: return [Script(src=urls['htmx']), Script(src=urls['sse']), create_connection_manager_script('/sse/status', 2000),
-                          create_status_monitor_script(), Script(_RESET_JS)]
+                          create_status_monitor_script(), sse_page_script()]
     shared = [create_shared_connection_script(worker_url=worker_url, name='demo')] if share else []
     return [Script(src=urls['htmx']), *shared, Script(src=urls['sse']), create_reconnection_script(), cleanup_sse_on_unload(),
-            create_connection_manager_script('/sse/status', 2000), create_status_monitor_script(), Script(_RESET_JS)]
+            create_connection_manager_script('/sse/status', 2000), create_status_monitor_script(), sse_page_script()]
 
 def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, instead of the CDN
              manager:Optional[BroadcastManager]=None, # Manager to use; a new one by default
@@ -176,9 +161,8 @@ def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, 
 
     def listener():
         "The hidden element that holds the stream, resuming after the newest event at render time."
-        url = f'/sse/broadcast?last_event_id={manager.last_event_id}'
-        if htmx == 4: return create_sse_element(url, element_id='sse-listener', hidden=True, htmx_version=4, hx_swap='none')
-        return create_sse_element(url, element_id='sse-listener', hidden=True, hx_swap='none')(Div(hx_trigger='sse:reset', id='sse-reset'))
+        return create_sse_element('/sse/broadcast', element_id='sse-listener', hidden=True, htmx_version=htmx, hx_swap='none',
+                                  last_event_id=manager.newest_id)
 
     def connections():
         "The connection count, how many of this browser's tabs share its stream, and the status."
