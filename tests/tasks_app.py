@@ -8,7 +8,7 @@ from cjm_fasthtml_sse.core.tasks import every
 redis_url = os.environ.get('SSE_TEST_REDIS')
 manager = BroadcastManager(backend=RedisBackend(redis_url, prefix='tasks_test') if redis_url else None)
 app = FastHTML(secret_key='tasks-tests')
-setup_broadcast_routes(app, manager)
+setup_broadcast_routes(app, manager, public_channels=['lobby', 'help', 'room:*'])  # streams may ask for these; the metrics list only lobby and help
 
 interval = float(os.environ.get('SSE_TEST_TICK', '0'))
 if interval:
