@@ -196,3 +196,18 @@ def test_clean_for_nbconvert_removes_what_nbconvert_rejects():
     assert clean.cells[0].source == 'show_doc(f)'
     assert clean.cells[0].outputs[0].data['text/markdown'] == '### f\nx'
     assert 'has_sd' not in clean.cells[1]
+
+# --- what show_doc writes for Quarto -------------------------------------------------------------------
+def test_source_links_and_signatures_render_cleanly(site):
+    "show_doc writes Quarto's `[source](url){target=...}` and, for types defined in the notebook, `__main__.Name`: neither may reach a page."
+    pages = sorted(site.glob('**/*.html'))
+    raw = [p.relative_to(site).as_posix() for p in pages if '{target=' in p.read_text()]
+    main = [p.relative_to(site).as_posix() for p in pages if '__main__' in re.sub(r'<[^>]+>', '', p.read_text())]
+    assert not raw, f"raw Quarto link attributes on {raw}"
+    assert not main, f"__main__. in signatures on {main}"
+    text = (site/'core'/'broadcast.html').read_text()
+    assert re.search(r'<a href="https://github\.com/[^"]+"[^>]*target="_blank"[^>]*>source</a>', text), "the source links are gone"
+
+def test_quarto_links_become_html():
+    out = bd._quarto_to_html('[source](https://x.org/a.py#L3){target="_blank" style="float:right"}\n\n*x*:`__main__.Foo`')
+    assert out == '<a href="https://x.org/a.py#L3" target="_blank" style="float:right">source</a>\n\n*x*:`Foo`'
