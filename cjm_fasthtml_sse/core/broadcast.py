@@ -8,24 +8,22 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/broadcast.html.md"""
 __all__ = ['log', 'BroadcastManager', 'create_broadcast_handler', 'setup_broadcast_routes', 'STREAM_CLOSED', 'CHANNEL_PATTERN',
            'MAX_CHANNELS_PER_CONNECTION', 'BroadcastMessage', 'ConnectionRefused', 'validate_channel']
 
-# %% ../../nbs/core/broadcast.ipynb #85ba581b
-import asyncio, inspect, json, logging, time
+# %% ../../nbs/core/broadcast.ipynb #3e954b92
+import asyncio, inspect, logging, time
 from collections import deque
 from datetime import datetime
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
-from fastcore.xml import to_xml
-from .streaming import encode_json
 from .ids import CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, validate_channel, validate_connection_id
-from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _is_html, _message_from, _reset_wire, _ResetMessage
-from .backends import BackendUnavailable, MemoryBackend
+from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _reset_wire, _ResetMessage
+from .backends import Backend, BackendState, MemoryBackend
 from .stream import RouteConfig, _handler, _mount
 
-# %% ../../nbs/core/broadcast.ipynb #46b2f7c2
+# %% ../../nbs/core/broadcast.ipynb #d326a9a6
 log = logging.getLogger('cjm_fasthtml_sse')
 _all_ = ['STREAM_CLOSED', 'CHANNEL_PATTERN', 'MAX_CHANNELS_PER_CONNECTION', 'BroadcastMessage', 'ConnectionRefused', 'validate_channel']
 
-# %% ../../nbs/core/broadcast.ipynb #8a9b402b
+# %% ../../nbs/core/broadcast.ipynb #a6da4e51
 class BroadcastManager:
     "Manages SSE broadcast connections across multiple tabs/clients"
     def __init__(self,
@@ -36,7 +34,7 @@ class BroadcastManager:
                  max_connections:Optional[int]=None, # Refuse new streams (HTTP 503) beyond this many; `None` for no limit
                  send_timeout:Optional[float]=30.0, # Disconnect a client that accepts no bytes for this many seconds
                  max_message_bytes:int=1_048_576, # Largest encoded message `broadcast` and `send_to` accept
-                 backend=None, # Where ids, history and fan-out live: `MemoryBackend()` (the default) or a `RedisBackend`
+                 backend:Optional[Backend]=None, # Where ids, history and fan-out live: `MemoryBackend()` (the default) or a `RedisBackend`
                 ):
         if not isinstance(max_queue_size, int) or max_queue_size < 1: raise ValueError(f"max_queue_size must be an int >= 1, not {max_queue_size!r}")
         if not isinstance(history_limit, int) or history_limit < 0: raise ValueError(f"history_limit must be an int >= 0, not {history_limit!r}")
@@ -51,12 +49,13 @@ class BroadcastManager:
         self.max_connections, self.send_timeout, self.max_message_bytes = max_connections, send_timeout, max_message_bytes
         self.closing = False
         self.messages_broadcast = self.dropped_count = self.send_timeouts = self.resumes_served = self.resets_sent = 0
-        self._last_id = self._floor = time.time_ns() // 1000
         self._published_id = 0
         self._channels: Dict[str, Dict[str, asyncio.Queue]] = {}
         self._streams, self._builders = {}, {}
         self.backend = backend if backend is not None else MemoryBackend()
-        self._starting, self._id_waiters, self._background, self._remote_seen = None, [], set(), None
+        start = self.backend.bind(self.deliver, history_limit)
+        self._last_id = self._floor = start if start is not None else time.time_ns() // 1000
+        self._starting, self._id_waiters, self._background, self._seen = None, [], set(), None
         self._hooks = {'connect': [], 'disconnect': [], 'broadcast': []}
 
     def _log(self, msg, *args):
@@ -71,10 +70,9 @@ class BroadcastManager:
         channels = sorted({validate_channel(c) for c in channels or ()})
         if len(channels) > MAX_CHANNELS_PER_CONNECTION: raise ValueError(f"a connection may subscribe to at most {MAX_CHANNELS_PER_CONNECTION} channels, not {len(channels)}")
         if connection_id is not None: validate_connection_id(connection_id)
-        if self.backend.remote:
-            await self._ensure_started()
-            if connection_id is not None and await self.backend.holder(connection_id) not in (None, self.backend.token):
-                raise ConnectionIdTaken(f"connection id {connection_id!r} is already connected to another server process")
+        await self._ensure_started()
+        if connection_id is not None and await self.backend.holder(connection_id) not in (None, self.backend.token):
+            raise ConnectionIdTaken(f"connection id {connection_id!r} is already connected to another server process")
         if connection_id is None:
             connection_id = new_connection_id('conn')
             while connection_id in self.connections: connection_id = new_connection_id('conn')
@@ -86,7 +84,7 @@ class BroadcastManager:
         self.connections[connection_id] = queue
         self.connection_metadata[connection_id] = {**(metadata or {}), 'connected_at': datetime.now().isoformat(), 'channels': channels}
         for c in channels: self._channels.setdefault(c, {})[connection_id] = queue
-        if self.backend.remote: self._in_background(self.backend.add_connection(connection_id))
+        self.backend.connection_added(connection_id)
         if self._hooks['connect']: self._fire('connect', connection_id, self.connection_metadata[connection_id], channels)
         self._log('registered %s', connection_id)
         return connection_id, queue
@@ -105,14 +103,15 @@ class BroadcastManager:
                         channel:Optional[str]=None, # Send only to this channel's subscribers; `None` sends to everyone
                        )->int: # Number of connections the message was queued for
         "Broadcast a message to all connected clients."
-        if self.backend.remote: return await self._broadcast_remote(message_type, data, metadata, exclude, channel)
-        message = self._new_message(message_type, data, metadata, channel)
-        if exclude: message._exclude = frozenset(exclude)
-        self._remember(message)
+        message = self._new_message(message_type, data, metadata, channel, exclude=exclude)
+        await self._ensure_started()
         self.messages_broadcast += 1
-        sent = self._deliver(message, self._targets(channel, exclude))
-        if self._hooks['broadcast']: self._fire('broadcast', message)
-        return sent
+        if await self._publish(message) is None:
+            sent = self._deliver(message, self._targets(channel, exclude))
+            if self._hooks['broadcast']: self._fire('broadcast', message)
+            return sent
+        sent = message.__dict__.pop('_sent', None) # set when `deliver` got this very message, before `publish` returned
+        return len(self._targets(channel, exclude)) if sent is None else sent
 
     async def send_to(self,
                       connection_id:str, # Target connection ID
@@ -122,16 +121,19 @@ class BroadcastManager:
                       channel:Optional[str]=None, # Deliver only if the connection subscribed to this channel
                      )->bool: # True if the message was queued
         "Send a message to a specific connection."
-        if self.backend.remote: return await self._send_to_remote(connection_id, message_type, data, metadata, channel)
         queue = self.connections.get(connection_id)
-        if queue is None: return False
-        if channel is not None and channel not in self.connection_metadata[connection_id]['channels']: return False
-        if queue.full() and self.queue_timeout:
+        if queue is not None and channel is not None and channel not in self.connection_metadata[connection_id]['channels']: return False
+        if queue is None and await self.backend.holder(connection_id) is None: return False
+        if queue is not None and queue.full() and self.queue_timeout:
             deadline = asyncio.get_running_loop().time() + self.queue_timeout
             while queue.full() and asyncio.get_running_loop().time() < deadline: await asyncio.sleep(min(0.005, self.queue_timeout))
             if self.connections.get(connection_id) is not queue: return False
-        message = self._new_message(message_type, data, metadata, channel)
-        return self._deliver(message, [(connection_id, queue)]) == 1
+        message = self._new_message(message_type, data, metadata, channel, target=connection_id)
+        await self._ensure_started()
+        if await self._publish(message) is None:
+            queue = self.connections.get(connection_id)
+            return queue is not None and self._deliver(message, [(connection_id, queue)]) == 1
+        return message.__dict__.pop('_sent', 1) == 1
 
     @property
     def newest_id(self)->str: # The id of the newest message this manager has sent or received
@@ -186,6 +188,21 @@ class BroadcastManager:
         self._hooks['broadcast'].append(fn)
         return fn
 
+    def deliver(self,
+                event_id:int, # The id the backend gave the message; ids arrive in order
+                message:Optional[BroadcastMessage]=None, # The message; `None` when the id carries nothing for clients
+                reset:Optional[str]=None, # A reason to send every client a `reset` (another process's outage, say)
+               ):
+        "Hand message `event_id` to this process's clients: the one way a backend talks to its manager."
+        seen = self._seen
+        if seen is not None and event_id <= seen: return
+        self._seen = self._last_id = event_id
+        if reset: self._reset_all(reset, event_id)
+        elif seen is not None and event_id > seen + 1: self._reset_all('missed_messages', event_id - 1)
+        if message is not None: self._deliver_message(message, event_id)
+        for n, waiter in self._id_waiters:
+            if n <= event_id and not waiter.done(): waiter.set_result(None)
+
     def add_renderer(self,
                      element_builder:Callable, # `(message_type, data) -> FT | str | None`, as a stream route renders messages
                     ):
@@ -194,8 +211,8 @@ class BroadcastManager:
 
     async def start(self):
         "Start the backend (connect to Redis, load the recent history); a no-op for the in-process backend."
-        if self._starting is None or (self._starting.done() and not getattr(self.backend, 'started', True)):
-            self._starting = asyncio.ensure_future(self.backend.start(self))
+        if self._starting is None or (self._starting.done() and not self.backend.started):
+            self._starting = asyncio.ensure_future(self._start_backend())
         await self._starting
 
     async def close(self,
@@ -208,7 +225,7 @@ class BroadcastManager:
         if tasks: await asyncio.wait(tasks, timeout=timeout)
         await self.backend.close()
 
-# %% ../../nbs/core/broadcast.ipynb #9c270c83
+# %% ../../nbs/core/broadcast.ipynb #fa849afe
 @patch
 def _in_background(self:BroadcastManager, coro):
     "Run `coro` without waiting for it, keeping a reference until it is done."
@@ -216,7 +233,17 @@ def _in_background(self:BroadcastManager, coro):
     self._background.add(task)
     task.add_done_callback(self._background.discard)
 
-# %% ../../nbs/core/broadcast.ipynb #39c42515
+@patch
+async def _start_backend(self:BroadcastManager):
+    "Start the backend and load what it hands back."
+    state = await self.backend.start()
+    if state is not None: self._load_history(state)
+
+@patch
+async def _ensure_started(self:BroadcastManager):
+    if not self.backend.started: await self.start()
+
+# %% ../../nbs/core/broadcast.ipynb #1289c92c
 @patch
 def _disconnect(self:BroadcastManager, connection_id, reason):
     queue = self.connections.pop(connection_id, None)
@@ -227,21 +254,33 @@ def _disconnect(self:BroadcastManager, connection_id, reason):
         members.pop(connection_id, None)
         if not members: self._channels.pop(c, None)
     _end_queue(queue)
-    if self.backend.remote: self._in_background(self.backend.remove_connection(connection_id))
+    self.backend.connection_removed(connection_id)
     stream = self._streams.pop(connection_id, None)
     if stream is not None: stream.end()
     if self._hooks['disconnect']: self._fire('disconnect', connection_id, meta, meta.get('channels', []))
     self._log('%s %s', reason, connection_id)
 
-# %% ../../nbs/core/broadcast.ipynb #f123501b
+# %% ../../nbs/core/broadcast.ipynb #6fc2388a
 @patch
-def _new_message(self:BroadcastManager, message_type, data, metadata, channel):
-    "A message with the next id, already encoded for every route, so that encoding errors surface here."
+def _new_message(self:BroadcastManager, message_type, data, metadata, channel, exclude=None, target=None):
+    "A message with the id it will most likely get, already encoded for every route, so that encoding errors surface here."
     if channel is not None: validate_channel(channel)
     message = BroadcastMessage(type=message_type, data=data, metadata=metadata, id=str(self._last_id + 1), channel=channel)
+    if exclude: message._exclude = frozenset(exclude)
+    if target is not None: message._target = target
     self._check_encoding(message)
-    self._last_id += 1
     return message
+
+@patch
+async def _publish(self:BroadcastManager, message):
+    "Publish `message` through the backend: its id, or `None` (and `message` without an id) if it can be delivered only here."
+    event_id = await self.backend.publish(message)
+    if event_id is None:
+        message.id = None
+        message.__dict__.pop('_sse_cache', None)
+        return None
+    self._published_id = max(self._published_id, event_id)
+    return event_id
 
 @patch
 def _check_encoding(self:BroadcastManager, message):
@@ -278,13 +317,38 @@ def _deliver(self:BroadcastManager, message, targets):
         self._disconnect(connection_id, 'dropped (queue full)')
     return sent
 
-# %% ../../nbs/core/broadcast.ipynb #665fde4a
+@patch
+def _reset_all(self:BroadcastManager, reason, newest_id):
+    "Send every local client a `reset`: they may have missed messages that can't be replayed."
+    self._floor = max(self._floor, newest_id)
+    if self.connections:
+        self.resets_sent += len(self.connections)
+        self._deliver(_ResetMessage(reason, newest_id), list(self.connections.items()))
+
+@patch
+def _deliver_message(self:BroadcastManager, message, event_id):
+    "Deliver `message`, now numbered `event_id`, to its local clients; remember it if it was for everyone."
+    if message.id != str(event_id): message.id = str(event_id); message.__dict__.pop('_sse_cache', None)
+    try: self._check_encoding(message)
+    except Exception:
+        log.exception('message %s could not be rendered here; this process does not deliver it', event_id)
+        return
+    target = getattr(message, '_target', None)
+    if target is None:
+        self._remember(message)
+        message._sent = self._deliver(message, self._targets(message.channel, getattr(message, '_exclude', None)))
+        if self._hooks['broadcast']: self._fire('broadcast', message)
+    elif (queue := self.connections.get(target)) is not None and (message.channel is None or message.channel in self.connection_metadata[target]['channels']):
+        message._sent = self._deliver(message, [(target, queue)])
+    else: message._sent = 0
+
+# %% ../../nbs/core/broadcast.ipynb #dabccd08
 @patch
 def _stream_position(self:BroadcastManager)->str: # `newest_id`
     "`newest_id` as a bound method, which is what `register_stream_endpoint` keeps."
     return self.newest_id
 
-# %% ../../nbs/core/broadcast.ipynb #021f1c35
+# %% ../../nbs/core/broadcast.ipynb #f2d4fdc3
 async def _logged(awaitable, kind, fn):
     "Await a hook's result, logging what it raises."
     try: await awaitable
@@ -299,7 +363,7 @@ def _fire(self:BroadcastManager, kind, *args):
             if inspect.isawaitable(result): self._in_background(_logged(result, kind, fn))
         except Exception: log.exception('%s hook %r raised', kind, fn)
 
-# %% ../../nbs/core/broadcast.ipynb #cd0ee04e
+# %% ../../nbs/core/broadcast.ipynb #9a464960
 @patch
 def _catch_up(self:BroadcastManager, last_event_id, channels, connection_id=None)->Tuple[List[BroadcastMessage], Optional[str]]:
     "Retained messages newer than `last_event_id` for `channels` and not excluding `connection_id`, or the reason the client must reset instead."
@@ -320,116 +384,29 @@ def _reset_event(self:BroadcastManager, reason, last_event_id)->bytes:
     "The `reset` event for a client that came back with `last_event_id`."
     return _reset_wire(reason, last_event_id, self._last_id)
 
-# %% ../../nbs/core/broadcast.ipynb #6d05294d
+# %% ../../nbs/core/broadcast.ipynb #22bf3b1d
 @patch
-async def _ensure_started(self:BroadcastManager):
-    if not getattr(self.backend, 'started', True): await self.start()
-
-# %% ../../nbs/core/broadcast.ipynb #3c093bcb
-@patch
-def _load_history(self:BroadcastManager, entries, last_id):
-    "Fill the history from the backend's `(id, envelope)` pairs, oldest first; `last_id` is the newest id it has given out."
+def _load_history(self:BroadcastManager, state:BackendState):
+    "Take the history and the ids' position from a backend that keeps them elsewhere."
     self.history.clear()
-    for event_id, envelope in entries:
-        env = json.loads(envelope)
-        if env.get('kind') is None and env.get('target') is None: self.history.append(_message_from(env, event_id))
-    if last_id is not None: self._last_id = last_id
-    self._floor = entries[0][0] - 1 if entries else self._last_id
-    self._remote_seen = last_id
+    self.history.extend(state.history)
+    if state.newest_id is not None: self._last_id = state.newest_id
+    self._floor = state.oldest_id - 1 if state.oldest_id is not None else self._last_id
+    self._seen = state.newest_id
 
-# %% ../../nbs/core/broadcast.ipynb #b6615590
+# %% ../../nbs/core/broadcast.ipynb #845733e1
 @patch
-async def _publish(self:BroadcastManager, message_type, data, metadata, channel, target=None, exclude=None):
-    "Publish through the backend: `(message, True)` once published, or `(message, False)` when Redis is down and it must be delivered here only."
-    if channel is not None: validate_channel(channel)
-    message = BroadcastMessage(type=message_type, data=data, metadata=metadata, channel=channel, id=str(self._last_id + 1))
-    html = _is_html(data)
-    envelope = encode_json({'type': message_type, 'data': to_xml(data, indent=False) if html else data, 'html': html,
-                            'timestamp': message.timestamp, 'metadata': metadata, 'channel': channel,
-                            'target': target, 'exclude': sorted(exclude) if exclude else None})
-    self._check_encoding(message)
-    await self._ensure_started()
-    message.__dict__.pop('_sse_cache', None)
-    if self.backend.healthy:
-        try:
-            message.id = str(await self.backend.publish(envelope))
-            self._published_id = max(self._published_id, int(message.id))
-            return message, True
-        except BackendUnavailable as e: log.warning('%s; delivering to this process only', e)
-    self.backend.note_local_only()
-    message.id = None
-    return message, False
-
-@patch
-async def _broadcast_remote(self:BroadcastManager, message_type, data, metadata, exclude, channel):
-    message, published = await self._publish(message_type, data, metadata, channel, exclude=exclude)
-    self.messages_broadcast += 1
-    targets = self._targets(channel, exclude)
-    if published: return len(targets)
-    sent = self._deliver(message, targets)
-    if self._hooks['broadcast']: self._fire('broadcast', message)
-    return sent
-
-@patch
-async def _send_to_remote(self:BroadcastManager, connection_id, message_type, data, metadata, channel):
-    queue = self.connections.get(connection_id)
-    if queue is not None and channel is not None and channel not in self.connection_metadata[connection_id]['channels']: return False
-    if queue is None and await self.backend.holder(connection_id) is None: return False
-    message, published = await self._publish(message_type, data, metadata, channel, target=connection_id)
-    if published: return True
-    queue = self.connections.get(connection_id)
-    return queue is not None and self._deliver(message, [(connection_id, queue)]) == 1
-
-# %% ../../nbs/core/broadcast.ipynb #cac3f0f9
-@patch
-def _reset_all(self:BroadcastManager, reason, newest_id):
-    "Send every local client a `reset`: they may have missed messages that can't be replayed."
-    self._floor = max(self._floor, newest_id)
-    if self.connections:
-        self.resets_sent += len(self.connections)
-        self._deliver(_ResetMessage(reason, newest_id), list(self.connections.items()))
-
-@patch
-def _on_envelope(self:BroadcastManager, event_id, envelope):
-    "Deliver message `event_id` from the backend to this process's clients."
-    seen = self._remote_seen
-    if seen is not None and event_id <= seen: return
-    env = json.loads(envelope)
-    self._remote_seen = self._last_id = event_id
-    outage = env.get('kind') == 'outage'
-    if outage and env.get('origin') != self.backend.token: self._reset_all('backend_outage', event_id)
-    elif seen is not None and event_id > seen + 1: self._reset_all('missed_messages', event_id - 1)
-    if not outage: self._deliver_envelope(env, event_id)
-    for n, waiter in self._id_waiters:
-        if n <= event_id and not waiter.done(): waiter.set_result(None)
-
-@patch
-def _deliver_envelope(self:BroadcastManager, env, event_id):
-    message = _message_from(env, event_id)
-    try: self._check_encoding(message)
-    except Exception:
-        log.exception('message %s could not be rendered here; this process does not deliver it', event_id)
-        return
-    target = env.get('target')
-    if target is None:
-        self._remember(message)
-        self._deliver(message, self._targets(message.channel, env.get('exclude')))
-        if self._hooks['broadcast']: self._fire('broadcast', message)
-    elif (queue := self.connections.get(target)) is not None and (message.channel is None or message.channel in self.connection_metadata[target]['channels']):
-        self._deliver(message, [(target, queue)])
-
-# %% ../../nbs/core/broadcast.ipynb #49de15cf
-@patch
-async def _wait_for_id(self:BroadcastManager, event_id, timeout):
-    "Wait until this manager has seen `event_id`, or `timeout` seconds."
-    if event_id <= self._last_id: return
+async def _wait_for_id(self:BroadcastManager, event_id):
+    "Wait until this manager has seen `event_id`, or for the backend's `id_wait` seconds."
+    timeout = self.backend.id_wait
+    if event_id <= self._last_id or not timeout: return
     entry = (event_id, asyncio.get_running_loop().create_future())
     self._id_waiters.append(entry)
     try: await asyncio.wait_for(entry[1], timeout)
     except asyncio.TimeoutError: pass
     finally: self._id_waiters.remove(entry)
 
-# %% ../../nbs/core/broadcast.ipynb #0808d666
+# %% ../../nbs/core/broadcast.ipynb #874710f4
 def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager instance
                              element_builder:Optional[Callable]=None, # `(message_type, data) -> FT | str | None`: what each client is sent; `None` sends `BroadcastMessage.to_sse()`
                              heartbeat_interval:float=15.0, # Seconds of silence before a heartbeat comment
@@ -442,7 +419,7 @@ def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager i
     if not isinstance(manager, BroadcastManager): raise TypeError(f"manager must be a BroadcastManager, not {type(manager).__name__}")
     return _handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids))
 
-# %% ../../nbs/core/broadcast.ipynb #aae5d569
+# %% ../../nbs/core/broadcast.ipynb #761678d4
 def _check_app(app, manager, prefix):
     "Refuse, at setup, swapped arguments, a missing app or manager, and a prefix that is already mounted."
     if isinstance(app, BroadcastManager): raise TypeError("setup_broadcast_routes takes the app first and the BroadcastManager second: setup_broadcast_routes(app, manager)")

@@ -7,15 +7,15 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/messages.html.md"""
 # %% auto #0
 __all__ = ['STREAM_CLOSED', 'BroadcastMessage']
 
-# %% ../../nbs/core/messages.ipynb #d07cddbe
+# %% ../../nbs/core/messages.ipynb #900764e7
 import asyncio, html
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Dict, Optional
-from fastcore.xml import FT, Safe
+from fastcore.xml import FT, Safe, to_xml
 from .streaming import encode_json, sse_event
 
-# %% ../../nbs/core/messages.ipynb #9f2e998f
+# %% ../../nbs/core/messages.ipynb #43d3b88f
 def _is_html(data): return isinstance(data, FT) or hasattr(data, '__ft__') or hasattr(data, '__html__')
 
 _INERT = str.maketrans({'<': '\\u003c', '>': '\\u003e', '&': '\\u0026'})
@@ -49,7 +49,7 @@ class BroadcastMessage:
         "Convert to SSE message format"
         return sse_event(self.data if _is_html(self.data) else _inert_json(self.to_dict()), event=event_type, id=self.id)
 
-# %% ../../nbs/core/messages.ipynb #c63fcaf0
+# %% ../../nbs/core/messages.ipynb #e5a3a574
 def _builder_data(out):
     "What an `element_builder` result sends: FT, `Safe` and lists of FT as markup, a plain `str` as escaped text, anything else as inert JSON."
     if isinstance(out, str) and not hasattr(out, '__html__'): return html.escape(out)
@@ -70,7 +70,7 @@ def _encoded(message, element_builder=None):
         cache[element_builder] = wire
     return wire
 
-# %% ../../nbs/core/messages.ipynb #ce6e49ee
+# %% ../../nbs/core/messages.ipynb #59e83888
 def _reset_wire(reason, last_event_id, newest_id):
     "The `reset` event: it carries the newest id, so the client's next reconnect resumes from there."
     return sse_event(_inert_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
@@ -81,14 +81,14 @@ class _ResetMessage(BroadcastMessage):
         super().__init__('reset', {'reason': reason}, id=str(newest_id))
         self.wire = _reset_wire(reason, None, newest_id)
 
-# %% ../../nbs/core/messages.ipynb #ce5672e6
+# %% ../../nbs/core/messages.ipynb #676987fd
 class _StreamClosed:
     "Type of `STREAM_CLOSED`."
     def __repr__(self): return 'STREAM_CLOSED'
 
 STREAM_CLOSED = _StreamClosed()
 
-# %% ../../nbs/core/messages.ipynb #f9996e5f
+# %% ../../nbs/core/messages.ipynb #6de1b561
 def _end_queue(queue):
     "Empty `queue` and leave `STREAM_CLOSED` as its only item."
     if type(queue) is asyncio.Queue: queue._queue.clear()
@@ -96,10 +96,19 @@ def _end_queue(queue):
         while not queue.empty(): queue.get_nowait()
     queue.put_nowait(STREAM_CLOSED)
 
-# %% ../../nbs/core/messages.ipynb #fcecab19
+# %% ../../nbs/core/messages.ipynb #89a1f97b
+def _envelope(message)->str:
+    "`message` as a backend carries it: its fields as JSON (FT data as its HTML), with its `target` and `exclude`."
+    html, exclude = _is_html(message.data), getattr(message, '_exclude', None)
+    return encode_json({'type': message.type, 'data': to_xml(message.data, indent=False) if html else message.data, 'html': html,
+                        'timestamp': message.timestamp, 'metadata': message.metadata, 'channel': message.channel,
+                        'target': getattr(message, '_target', None), 'exclude': sorted(exclude) if exclude else None})
+
+# %% ../../nbs/core/messages.ipynb #6c464b96
 def _message_from(envelope, event_id):
     "The `BroadcastMessage` in a decoded envelope."
     data = Safe(envelope['data']) if envelope.get('html') else envelope['data']
     message = BroadcastMessage(envelope['type'], data, envelope['timestamp'], envelope.get('metadata'), id=str(event_id), channel=envelope.get('channel'))
     if envelope.get('exclude'): message._exclude = frozenset(envelope['exclude'])
+    if envelope.get('target') is not None: message._target = envelope['target']
     return message

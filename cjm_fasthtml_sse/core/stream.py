@@ -7,7 +7,7 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/stream.html.md"""
 # %% auto #0
 __all__ = ['log', 'RouteConfig']
 
-# %% ../../nbs/core/stream.ipynb #fd8dd478
+# %% ../../nbs/core/stream.ipynb #45763b3b
 import asyncio, inspect, logging, signal, threading, weakref
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
@@ -19,10 +19,10 @@ from .ids import MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefus
 from .messages import STREAM_CLOSED, _encoded
 from .connections import register_stream_endpoint
 
-# %% ../../nbs/core/stream.ipynb #d2a0a28e
+# %% ../../nbs/core/stream.ipynb #6a14f8e3
 log = logging.getLogger('cjm_fasthtml_sse')
 
-# %% ../../nbs/core/stream.ipynb #e80e86f3
+# %% ../../nbs/core/stream.ipynb #53fde13f
 def _server_send(send, limit=64):
     "The server's own `send` behind ASGI callable `send`, looked up through middleware closures, and its transport; `(None, None)` if not found."
     todo, seen = [send], set()
@@ -36,7 +36,7 @@ def _server_send(send, limit=64):
         if hasattr(f, 'func'): todo.append(f.func)
     return None, None
 
-# %% ../../nbs/core/stream.ipynb #c913955b
+# %% ../../nbs/core/stream.ipynb #a84ea52a
 _HEARTBEAT = object()
 _HEARTBEAT_BYTES = sse_event(comment='heartbeat').encode()
 _SSE_HEADERS = [(b'content-type', b'text/event-stream'), (b'cache-control', b'no-cache'), (b'x-accel-buffering', b'no')]
@@ -84,7 +84,7 @@ class _Stream:
         if self.transport is not None: self.transport.abort()
         else: self.task.cancel()
 
-# %% ../../nbs/core/stream.ipynb #fa41ffbe
+# %% ../../nbs/core/stream.ipynb #852c2b3d
 async def _write(stream, body, send=None):
     "Send `body` on the stream (with the server's own `send` unless another is given), marking the time so a stuck send can be noticed."
     stream.sending, stream.send_started = True, stream.loop.time()
@@ -114,7 +114,7 @@ async def _pump(stream, element_builder):
         body = b''.join(chunks)
         if body: await _write(stream, body)
 
-# %% ../../nbs/core/stream.ipynb #fa278599
+# %% ../../nbs/core/stream.ipynb #5c65daed
 class _BroadcastStream(Response):
     "The SSE response for one client of a `BroadcastManager`."
     media_type = 'text/event-stream'
@@ -140,8 +140,7 @@ class _BroadcastStream(Response):
 
     async def __call__(self, scope, receive, send):
         manager = self.manager
-        if manager.backend.remote and self.last_event_id and (n := _event_number(self.last_event_id)) is not None:
-            await manager._wait_for_id(n, 1.0)
+        if self.last_event_id and (n := _event_number(self.last_event_id)) is not None: await manager._wait_for_id(n)
         try: conn_id, queue = await manager.register(self.connection_id, channels=self.channels)
         except ConnectionIdTaken as e: return await PlainTextResponse(str(e), status_code=409)(scope, receive, send)
         except ConnectionRefused as e:
@@ -170,7 +169,7 @@ class _BroadcastStream(Response):
         if not pump.cancelled() and pump.exception() is not None: log.error('event stream %s failed', conn_id, exc_info=pump.exception())
         if not hung_up: await send({'type': 'http.response.body', 'body': b'', 'more_body': False})
 
-# %% ../../nbs/core/stream.ipynb #0f4203b2
+# %% ../../nbs/core/stream.ipynb #b4bc0164
 _managers_to_close = weakref.WeakSet()
 
 def _close_streams_on_exit(manager):
@@ -187,7 +186,7 @@ def _close_streams_on_exit(manager):
         on_exit._closes_sse_streams = True
         signal.signal(sig, on_exit)
 
-# %% ../../nbs/core/stream.ipynb #0aac708e
+# %% ../../nbs/core/stream.ipynb #4135d222
 _MAX_EVENT_ID = 128
 
 def _stream_request(request):
@@ -211,7 +210,7 @@ def _refusing_bodies(asgi):
         await (refused or asgi)(scope, receive, send)
     return guarded
 
-# %% ../../nbs/core/stream.ipynb #c30a573e
+# %% ../../nbs/core/stream.ipynb #a2ab73e7
 _P = inspect.Parameter
 
 def _authorize_call(authorize):
@@ -228,7 +227,7 @@ def _authorize_call(authorize):
         return lambda request, channels, connection_id: authorize(request, channels, connection_id=connection_id)
     return lambda request, channels, connection_id: authorize(request, channels)
 
-# %% ../../nbs/core/stream.ipynb #fae772b7
+# %% ../../nbs/core/stream.ipynb #c0fea85c
 def _check_builder(element_builder):
     "Refuse, at setup, an `element_builder` that can't be called as `element_builder(message_type, data)`."
     if element_builder is None: return
@@ -238,7 +237,7 @@ def _check_builder(element_builder):
     try: sig.bind(None, None)
     except TypeError: raise TypeError(f"element_builder {element_builder!r} has the signature {sig}, but it is called as element_builder(message_type, data): it must accept two positional arguments") from None
 
-# %% ../../nbs/core/stream.ipynb #23d154df
+# %% ../../nbs/core/stream.ipynb #179e9829
 @dataclass
 class RouteConfig:
     "What one mounted stream route does: how it renders, how often it beats, and who may subscribe to what."
@@ -256,7 +255,7 @@ class RouteConfig:
         self.is_public = _public_rule(self.public_channels)
         self.check = None if self.authorize is None else _authorize_call(self.authorize)
 
-# %% ../../nbs/core/stream.ipynb #2f5c97e4
+# %% ../../nbs/core/stream.ipynb #9b84b142
 def _handler(manager, # A `BroadcastManager`, or anything with its interface
              config:RouteConfig, # What the route does
             ): # `async handler(connection_id=None, request=None)` that returns the SSE response
@@ -283,7 +282,7 @@ def _handler(manager, # A `BroadcastManager`, or anything with its interface
         return _BroadcastStream(manager, connection_id, config, channels, last_event_id)
     return handler
 
-# %% ../../nbs/core/stream.ipynb #aaf2b8c4
+# %% ../../nbs/core/stream.ipynb #2305de37
 _PAGE_ONLY = ('hdrs', 'ftrs', 'htmlkw', 'bodykw')
 
 async def _allowed(check, request):
@@ -307,7 +306,7 @@ def _mount(app, # FastHTML (or Starlette) app
         return await handler(request.query_params.get('connection_id'), request)
     async def broadcast_status(request):
         stats = manager.get_stats(detail=await _allowed(status_detail, request))
-        if manager.backend.remote: stats['cluster_connections'] = await manager.backend.cluster_connections()
+        stats.update(await manager.backend.stats())
         return JSONResponse(stats)
     for path, endpoint in ((f'{prefix}/broadcast', broadcast_endpoint), (f'{prefix}/status', broadcast_status)):
         if isinstance(app, FastHTML): app.route(path, methods=['get'])(endpoint)
