@@ -211,3 +211,53 @@ def test_source_links_and_signatures_render_cleanly(site):
 def test_quarto_links_become_html():
     out = bd._quarto_to_html('[source](https://x.org/a.py#L3){target="_blank" style="float:right"}\n\n*x*:`__main__.Foo`')
     assert out == '<a href="https://x.org/a.py#L3" target="_blank" style="float:right">source</a>\n\n*x*:`Foo`'
+
+# --- stored outputs: the pages show what the examples return --------------------------------------------
+STORED = ['core/streaming.ipynb', 'core/ids.ipynb', 'core/messages.ipynb', 'core/broadcast.ipynb', 'core/stream.ipynb',
+          'core/backends.ipynb', 'core/updates.ipynb', 'core/jobs.ipynb', 'testing.ipynb']
+DETERMINISTIC = ['core/ids.ipynb', 'core/messages.ipynb']  # no ids, times or ports in their outputs: re-run and compare
+
+def _shown(src):
+    "What a code cell's last statement shows when run: 'value', 'print', or None (a test, an await, an assignment...)."
+    import ast
+    lines = [l for l in src.splitlines() if not l.startswith('#|')]
+    if any(l.startswith(('#| export', '#| hide', '#| eval: false')) for l in src.splitlines()) or not ''.join(lines).strip(): return None
+    if lines[-1].rstrip().endswith(';'): return None
+    tree = compile('\n'.join(lines), '<cell>', 'exec', flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    last = tree.body[-1] if tree.body else None
+    if not isinstance(last, ast.Expr): return None
+    v = last.value
+    if isinstance(v, ast.Call): return 'print' if isinstance(v.func, ast.Name) and v.func.id == 'print' else None
+    return None if isinstance(v, ast.Await) else 'value'
+
+def _outputs(cell):
+    "The text a cell's stored outputs show."
+    return [bd._text(o['data'].get('text/plain')) if 'data' in o else bd._text(o.get('text')) for o in cell.get('outputs', [])]
+
+@pytest.mark.parametrize('rel', STORED)
+def test_examples_have_stored_outputs(rel):
+    "Every example cell that ends in a value or a `print` has its output stored, so the rendered page shows it."
+    nb = json.loads((ROOT/'nbs'/rel).read_text())
+    missing = [bd._text(c['source']).strip().splitlines()[-1] for c in nb['cells']
+               if c['cell_type'] == 'code' and _shown(bd._text(c['source'])) and not _outputs(c)]
+    assert not missing, f"nbs/{rel}: run the notebook and store its outputs (execnb); cells without output:\n" + '\n'.join(missing)
+
+def test_output_check_sees_what_cells_show():
+    assert [_shown(s) for s in ['x', 'a, b', 'print(x)', 'test_eq(a, b)', 'await f()', 'x = 1', '#| export\nx', 'f(x);', 'x\ny.z[0]']] == \
+           ['value', 'value', 'print', None, None, None, None, None, 'value']
+
+@pytest.mark.parametrize('rel', DETERMINISTIC)
+def test_stored_outputs_are_current(rel):
+    "Re-run a notebook whose outputs hold no ids, times or ports: each stored output matches what the code shows now."
+    script = ("import json, sys\nfrom fastcore.nbio import read_nb\nfrom execnb.shell import CaptureShell\n"
+              "nb = read_nb(sys.argv[1]); CaptureShell().run_all(nb, exc_stop=True)\n"
+              "print(json.dumps([[o.get('data', {}).get('text/plain') or o.get('text') for o in c.get('outputs', [])] for c in nb.cells]))")
+    path = ROOT/'nbs'/rel
+    r = subprocess.run([sys.executable, '-c', script, str(path)], cwd=path.parent, capture_output=True, text=True, timeout=120,
+                       env={**__import__('os').environ, 'PYTHONPATH': str(ROOT), 'IN_TEST': '1'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    fresh = json.loads(r.stdout.strip().splitlines()[-1])
+    nb = json.loads(path.read_text())
+    stale = [(bd._text(c['source']).strip().splitlines()[-1], _outputs(c), [bd._text(x) for x in now])
+             for c, now in zip(nb['cells'], fresh) if c['cell_type'] == 'code' and _outputs(c) and _outputs(c) != [bd._text(x) for x in now]]
+    assert not stale, f"nbs/{rel}: stored outputs differ from a fresh run (re-run and store them):\n" + '\n'.join(map(repr, stale))
