@@ -20,6 +20,12 @@ log = logging.getLogger('cjm_fasthtml_sse')
 class BackendUnavailable(ConnectionError):
     "The backend (Redis) can't be reached."
 
+def _spawn(tasks:set, coro):
+    "Run `coro` without waiting for it, keeping a reference in `tasks` until it is done."
+    task = asyncio.get_running_loop().create_task(coro)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
 # %% ../../nbs/core/backends.ipynb #ff062720
 @dataclass
 class BackendState:
@@ -312,23 +318,16 @@ async def holder(self:RedisBackend,
     except Exception: return None
 
 @patch
-def _spawn(self:RedisBackend, coro):
-    "Run `coro` without waiting for it, keeping a reference until it is done."
-    task = asyncio.get_running_loop().create_task(coro)
-    self._pending.add(task)
-    task.add_done_callback(self._pending.discard)
-
-@patch
 def connection_added(self:RedisBackend, connection_id:str):
     "Note that this process holds `connection_id`, here at once and in Redis soon."
     self._local.add(connection_id)
-    self._spawn(self.add_connection(connection_id))
+    _spawn(self._pending, self.add_connection(connection_id))
 
 @patch
 def connection_removed(self:RedisBackend, connection_id:str):
     "Note that this process no longer holds `connection_id`."
     self._local.discard(connection_id)
-    self._spawn(self.remove_connection(connection_id))
+    _spawn(self._pending, self.remove_connection(connection_id))
 
 @patch
 async def stats(self:RedisBackend)->Dict[str, Any]: # `cluster_connections`

@@ -16,7 +16,7 @@ from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tu
 from fastcore.basics import patch
 from .ids import CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, validate_channel, validate_connection_id
 from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _reset_wire, _ResetMessage
-from .backends import Backend, BackendState, MemoryBackend
+from .backends import Backend, BackendState, MemoryBackend, _spawn
 from .stream import RouteConfig, _handler, _mount
 
 # %% ../../nbs/core/broadcast.ipynb #d326a9a6
@@ -171,22 +171,19 @@ class BroadcastManager:
                    fn:Callable, # `fn(connection_id, metadata, channels)`, sync or async
                   )->Callable: # `fn`, so that this works as a decorator
         "Call `fn` whenever a connection registers."
-        self._hooks['connect'].append(fn)
-        return fn
+        return _add(self._hooks['connect'], fn)
 
     def on_disconnect(self,
                       fn:Callable, # `fn(connection_id, metadata, channels)`, sync or async
                      )->Callable: # `fn`, so that this works as a decorator
         "Call `fn` whenever a connection leaves: unregistered, dropped, hung up, or closed."
-        self._hooks['disconnect'].append(fn)
-        return fn
+        return _add(self._hooks['disconnect'], fn)
 
     def on_broadcast(self,
                      fn:Callable, # `fn(message)`, sync or async
                     )->Callable: # `fn`, so that this works as a decorator
         "Call `fn` with every message this manager broadcasts."
-        self._hooks['broadcast'].append(fn)
-        return fn
+        return _add(self._hooks['broadcast'], fn)
 
     def deliver(self,
                 event_id:int, # The id the backend gave the message; ids arrive in order
@@ -229,9 +226,7 @@ class BroadcastManager:
 @patch
 def _in_background(self:BroadcastManager, coro):
     "Run `coro` without waiting for it, keeping a reference until it is done."
-    task = asyncio.get_running_loop().create_task(coro)
-    self._background.add(task)
-    task.add_done_callback(self._background.discard)
+    _spawn(self._background, coro)
 
 @patch
 async def _start_backend(self:BroadcastManager):
@@ -349,6 +344,11 @@ def _stream_position(self:BroadcastManager)->str: # `newest_id`
     return self.newest_id
 
 # %% ../../nbs/core/broadcast.ipynb #f2d4fdc3
+def _add(hooks, fn):
+    "Append `fn` to `hooks` and return it, so that a hook registration works as a decorator."
+    hooks.append(fn)
+    return fn
+
 async def _logged(awaitable, kind, fn):
     "Await a hook's result, logging what it raises."
     try: await awaitable
