@@ -4,11 +4,11 @@ __version__ = "0.1.0"
 from .core.streaming import sse_event, SSEStream, StreamConfig, OOBStreamBuilder
 from .core.connections import create_sse_element, sse_hdrs, serve_sse_assets, create_shared_connection_script
 from .core.broadcast import BroadcastManager, BroadcastMessage, create_broadcast_handler, setup_broadcast_routes
-from .core.backends import MemoryBackend, RedisBackend
+from .core.backends import Backend, MemoryBackend, RedisBackend
 from .core.updates import SSEElementUpdater
 from .core.jobs import JobProgress
 
 __all__ = ['sse_event', 'SSEStream', 'StreamConfig', 'OOBStreamBuilder',
            'create_sse_element', 'sse_hdrs', 'serve_sse_assets', 'create_shared_connection_script',
            'BroadcastManager', 'BroadcastMessage', 'create_broadcast_handler', 'setup_broadcast_routes',
-           'MemoryBackend', 'RedisBackend', 'SSEElementUpdater', 'JobProgress']
+           'Backend', 'MemoryBackend', 'RedisBackend', 'SSEElementUpdater', 'JobProgress']

@@ -5,22 +5,24 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ['cjm_fasthtml_sse.core.streaming', 'cjm_fasthtml_sse.core.connections', 'cjm_fasthtml_sse.core.broadcast',
+MODULES = ['cjm_fasthtml_sse.core.streaming', 'cjm_fasthtml_sse.core.ids', 'cjm_fasthtml_sse.core.messages',
+           'cjm_fasthtml_sse.core.connections', 'cjm_fasthtml_sse.core.broadcast', 'cjm_fasthtml_sse.core.stream',
            'cjm_fasthtml_sse.core.backends', 'cjm_fasthtml_sse.core.updates', 'cjm_fasthtml_sse.core.jobs',
            'cjm_fasthtml_sse.core.tasks', 'cjm_fasthtml_sse.core.metrics',
            'cjm_fasthtml_sse.testing', 'cjm_fasthtml_sse.demo']
-SIDEBAR = ['index.ipynb', 'core/streaming.ipynb', 'core/connections.ipynb', 'core/broadcast.ipynb',
-           'core/backends.ipynb', 'core/updates.ipynb', 'core/jobs.ipynb', 'core/tasks.ipynb', 'core/metrics.ipynb',
-           'testing.ipynb', 'demo.ipynb', 'deployment.ipynb']
+SIDEBAR = ['index.ipynb', 'core/streaming.ipynb', 'core/ids.ipynb', 'core/messages.ipynb', 'core/connections.ipynb',
+           'core/broadcast.ipynb', 'core/stream.ipynb', 'core/backends.ipynb', 'core/updates.ipynb', 'core/jobs.ipynb',
+           'core/tasks.ipynb', 'core/metrics.ipynb', 'testing.ipynb', 'demo.ipynb', 'deployment.ipynb']
 pytestmark = pytest.mark.timeout(180)
 
-def _tool():
-    spec = importlib.util.spec_from_file_location('build_docs', ROOT/'tools'/'build_docs.py')
+def _tool(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT/'tools'/f'{name}.py')
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
-bd = _tool()
+bd = _tool('build_docs')
+_shown = _tool('store_outputs').shown
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
@@ -105,7 +107,8 @@ def _public_names():
 def test_public_name_is_documented(site, mod, name):
     obj = getattr(importlib.import_module(mod), name)
     if callable(obj) and not isinstance(obj, re.Pattern):
-        problems = _documented(site, mod, name)
+        home = getattr(obj, '__module__', mod)  # a name re-exported for old imports is documented where it is defined
+        problems = _documented(site, home if home in MODULES else mod, name)
         assert not problems, '\n'.join(problems)
     else:  # a constant: named in code on its module's page
         page = next(u.split('#')[0] for u, _ in _modidx()[mod].values())
@@ -196,3 +199,55 @@ def test_clean_for_nbconvert_removes_what_nbconvert_rejects():
     assert clean.cells[0].source == 'show_doc(f)'
     assert clean.cells[0].outputs[0].data['text/markdown'] == '### f\nx'
     assert 'has_sd' not in clean.cells[1]
+
+# --- what show_doc writes for Quarto -------------------------------------------------------------------
+def test_source_links_and_signatures_render_cleanly(site):
+    "show_doc writes Quarto's `[source](url){target=...}` and, for types defined in the notebook, `__main__.Name`: neither may reach a page."
+    pages = sorted(site.glob('**/*.html'))
+    raw = [p.relative_to(site).as_posix() for p in pages if '{target=' in p.read_text()]
+    main = [p.relative_to(site).as_posix() for p in pages if '__main__' in re.sub(r'<[^>]+>', '', p.read_text())]
+    assert not raw, f"raw Quarto link attributes on {raw}"
+    assert not main, f"__main__. in signatures on {main}"
+    text = (site/'core'/'broadcast.html').read_text()
+    assert re.search(r'<a href="https://github\.com/[^"]+"[^>]*target="_blank"[^>]*>source</a>', text), "the source links are gone"
+
+def test_quarto_links_become_html():
+    out = bd._quarto_to_html('[source](https://x.org/a.py#L3){target="_blank" style="float:right"}\n\n*x*:`__main__.Foo`')
+    assert out == '<a href="https://x.org/a.py#L3" target="_blank" style="float:right">source</a>\n\n*x*:`Foo`'
+
+# --- stored outputs: the pages show what the examples return --------------------------------------------
+STORED = ['core/streaming.ipynb', 'core/ids.ipynb', 'core/messages.ipynb', 'core/broadcast.ipynb', 'core/stream.ipynb',
+          'core/backends.ipynb', 'core/updates.ipynb', 'core/jobs.ipynb', 'testing.ipynb']
+DETERMINISTIC = ['core/ids.ipynb', 'core/messages.ipynb']  # no ids, times or ports in their outputs: re-run and compare
+
+def _outputs(cell):
+    "The text a cell's stored outputs show."
+    return [bd._text(o['data'].get('text/plain')) if 'data' in o else bd._text(o.get('text')) for o in cell.get('outputs', [])]
+
+@pytest.mark.parametrize('rel', STORED)
+def test_examples_have_stored_outputs(rel):
+    "Every example cell that ends in a value or a `print` has its output stored, so the rendered page shows it."
+    nb = json.loads((ROOT/'nbs'/rel).read_text())
+    missing = [bd._text(c['source']).strip().splitlines()[-1] for c in nb['cells']
+               if c['cell_type'] == 'code' and _shown(bd._text(c['source'])) and not _outputs(c)]
+    assert not missing, f"nbs/{rel}: store its outputs with `python tools/store_outputs.py nbs/{rel}`; cells without output:\n" + '\n'.join(missing)
+
+def test_output_check_sees_what_cells_show():
+    assert [_shown(s) for s in ['x', 'a, b', 'print(x)', 'test_eq(a, b)', 'await f()', 'x = 1', '#| export\nx', 'f(x);', 'x\ny.z[0]']] == \
+           ['value', 'value', 'print', None, None, None, None, None, 'value']
+
+@pytest.mark.parametrize('rel', DETERMINISTIC)
+def test_stored_outputs_are_current(rel):
+    "Re-run a notebook whose outputs hold no ids, times or ports: each stored output matches what the code shows now."
+    script = ("import json, sys\nfrom fastcore.nbio import read_nb\nfrom execnb.shell import CaptureShell\n"
+              "nb = read_nb(sys.argv[1]); CaptureShell().run_all(nb, exc_stop=True)\n"
+              "print(json.dumps([[o.get('data', {}).get('text/plain') or o.get('text') for o in c.get('outputs', [])] for c in nb.cells]))")
+    path = ROOT/'nbs'/rel
+    r = subprocess.run([sys.executable, '-c', script, str(path)], cwd=path.parent, capture_output=True, text=True, timeout=120,
+                       env={**__import__('os').environ, 'PYTHONPATH': str(ROOT), 'IN_TEST': '1'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    fresh = json.loads(r.stdout.strip().splitlines()[-1])
+    nb = json.loads(path.read_text())
+    stale = [(bd._text(c['source']).strip().splitlines()[-1], _outputs(c), [bd._text(x) for x in now])
+             for c, now in zip(nb['cells'], fresh) if c['cell_type'] == 'code' and _outputs(c) and _outputs(c) != [bd._text(x) for x in now]]
+    assert not stale, f"nbs/{rel}: stored outputs differ from a fresh run (re-run and store them):\n" + '\n'.join(map(repr, stale))

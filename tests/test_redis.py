@@ -252,7 +252,7 @@ def test_a_password_in_the_redis_url_never_reaches_a_log_an_error_or_a_repr(capl
     proc, port = _redis_with_password('s3cr3t')
     dead = free_port()
     async def go():
-        with pytest.raises(BackendUnavailable) as refused: await RedisBackend(f'redis://:s3cr3t@127.0.0.1:{dead}/0').start(BroadcastManager())
+        with pytest.raises(BackendUnavailable) as refused: await RedisBackend(f'redis://:s3cr3t@127.0.0.1:{dead}/0').start()
         backend = RedisBackend(f'redis://admin:s3cr3t@127.0.0.1:{port}/0', prefix='pw_test')
         backend_default = RedisBackend(f'redis://:s3cr3t@127.0.0.1:{port}/0', prefix='pw_test')
         manager = BroadcastManager(backend=backend_default)

@@ -142,6 +142,13 @@ def process(nb_path, split=False):
     return json.loads(nb2str(nb)), dict(getattr(nb, 'frontmatter_', {}) or {})
 
 # --- Clean-up for nbconvert -----------------------------------------------------------------------
+_QUARTO_LINK = re.compile(r'\[([^\]]*)\]\(([^)\s]+)\)\{([^}]*)\}')
+
+def _quarto_to_html(md):
+    "`md` (a show_doc output) for nbconvert: Quarto's `[text](url){attrs}` as an HTML link, and no `__main__.` before a type."
+    md = _QUARTO_LINK.sub(lambda m: f'<a href="{m[2]}" {m[3].strip()}>{m[1]}</a>', md)
+    return re.sub(r'\b__main__\.', '', md)
+
 def _drop_key(o, key):
     if isinstance(o, dict):
         o.pop(key, None)
@@ -173,6 +180,7 @@ def clean_for_nbconvert(nb):
                 if 'text' in o: o['text'] = _text(o['text'])
                 if 'data' in o: o['data'] = {k: _text(v) if k.startswith('text/') or k in ('image/svg+xml', 'application/javascript') else v
                                              for k, v in o['data'].items()}
+                if 'text/markdown' in o.get('data', {}): o['data']['text/markdown'] = _quarto_to_html(o['data']['text/markdown'])
                 if o.get('output_type') in ('execute_result', 'display_data'): o.setdefault('metadata', {})
                 if o.get('output_type') == 'execute_result': o.setdefault('execution_count', None)
         else:

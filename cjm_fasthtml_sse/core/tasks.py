@@ -12,6 +12,7 @@ import asyncio, inspect, math, re, secrets, time, weakref
 from typing import Callable, List, Optional
 from fastcore.basics import patch
 from .broadcast import BroadcastManager, log
+from .backends import RedisBackend
 
 # %% ../../nbs/core/tasks.ipynb #6b119afa
 TASK_NAME = re.compile(r'^[A-Za-z0-9._:-]{1,128}$')
@@ -96,7 +97,7 @@ async def release(self:_RedisLease):
 
 def _lease_for(manager, name, ttl):
     "A Redis lease when the manager's backend is shared, otherwise a local one."
-    return _RedisLease(manager.backend, name, ttl) if getattr(manager.backend, 'remote', False) else _LocalLease()
+    return _RedisLease(manager.backend, name, ttl) if isinstance(manager.backend, RedisBackend) else _LocalLease()
 
 # %% ../../nbs/core/tasks.ipynb #1b6984af
 _tasks = weakref.WeakKeyDictionary()  # manager -> {name: Periodic}, both weak, so neither keeps the other alive

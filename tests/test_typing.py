@@ -1,0 +1,76 @@
+"mypy sees the public API: a small user app that calls every public method of `BroadcastManager` and the main functions type-checks."
+import subprocess, sys, textwrap
+import pytest
+from helpers import REQUIRE_ALL, ROOT
+
+APP = '''
+import asyncio
+from fasthtml.common import FastHTML, Span
+from cjm_fasthtml_sse import (BroadcastManager, BroadcastMessage, setup_broadcast_routes, create_broadcast_handler,
+                              create_sse_element, sse_hdrs, sse_event, MemoryBackend, RedisBackend, SSEElementUpdater, JobProgress)
+from cjm_fasthtml_sse.core.broadcast import ConnectionRefused, validate_channel, STREAM_CLOSED
+
+def builder(kind: str, data: dict) -> Span: return Span(data['value'])
+
+async def main() -> None:
+    manager = BroadcastManager(max_queue_size=10, history_limit=5, backend=MemoryBackend())
+    app = FastHTML(hdrs=sse_hdrs())
+    setup_broadcast_routes(app, manager, prefix='/sse', element_builder=builder, public_channels=['news'])
+    handler = create_broadcast_handler(manager, builder)
+    manager.add_renderer(builder)
+    await manager.start()
+    conn_id, queue = await manager.register(metadata={'user': 'ann'}, channels=['news'])
+    n: int = await manager.broadcast('counter', {'value': 1}, channel='news', exclude={'x'})
+    ok: bool = await manager.send_to(conn_id, 'counter', {'value': 2})
+    count: int = manager.get_connection_count()
+    history: list[BroadcastMessage] = manager.get_history(3)
+    stats: dict = manager.get_stats(detail=False)
+    newest: str = manager.newest_id
+    older: str = manager.last_event_id
+    manager.on_connect(lambda cid, meta, channels: None)
+    manager.on_disconnect(lambda cid, meta, channels: None)
+    manager.on_broadcast(lambda message: None)
+    item = queue.get_nowait()
+    await manager.unregister(conn_id)
+    await manager.close(timeout=0.5)
+    element = create_sse_element('/sse/broadcast', element_id='feed')
+    wire: str = sse_event('hi', event='message', id='1')
+    message = BroadcastMessage('t', {'a': 1})
+    text: str = message.to_sse()
+    print(n, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
+          ConnectionRefused, STREAM_CLOSED, RedisBackend, SSEElementUpdater, JobProgress)
+
+asyncio.run(main())
+'''
+
+TYPO = '''
+from cjm_fasthtml_sse import BroadcastManager
+async def main() -> None:
+    await BroadcastManager().brodcast('t', {})
+'''
+
+def _mypy(tmp_path, name, source):
+    "Run mypy on `source`, written to `tmp_path/name`, against this checkout of the package; its exit code and output."
+    (tmp_path / name).write_text(textwrap.dedent(source))
+    env = {'MYPYPATH': str(ROOT), 'PATH': '/usr/bin:/bin'}
+    r = subprocess.run([sys.executable, '-m', 'mypy', '--follow-imports=silent', '--ignore-missing-imports', '--no-incremental',
+                        '--cache-dir', str(tmp_path / '.mypy_cache'), name], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    return r.returncode, r.stdout + r.stderr
+
+@pytest.fixture
+def mypy_installed():
+    try: import mypy  # noqa: F401
+    except ImportError:
+        msg = "mypy is not installed; install it with: pip install mypy"
+        if REQUIRE_ALL: pytest.fail(msg + " (CJM_SSE_REQUIRE_ALL=1 turns this skip into a failure)")
+        pytest.skip(msg)
+
+def test_mypy_sees_the_public_api(tmp_path, mypy_installed):
+    code, out = _mypy(tmp_path, 'user_app.py', APP)
+    assert 'has no attribute' not in out, out
+    assert code == 0, out
+
+def test_mypy_reads_the_package(tmp_path, mypy_installed):
+    "The control: a misspelt method is reported, so the check above really looks into the package rather than seeing `Any`."
+    code, out = _mypy(tmp_path, 'typo_app.py', TYPO)
+    assert code == 1 and '"BroadcastManager" has no attribute "brodcast"' in out, out
