@@ -8,21 +8,21 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/fanout.html.md"""
 __all__ = ['log', 'LOG_MAX_ENTRIES', 'LOG_MAX_BYTES', 'CHUNK_BYTES', 'UVICORN_CHECKED', 'HEARTBEAT', 'SSE_START', 'LogEntry',
            'EventLog', 'reset_event', 'Subscriber', 'FanOut']
 
-# %% ../../nbs/core/fanout.ipynb #a30e8b7e
+# %% ../../nbs/core/fanout.ipynb #10a108e9
 import asyncio, bisect, logging, time
 from operator import attrgetter
 from fastcore.basics import patch
 from typing import Any, Callable, Dict, Iterable, List, Optional
 from .streaming import encode_json, sse_event
 
-# %% ../../nbs/core/fanout.ipynb #57f919b1
+# %% ../../nbs/core/fanout.ipynb #323af363
 log = logging.getLogger('cjm_fasthtml_sse')
 
 LOG_MAX_ENTRIES = 4096      # messages the log keeps: a burst of 1,000 fits four times over
 LOG_MAX_BYTES = 64 * 2**20  # encoded bytes the log keeps: 64 messages of today's largest (`max_message_bytes`, 1 MiB)
 CHUNK_BYTES = 65_536        # the most a lagging stream is sent in one write
 
-# %% ../../nbs/core/fanout.ipynb #8a63e534
+# %% ../../nbs/core/fanout.ipynb #cb5e2823
 class LogEntry:
     "One message in the log: its id, who it is for, the payload, and its encodings (one per renderer key)."
     __slots__ = ('id', 'channel', 'exclude', 'target', 'payload', 'wire')
@@ -42,7 +42,7 @@ class LogEntry:
 
     def __repr__(self): return f'LogEntry({self.id}, channel={self.channel!r}, target={self.target!r})'
 
-# %% ../../nbs/core/fanout.ipynb #a7e4f0b0
+# %% ../../nbs/core/fanout.ipynb #683a3a7f
 def _default_encode(payload, key):
     "Bytes for `payload`: bytes as they are, anything else as one SSE `data` event."
     return payload if isinstance(payload, bytes) else sse_event(payload).encode()
@@ -65,7 +65,7 @@ class EventLog:
 
     def __len__(self): return len(self.entries) - self._head
 
-# %% ../../nbs/core/fanout.ipynb #7843e75d
+# %% ../../nbs/core/fanout.ipynb #10620f0e
 @patch
 def append(self:EventLog,
            payload:Any, # The message
@@ -84,7 +84,7 @@ def append(self:EventLog,
     self._trim()
     return entry
 
-# %% ../../nbs/core/fanout.ipynb #f5a821a9
+# %% ../../nbs/core/fanout.ipynb #4ac57422
 @patch
 def _trim(self:EventLog):
     "Drop the oldest entries while over a bound (the newest is always kept); compact the list now and then."
@@ -121,7 +121,7 @@ def index_after(self:EventLog, cursor:int)->int: # Index in `entries` of the fir
     "Where a stream whose cursor is `cursor` goes on reading."
     return bisect.bisect_right(self.entries, cursor, lo=self._head, key=attrgetter('id'))
 
-# %% ../../nbs/core/fanout.ipynb #c326cd8a
+# %% ../../nbs/core/fanout.ipynb #46f1770a
 def _uvicorn_cycle(send:Callable, # The ASGI `send` the app was given
                    limit:int=64, # Most callables to look at
                   ): # `(server_send, cycle)`: uvicorn's own `send` and its request cycle; `(None, None)` if not found
@@ -140,7 +140,7 @@ def _uvicorn_cycle(send:Callable, # The ASGI `send` the app was given
 
 UVICORN_CHECKED = ('0.54.0',)  # versions whose httptools and h11 `send` were checked to complete without suspending while not paused
 
-# %% ../../nbs/core/fanout.ipynb #39a51b16
+# %% ../../nbs/core/fanout.ipynb #9d20a399
 def _write_now(sub, body:bytes)->bool: # True if written (or the client is gone); False if the transport is paused
     "Write `body` with uvicorn's own `send`, driven to its end in this call, with no task and no await."
     cycle = sub.cycle
@@ -153,7 +153,7 @@ def _write_now(sub, body:bytes)->bool: # True if written (or the client is gone)
     coro.close()  # it suspended (a uvicorn we don't know): nothing was written; the stream catches up instead
     return False
 
-# %% ../../nbs/core/fanout.ipynb #e732768c
+# %% ../../nbs/core/fanout.ipynb #711c7c53
 HEARTBEAT = sse_event(comment='heartbeat').encode()
 SSE_START = {'type': 'http.response.start', 'status': 200,
              'headers': [(b'content-type', b'text/event-stream'), (b'cache-control', b'no-cache'), (b'x-accel-buffering', b'no')]}
@@ -165,7 +165,7 @@ def reset_event(reason:str, # Why: `too_old`, `unknown_id` or `fell_behind`
     "The `reset` event that tells a client it can't be caught up and must reload its state."
     return sse_event(encode_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
 
-# %% ../../nbs/core/fanout.ipynb #1ec49a80
+# %% ../../nbs/core/fanout.ipynb #b7c6f4ce
 class Subscriber:
     "One open stream: its filter, its cursor in the log, and how to write to it."
     __slots__ = ('hub', 'id', 'key', 'channels', 'send', 'cycle', 'msg', 'cursor', 'partial', 'live', 'closed', 'stalled',
@@ -187,7 +187,7 @@ class Subscriber:
 
     def __repr__(self): return f'Subscriber({self.id!r}, cursor={self.cursor}, live={self.live}, direct={self.direct})'
 
-# %% ../../nbs/core/fanout.ipynb #c1232485
+# %% ../../nbs/core/fanout.ipynb #fdc7f688
 @patch
 def _next_chunk(self:Subscriber)->Optional[bytes]: # Up to `CHUNK_BYTES` to send; `b''` when caught up; `None` when fallen off the log
     "The next bytes this stream is owed, read from the log at its cursor."
@@ -209,7 +209,7 @@ def _next_chunk(self:Subscriber)->Optional[bytes]: # Up to `CHUNK_BYTES` to send
         self.cursor = e.id
     return b''.join(parts)
 
-# %% ../../nbs/core/fanout.ipynb #247ad67a
+# %% ../../nbs/core/fanout.ipynb #dc05ebc4
 @patch
 async def _send(self:Subscriber, body:bytes, more:bool=True):
     "Write `body` with a plain await, cutting the stream if its socket has not drained for `send_timeout` seconds."
@@ -229,7 +229,7 @@ async def _send(self:Subscriber, body:bytes, more:bool=True):
     self.last_write = loop.time()
     self.stall_since = self.last_write if self.direct and self.cycle.flow.write_paused else None
 
-# %% ../../nbs/core/fanout.ipynb #eaf236de
+# %% ../../nbs/core/fanout.ipynb #c9894cb9
 @patch
 async def _catch_up(self:Subscriber):
     "Send what the log holds past the cursor, 64 KB at a time; then go live (uvicorn) or wait for more (fallback)."
@@ -260,7 +260,7 @@ def _worker_done(self:Subscriber, task):
         if not isinstance(e, TimeoutError): log.error('stream %s failed', self.id, exc_info=e)
         self.end('failed')
 
-# %% ../../nbs/core/fanout.ipynb #8afdf630
+# %% ../../nbs/core/fanout.ipynb #106a2e26
 @patch
 def end(self:Subscriber,
         reason:str='ended', # Said in the debug log
@@ -279,7 +279,7 @@ def end(self:Subscriber,
     if self.wake is not None: self.wake.set()
     if self.waiting and self.task is not None and self.task is not current: self.task.cancel()
 
-# %% ../../nbs/core/fanout.ipynb #ffd1afcd
+# %% ../../nbs/core/fanout.ipynb #60a74c77
 @patch
 async def run(self:Subscriber,
               receive:Callable, # The ASGI `receive`, watched for the client hanging up
@@ -313,7 +313,7 @@ async def run(self:Subscriber,
     try: await self._send(self.final, more=False)
     except (TimeoutError, OSError, RuntimeError): pass
 
-# %% ../../nbs/core/fanout.ipynb #3ec75a09
+# %% ../../nbs/core/fanout.ipynb #560721bb
 class FanOut:
     "Streams subscribed to one `EventLog`: `publish` appends once and writes straight to every stream that keeps up."
     def __init__(self,
@@ -336,7 +336,7 @@ class FanOut:
         if self._loop is None: self._loop = asyncio.get_running_loop()
         return self._loop
 
-# %% ../../nbs/core/fanout.ipynb #93677c99
+# %% ../../nbs/core/fanout.ipynb #8dcb3537
 @patch
 def subscribe(self:FanOut,
               send:Callable, # The request's ASGI `send`
@@ -345,7 +345,7 @@ def subscribe(self:FanOut,
               last_event_id:Optional[int]=None, # Resume after this id; `None` starts at the newest message
               sub_id:Optional[str]=None, # Its id (for `exclude` and `target`); generated when `None`
               )->Subscriber: # Serve it with `await sub.run(receive)`
-    "Add a stream; it gets every message after `last_event_id` (or from now on) once it runs."
+    "Add a stream; it gets every message after `last_event_id` (or from now on) once it runs; a `reset` first if the log can't serve that id."
     if self.closing: raise RuntimeError("this FanOut is closed: it takes no new streams")
     if sub_id is None: self._n += 1; sub_id = f's{self._n}'
     if sub_id in self.subscribers: raise ValueError(f"a stream with id {sub_id!r} is already subscribed")
@@ -355,9 +355,8 @@ def subscribe(self:FanOut,
     sub = Subscriber(self, send, sub_id, key, frozenset(channels), log_.last_id if last_event_id is None else last_event_id)
     if last_event_id is not None and (last_event_id > log_.last_id or last_event_id < log_.floor):
         reason = 'unknown_id' if last_event_id > log_.last_id else 'too_old'
-        self.resets += 1
-        sub.cursor, sub.closed, sub.final = log_.last_id, True, reset_event(reason, str(last_event_id), log_.last_id)
-        return sub
+        self.resets += 1  # it gets the reset first, then everything from the newest id on
+        sub.cursor, sub.partial = log_.last_id, (log_.last_id, reset_event(reason, str(last_event_id), log_.last_id), 0)
     self.subscribers[sub_id] = sub
     for c in (None, *sub.channels): self._by_channel.setdefault(c, {})[sub_id] = sub
     if self._timer is None: self._arm()
@@ -374,7 +373,7 @@ def _remove(self:FanOut, sub):
             members.pop(sub.id, None)
             if not members and c is not None: del self._by_channel[c]
 
-# %% ../../nbs/core/fanout.ipynb #82a0d697
+# %% ../../nbs/core/fanout.ipynb #85a9cf0b
 @patch
 def publish(self:FanOut,
             payload:Any, # The message, as the log's `encode` takes it
@@ -408,7 +407,7 @@ def publish(self:FanOut,
         for sub, cursor in lag: sub._lag(cursor, now)
     return n
 
-# %% ../../nbs/core/fanout.ipynb #7e052d90
+# %% ../../nbs/core/fanout.ipynb #902c8065
 @patch
 def _arm(self:FanOut):
     "Schedule the next heartbeat sweep: one timer for all streams."
@@ -432,7 +431,7 @@ def _sweep(self:FanOut):
     for sub in lag: sub._lag(self.log.last_id, now)
     self._arm()
 
-# %% ../../nbs/core/fanout.ipynb #c48f42c4
+# %% ../../nbs/core/fanout.ipynb #5e6e689a
 @patch
 async def close(self:FanOut,
                 timeout:float=1.0, # Seconds to wait for the streams' requests to finish
