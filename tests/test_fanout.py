@@ -26,8 +26,8 @@ def fanout_app(hub):
     async def app(scope, receive, send):
         if scope['type'] != 'http': return
         q = parse_qs(scope['query_string'].decode())
-        last = dict(scope['headers']).get(b'last-event-id', b'').decode()
-        sub = hub.subscribe(send, channels=q.get('channel', []), last_event_id=int(last) if last else None, sub_id=q.get('id', [None])[0])
+        last = dict(scope['headers']).get(b'last-event-id', b'').decode() or None
+        sub = hub.subscribe(send, channels=q.get('channel', []), last_event_id=last, sub_id=q.get('id', [None])[0])
         await sub.run(receive, opening=sse_event(comment='hello').encode(), send=send)
     return app
 
@@ -211,18 +211,20 @@ def test_resume_starts_at_the_cursor_and_a_bad_id_gets_a_reset(kind):
             ok = await SSEClient.connect(f'{url}/', headers={'Last-Event-ID': '15'})
             old = await SSEClient.connect(f'{url}/', headers={'Last-Event-ID': '3'})
             new = await SSEClient.connect(f'{url}/', headers={'Last-Event-ID': '99'})
-            await until(lambda: len(hub.subscribers) == 3)
-            first = [await ok.events(5), await old.events(1), await new.events(1)]
+            junk = await SSEClient.connect(f'{url}/', headers={'Last-Event-ID': 'garbage'})
+            await until(lambda: len(hub.subscribers) == 4)
+            first = [await ok.events(5), await old.events(1), await new.events(1), await junk.events(1)]
             hub.publish({'i': 21})
-            then = [await c.next_event() for c in (ok, old, new)]
+            then = [await c.next_event() for c in (ok, old, new, junk)]
             await hub.close()
-            for c in (ok, old, new): await c.close()
+            for c in (ok, old, new, junk): await c.close()
             return first, then
-    (resumed, [r_old], [r_new]), then = run(go())
+    (resumed, [r_old], [r_new], [r_junk]), then = run(go())
     assert ids(resumed) == [16, 17, 18, 19, 20]
     assert (r_old.event, json.loads(r_old.data)['reason'], r_old.id) == ('reset', 'too_old', '20')
     assert (r_new.event, json.loads(r_new.data)['reason'], r_new.id) == ('reset', 'unknown_id', '20')
-    assert ids(then) == [21, 21, 21]
+    assert json.loads(r_junk.data) == {'reason': 'unknown_id', 'last_event_id': 'garbage'}
+    assert ids(then) == [21, 21, 21, 21]
 
 @pytest.mark.parametrize('kind', ['httptools', 'hypercorn'])
 def test_channels_exclude_and_target_live_and_catching_up(kind):
@@ -269,20 +271,22 @@ def test_close_ends_every_stream_within_2_s_even_with_a_stalled_one(kind):
 
 @pytest.mark.parametrize('kind', ['httptools', 'hypercorn'])
 def test_idle_streams_get_heartbeats(kind):
-    "A stream with nothing to send gets a `: heartbeat` comment after heartbeat_interval."
+    "A stream with nothing to send gets a `: heartbeat` comment after its heartbeat interval (the hub's, or its own)."
     async def go():
         hub = FanOut(EventLog(encode=encode), heartbeat_interval=0.2)
         async with server(kind, hub) as url:
-            [c] = await connected(hub, url, 1)
+            [c, d] = await connected(hub, url, 2)
+            quiet = hub.subscribe(lambda m: None, heartbeat_interval=60)  # its own, longer interval: the sweep must not use it for the others
             with contextlib.suppress(TimeoutError): await c.next_event(timeout=0.7)
-            await hub.close(); await c.close()
+            await hub.close(); await c.close(); await d.close()
             return c.raw
     assert b': heartbeat\n\n' in run(go())
 
 def test_subscribe_refuses_bad_input():
     async def go():
         hub = FanOut()
-        with pytest.raises(ValueError, match='last_event_id must be an int'): hub.subscribe(None, last_event_id='5')
+        with pytest.raises(ValueError, match='last_event_id must be an int, a str or None'): hub.subscribe(None, last_event_id=5.0)
+        with pytest.raises(ValueError, match='heartbeat_interval must be > 0'): hub.subscribe(None, heartbeat_interval=0)
         hub.subscribe(lambda m: None, sub_id='a')
         with pytest.raises(ValueError, match="'a' is already subscribed"): hub.subscribe(lambda m: None, sub_id='a')
         await hub.close()

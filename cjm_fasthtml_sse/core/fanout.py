@@ -8,21 +8,21 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/fanout.html.md"""
 __all__ = ['log', 'LOG_MAX_ENTRIES', 'LOG_MAX_BYTES', 'CHUNK_BYTES', 'UVICORN_CHECKED', 'HEARTBEAT', 'SSE_START', 'LogEntry',
            'EventLog', 'reset_event', 'Subscriber', 'FanOut']
 
-# %% ../../nbs/core/fanout.ipynb #10a108e9
+# %% ../../nbs/core/fanout.ipynb #f5a24c0b
 import asyncio, bisect, logging, time
 from operator import attrgetter
 from fastcore.basics import patch
 from typing import Any, Callable, Dict, Iterable, List, Optional
 from .streaming import encode_json, sse_event
 
-# %% ../../nbs/core/fanout.ipynb #323af363
+# %% ../../nbs/core/fanout.ipynb #82c09a27
 log = logging.getLogger('cjm_fasthtml_sse')
 
 LOG_MAX_ENTRIES = 4096      # messages the log keeps: a burst of 1,000 fits four times over
 LOG_MAX_BYTES = 64 * 2**20  # encoded bytes the log keeps: 64 messages of today's largest (`max_message_bytes`, 1 MiB)
 CHUNK_BYTES = 65_536        # the most a lagging stream is sent in one write
 
-# %% ../../nbs/core/fanout.ipynb #cb5e2823
+# %% ../../nbs/core/fanout.ipynb #5d91da88
 class LogEntry:
     "One message in the log: its id, who it is for, the payload, and its encodings (one per renderer key)."
     __slots__ = ('id', 'channel', 'exclude', 'target', 'payload', 'wire')
@@ -42,7 +42,7 @@ class LogEntry:
 
     def __repr__(self): return f'LogEntry({self.id}, channel={self.channel!r}, target={self.target!r})'
 
-# %% ../../nbs/core/fanout.ipynb #683a3a7f
+# %% ../../nbs/core/fanout.ipynb #fc4e4a66
 def _default_encode(payload, key):
     "Bytes for `payload`: bytes as they are, anything else as one SSE `data` event."
     return payload if isinstance(payload, bytes) else sse_event(payload).encode()
@@ -65,7 +65,7 @@ class EventLog:
 
     def __len__(self): return len(self.entries) - self._head
 
-# %% ../../nbs/core/fanout.ipynb #10620f0e
+# %% ../../nbs/core/fanout.ipynb #62070bad
 @patch
 def append(self:EventLog,
            payload:Any, # The message
@@ -84,7 +84,7 @@ def append(self:EventLog,
     self._trim()
     return entry
 
-# %% ../../nbs/core/fanout.ipynb #4ac57422
+# %% ../../nbs/core/fanout.ipynb #8308ae34
 @patch
 def _trim(self:EventLog):
     "Drop the oldest entries while over a bound (the newest is always kept); compact the list now and then."
@@ -121,7 +121,7 @@ def index_after(self:EventLog, cursor:int)->int: # Index in `entries` of the fir
     "Where a stream whose cursor is `cursor` goes on reading."
     return bisect.bisect_right(self.entries, cursor, lo=self._head, key=attrgetter('id'))
 
-# %% ../../nbs/core/fanout.ipynb #46f1770a
+# %% ../../nbs/core/fanout.ipynb #bb1fd6d1
 def _uvicorn_cycle(send:Callable, # The ASGI `send` the app was given
                    limit:int=64, # Most callables to look at
                   ): # `(server_send, cycle)`: uvicorn's own `send` and its request cycle; `(None, None)` if not found
@@ -140,7 +140,7 @@ def _uvicorn_cycle(send:Callable, # The ASGI `send` the app was given
 
 UVICORN_CHECKED = ('0.54.0',)  # versions whose httptools and h11 `send` were checked to complete without suspending while not paused
 
-# %% ../../nbs/core/fanout.ipynb #9d20a399
+# %% ../../nbs/core/fanout.ipynb #73bdb29f
 def _write_now(sub, body:bytes)->bool: # True if written (or the client is gone); False if the transport is paused
     "Write `body` with uvicorn's own `send`, driven to its end in this call, with no task and no await."
     cycle = sub.cycle
@@ -153,7 +153,7 @@ def _write_now(sub, body:bytes)->bool: # True if written (or the client is gone)
     coro.close()  # it suspended (a uvicorn we don't know): nothing was written; the stream catches up instead
     return False
 
-# %% ../../nbs/core/fanout.ipynb #711c7c53
+# %% ../../nbs/core/fanout.ipynb #7c458511
 HEARTBEAT = sse_event(comment='heartbeat').encode()
 SSE_START = {'type': 'http.response.start', 'status': 200,
              'headers': [(b'content-type', b'text/event-stream'), (b'cache-control', b'no-cache'), (b'x-accel-buffering', b'no')]}
@@ -165,13 +165,13 @@ def reset_event(reason:str, # Why: `too_old`, `unknown_id` or `fell_behind`
     "The `reset` event that tells a client it can't be caught up and must reload its state."
     return sse_event(encode_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
 
-# %% ../../nbs/core/fanout.ipynb #b7c6f4ce
+# %% ../../nbs/core/fanout.ipynb #a09fb466
 class Subscriber:
     "One open stream: its filter, its cursor in the log, and how to write to it."
     __slots__ = ('hub', 'id', 'key', 'channels', 'send', 'cycle', 'msg', 'cursor', 'partial', 'live', 'closed', 'stalled',
-                 'last_write', 'stall_since', 'task', 'worker', 'waiting', 'final', 'wake', 'hb_due', 'sent')
-    def __init__(self, hub, send, sub_id, key, channels, cursor):
-        self.hub, self.id, self.key, self.channels, self.cursor = hub, sub_id, key, channels, cursor
+                 'last_write', 'stall_since', 'task', 'worker', 'waiting', 'final', 'wake', 'hb_due', 'sent', 'heartbeat')
+    def __init__(self, hub, send, sub_id, key, channels, cursor, heartbeat):
+        self.hub, self.id, self.key, self.channels, self.cursor, self.heartbeat = hub, sub_id, key, channels, cursor, heartbeat
         server_send, self.cycle = _uvicorn_cycle(send)
         self.send = server_send or send
         self.msg = {'type': 'http.response.body', 'body': b'', 'more_body': True}
@@ -187,7 +187,7 @@ class Subscriber:
 
     def __repr__(self): return f'Subscriber({self.id!r}, cursor={self.cursor}, live={self.live}, direct={self.direct})'
 
-# %% ../../nbs/core/fanout.ipynb #fdc7f688
+# %% ../../nbs/core/fanout.ipynb #b6325bef
 @patch
 def _next_chunk(self:Subscriber)->Optional[bytes]: # Up to `CHUNK_BYTES` to send; `b''` when caught up; `None` when fallen off the log
     "The next bytes this stream is owed, read from the log at its cursor."
@@ -209,7 +209,7 @@ def _next_chunk(self:Subscriber)->Optional[bytes]: # Up to `CHUNK_BYTES` to send
         self.cursor = e.id
     return b''.join(parts)
 
-# %% ../../nbs/core/fanout.ipynb #dc05ebc4
+# %% ../../nbs/core/fanout.ipynb #a4ef5b68
 @patch
 async def _send(self:Subscriber, body:bytes, more:bool=True):
     "Write `body` with a plain await, cutting the stream if its socket has not drained for `send_timeout` seconds."
@@ -224,12 +224,13 @@ async def _send(self:Subscriber, body:bytes, more:bool=True):
     except TimeoutError:
         hub.send_timeouts += 1
         self.stalled = True
-        self.end('send_timeout')
+        if self.closed: self._cut()
+        else: self.end('send_timeout')
         raise
     self.last_write = loop.time()
     self.stall_since = self.last_write if self.direct and self.cycle.flow.write_paused else None
 
-# %% ../../nbs/core/fanout.ipynb #c9894cb9
+# %% ../../nbs/core/fanout.ipynb #da875ac4
 @patch
 async def _catch_up(self:Subscriber):
     "Send what the log holds past the cursor, 64 KB at a time; then go live (uvicorn) or wait for more (fallback)."
@@ -260,7 +261,7 @@ def _worker_done(self:Subscriber, task):
         if not isinstance(e, TimeoutError): log.error('stream %s failed', self.id, exc_info=e)
         self.end('failed')
 
-# %% ../../nbs/core/fanout.ipynb #106a2e26
+# %% ../../nbs/core/fanout.ipynb #dde0cf59
 @patch
 def end(self:Subscriber,
         reason:str='ended', # Said in the debug log
@@ -274,12 +275,17 @@ def end(self:Subscriber,
     current = asyncio.current_task()
     if self.stalled or (self.direct and self.cycle.flow.write_paused and not final):
         self.stalled = True
-        if self.direct: self.cycle.transport.abort()
-        elif self.worker is not None and self.worker is not current: self.worker.cancel()
+        self._cut()
     if self.wake is not None: self.wake.set()
     if self.waiting and self.task is not None and self.task is not current: self.task.cancel()
 
-# %% ../../nbs/core/fanout.ipynb #60a74c77
+@patch
+def _cut(self:Subscriber):
+    "Drop a client that stopped reading: abort its connection (uvicorn), or cancel the task stuck in its `send` (fallback)."
+    if self.direct: self.cycle.transport.abort()
+    elif self.worker is not None and self.worker is not asyncio.current_task(): self.worker.cancel()
+
+# %% ../../nbs/core/fanout.ipynb #77d4673d
 @patch
 async def run(self:Subscriber,
               receive:Callable, # The ASGI `receive`, watched for the client hanging up
@@ -308,12 +314,14 @@ async def run(self:Subscriber,
     finally:
         self.waiting = False
         self.end('hung up' if hung_up else 'stream ended')
-        if self.worker is not None and not self.worker.done() and self.worker is not asyncio.current_task(): self.worker.cancel()
+        if self.worker is not None and not self.worker.done() and self.worker is not asyncio.current_task():
+            self.worker.cancel()
+            await asyncio.wait({self.worker}, timeout=1)  # never two writes at once on one response
     if hung_up or self.stalled: return
     try: await self._send(self.final, more=False)
     except (TimeoutError, OSError, RuntimeError): pass
 
-# %% ../../nbs/core/fanout.ipynb #560721bb
+# %% ../../nbs/core/fanout.ipynb #a5ee0cdd
 class FanOut:
     "Streams subscribed to one `EventLog`: `publish` appends once and writes straight to every stream that keeps up."
     def __init__(self,
@@ -327,16 +335,10 @@ class FanOut:
         self.heartbeat_interval, self.send_timeout = heartbeat_interval, send_timeout
         self.subscribers: Dict[str, Subscriber] = {}
         self._by_channel: Dict[Optional[str], Dict[str, Subscriber]] = {None: {}}
-        self.closing, self._timer, self._n, self._loop = False, None, 0, None
+        self.closing, self._timer, self._n, self.loop, self._sweep_every = False, None, 0, None, heartbeat_interval / 4
         self.lagged = self.resets = self.send_timeouts = 0
 
-    @property
-    def loop(self): # The event loop the streams run on
-        "The running loop, remembered on first use."
-        if self._loop is None: self._loop = asyncio.get_running_loop()
-        return self._loop
-
-# %% ../../nbs/core/fanout.ipynb #8dcb3537
+# %% ../../nbs/core/fanout.ipynb #344ff0eb
 @patch
 def subscribe(self:FanOut,
               send:Callable, # The request's ASGI `send`
@@ -344,21 +346,28 @@ def subscribe(self:FanOut,
               channels:Iterable[str]=(), # Channels it gets besides the messages for everyone
               last_event_id:Optional[int]=None, # Resume after this id; `None` starts at the newest message
               sub_id:Optional[str]=None, # Its id (for `exclude` and `target`); generated when `None`
+              heartbeat_interval:Optional[float]=None, # Its own heartbeat interval; the hub's when `None`
               )->Subscriber: # Serve it with `await sub.run(receive)`
     "Add a stream; it gets every message after `last_event_id` (or from now on) once it runs; a `reset` first if the log can't serve that id."
     if self.closing: raise RuntimeError("this FanOut is closed: it takes no new streams")
+    loop = asyncio.get_running_loop()
+    if loop is not self.loop: self.loop, self._timer = loop, None  # the streams' loop (a new one in a new `asyncio.run`)
     if sub_id is None: self._n += 1; sub_id = f's{self._n}'
     if sub_id in self.subscribers: raise ValueError(f"a stream with id {sub_id!r} is already subscribed")
-    if last_event_id is not None and (isinstance(last_event_id, bool) or not isinstance(last_event_id, int)):
-        raise ValueError(f"last_event_id must be an int or None, not {last_event_id!r}")
-    log_ = self.log
-    sub = Subscriber(self, send, sub_id, key, frozenset(channels), log_.last_id if last_event_id is None else last_event_id)
+    if isinstance(last_event_id, bool) or not isinstance(last_event_id, (int, str, type(None))):
+        raise ValueError(f"last_event_id must be an int, a str or None, not {last_event_id!r}")
+    hb = self.heartbeat_interval if heartbeat_interval is None else heartbeat_interval
+    if not hb > 0: raise ValueError(f"heartbeat_interval must be > 0 seconds, not {heartbeat_interval!r}")
+    log_, asked = self.log, last_event_id
+    if isinstance(asked, str): last_event_id = int(asked) if asked.isascii() and asked.isdigit() else log_.last_id + 1  # not ours: unknown
+    sub = Subscriber(self, send, sub_id, key, frozenset(channels), log_.last_id if last_event_id is None else last_event_id, hb)
     if last_event_id is not None and (last_event_id > log_.last_id or last_event_id < log_.floor):
         reason = 'unknown_id' if last_event_id > log_.last_id else 'too_old'
         self.resets += 1  # it gets the reset first, then everything from the newest id on
-        sub.cursor, sub.partial = log_.last_id, (log_.last_id, reset_event(reason, str(last_event_id), log_.last_id), 0)
+        sub.cursor, sub.partial = log_.last_id, (log_.last_id, reset_event(reason, str(asked), log_.last_id), 0)
     self.subscribers[sub_id] = sub
     for c in (None, *sub.channels): self._by_channel.setdefault(c, {})[sub_id] = sub
+    if hb < self._sweep_every * 4: self._sweep_every = hb / 4
     if self._timer is None: self._arm()
     return sub
 
@@ -373,7 +382,7 @@ def _remove(self:FanOut, sub):
             members.pop(sub.id, None)
             if not members and c is not None: del self._by_channel[c]
 
-# %% ../../nbs/core/fanout.ipynb #85a9cf0b
+# %% ../../nbs/core/fanout.ipynb #9af063ae
 @patch
 def publish(self:FanOut,
             payload:Any, # The message, as the log's `encode` takes it
@@ -390,7 +399,7 @@ def publish(self:FanOut,
         sub = self.subscribers.get(target)
         subs = (sub,) if sub is not None and entry.for_(sub.id, sub.channels) else ()
     else: subs = self._by_channel.get(channel, {}).values()
-    exclude, wire, n, now, lag = entry.exclude, entry.wire, 0, self.loop.time(), None
+    exclude, wire, n, now, lag = entry.exclude, entry.wire, 0, time.monotonic() if self.loop is None else self.loop.time(), None
     for sub in subs:
         if exclude and sub.id in exclude: continue
         n += 1
@@ -398,30 +407,33 @@ def publish(self:FanOut,
             w = wire.get(sub.key)
             if w is None: w = log_.wire(entry, sub.key)
             if not w: continue
-            if _write_now(sub, w):
+            try: written = _write_now(sub, w)
+            except Exception as e: (lag := lag or []).append((sub, e)); continue
+            if written:
                 sub.last_write = now; sub.sent += 1
                 if sub.cycle.flow.write_paused: (lag := lag or []).append((sub, entry.id))
             else: (lag := lag or []).append((sub, prev))
         elif sub.wake is not None: sub.wake.set()
     if lag:
-        for sub, cursor in lag: sub._lag(cursor, now)
+        for sub, cursor in lag:
+            if isinstance(cursor, Exception): log.error('stream %s failed', sub.id, exc_info=cursor); sub.end('failed')
+            else: sub._lag(cursor, now)
     return n
 
-# %% ../../nbs/core/fanout.ipynb #902c8065
+# %% ../../nbs/core/fanout.ipynb #13b6a5ea
 @patch
 def _arm(self:FanOut):
     "Schedule the next heartbeat sweep: one timer for all streams."
-    self._timer = self.loop.call_later(self.heartbeat_interval / 4, self._sweep)
+    self._timer = self.loop.call_later(self._sweep_every, self._sweep)
 
 @patch
 def _sweep(self:FanOut):
-    "Send a heartbeat to every stream that has written nothing for `heartbeat_interval` seconds."
+    "Send a heartbeat to every stream that has written nothing for its heartbeat interval."
     self._timer = None
     if not self.subscribers: return
-    now = self.loop.time()
-    due, lag = now - self.heartbeat_interval, []
+    now, lag = self.loop.time(), []
     for sub in self.subscribers.values():
-        if sub.last_write > due: continue
+        if now - sub.last_write < sub.heartbeat: continue
         if sub.live:
             if _write_now(sub, HEARTBEAT):
                 sub.last_write = now
@@ -431,7 +443,7 @@ def _sweep(self:FanOut):
     for sub in lag: sub._lag(self.log.last_id, now)
     self._arm()
 
-# %% ../../nbs/core/fanout.ipynb #5e6e689a
+# %% ../../nbs/core/fanout.ipynb #09fe6eec
 @patch
 async def close(self:FanOut,
                 timeout:float=1.0, # Seconds to wait for the streams' requests to finish
