@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ['cjm_fasthtml_sse.core.streaming', 'cjm_fasthtml_sse.core.connections', 'cjm_fasthtml_sse.core.broadcast',
+MODULES = ['cjm_fasthtml_sse.core.streaming', 'cjm_fasthtml_sse.core.connections', 'cjm_fasthtml_sse.core.fanout', 'cjm_fasthtml_sse.core.broadcast',
            'cjm_fasthtml_sse.core.backends', 'cjm_fasthtml_sse.core.updates', 'cjm_fasthtml_sse.core.jobs',
            'cjm_fasthtml_sse.testing', 'cjm_fasthtml_sse.demo']
-SIDEBAR = ['index.ipynb', 'core/streaming.ipynb', 'core/connections.ipynb', 'core/broadcast.ipynb',
+SIDEBAR = ['index.ipynb', 'core/streaming.ipynb', 'core/connections.ipynb', 'core/fanout.ipynb', 'core/broadcast.ipynb',
            'core/backends.ipynb', 'core/updates.ipynb', 'core/jobs.ipynb', 'testing.ipynb', 'demo.ipynb', 'deployment.ipynb']
 pytestmark = pytest.mark.timeout(180)
 
