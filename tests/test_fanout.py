@@ -49,7 +49,9 @@ async def hypercorn_serve(app):
     try: yield f'http://127.0.0.1:{port}'
     finally:
         stop.set()
-        await asyncio.wait_for(task, 10)
+        try: await asyncio.wait_for(task, 10)
+        except ExceptionGroup as eg:  # hypercorn 0.18's own shutdown race with an h2 connection whose stream was cut: not ours
+            if eg.split(lambda e: isinstance(e, RuntimeError) and 'is shutting down' in str(e))[1] is not None: raise
 
 SERVERS = ['httptools', 'h11', 'hypercorn', 'hidden']
 DIRECT = {'httptools': True, 'h11': True, 'hypercorn': False, 'hidden': False}
