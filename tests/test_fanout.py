@@ -296,3 +296,25 @@ def test_subscribe_refuses_bad_input():
     run(go())
     with pytest.raises(ValueError, match='heartbeat_interval'): FanOut(heartbeat_interval=0)
     with pytest.raises(ValueError, match='send_timeout'): FanOut(send_timeout=-1)
+
+def test_direct_path_is_found_through_fasthtml_middleware():
+    "A FastHTML route (Starlette's middleware closures around `send`) still reaches uvicorn's transport, for httptools and h11."
+    from fasthtml.common import FastHTML
+    from starlette.responses import Response
+    class _Stream(Response):
+        def __init__(self, hub): super().__init__(); self.hub = hub
+        async def __call__(self, scope, receive, send): await self.hub.subscribe(send).run(receive, send=send)
+    async def go(http):
+        hub = FanOut(EventLog(encode=encode))
+        app = FastHTML()
+        @app.route('/s')
+        def get(): return _Stream(hub)
+        async with serve(app, http=http) as url:
+            c = await SSEClient.connect(f'{url}/s')
+            await until(lambda: hub.stats()['live'] == 1)
+            direct = [s.direct for s in hub.subscribers.values()]
+            for i in range(1, 6): hub.publish({'i': i})
+            got = ids(await c.events(5))
+            await hub.close(); await c.close()
+            return direct, got
+    for http in ('httptools', 'h11'): assert run(go(http)) == ([True], [1, 2, 3, 4, 5])
