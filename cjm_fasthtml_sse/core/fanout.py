@@ -8,21 +8,21 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/fanout.html.md"""
 __all__ = ['log', 'LOG_MAX_ENTRIES', 'LOG_MAX_BYTES', 'CHUNK_BYTES', 'UVICORN_CHECKED', 'HEARTBEAT', 'SSE_START', 'LogEntry',
            'EventLog', 'reset_event', 'Subscriber', 'FanOut']
 
-# %% ../../nbs/core/fanout.ipynb #6b44ef31
+# %% ../../nbs/core/fanout.ipynb #64987ae5
 import asyncio, bisect, logging, time
 from operator import attrgetter
 from fastcore.basics import patch
 from typing import Any, Callable, Dict, Iterable, List, Optional
 from .streaming import encode_json, sse_event
 
-# %% ../../nbs/core/fanout.ipynb #27945920
+# %% ../../nbs/core/fanout.ipynb #68d7f2af
 log = logging.getLogger('cjm_fasthtml_sse')
 
 LOG_MAX_ENTRIES = 4096      # messages the log keeps: a burst of 1,000 fits four times over
 LOG_MAX_BYTES = 64 * 2**20  # encoded bytes the log keeps: 64 messages of today's largest (`max_message_bytes`, 1 MiB)
 CHUNK_BYTES = 65_536        # the most a lagging stream is sent in one write
 
-# %% ../../nbs/core/fanout.ipynb #bca05419
+# %% ../../nbs/core/fanout.ipynb #fe9211de
 class LogEntry:
     "One message in the log: its id, who it is for, the payload, and its encodings (one per renderer key)."
     __slots__ = ('id', 'channel', 'exclude', 'target', 'payload', 'wire')
@@ -42,7 +42,7 @@ class LogEntry:
 
     def __repr__(self): return f'LogEntry({self.id}, channel={self.channel!r}, target={self.target!r})'
 
-# %% ../../nbs/core/fanout.ipynb #54649025
+# %% ../../nbs/core/fanout.ipynb #e71e700a
 def _default_encode(payload, key):
     "Bytes for `payload`: bytes as they are, anything else as one SSE `data` event."
     return payload if isinstance(payload, bytes) else sse_event(payload).encode()
@@ -65,7 +65,7 @@ class EventLog:
 
     def __len__(self): return len(self.entries) - self._head
 
-# %% ../../nbs/core/fanout.ipynb #3ff7b6d1
+# %% ../../nbs/core/fanout.ipynb #fdf64cad
 @patch
 def append(self:EventLog,
            payload:Any, # The message
@@ -84,7 +84,7 @@ def append(self:EventLog,
     self._trim()
     return entry
 
-# %% ../../nbs/core/fanout.ipynb #4bf9b822
+# %% ../../nbs/core/fanout.ipynb #05a1837a
 @patch
 def _trim(self:EventLog):
     "Drop the oldest entries while over a bound (the newest is always kept); compact the list now and then."
@@ -121,7 +121,7 @@ def index_after(self:EventLog, cursor:int)->int: # Index in `entries` of the fir
     "Where a stream whose cursor is `cursor` goes on reading."
     return bisect.bisect_right(self.entries, cursor, lo=self._head, key=attrgetter('id'))
 
-# %% ../../nbs/core/fanout.ipynb #ff19a6ac
+# %% ../../nbs/core/fanout.ipynb #17e15957
 def _uvicorn_cycle(send:Callable, # The ASGI `send` the app was given
                    limit:int=64, # Most callables to look at
                   ): # `(server_send, cycle)`: uvicorn's own `send` and its request cycle; `(None, None)` if not found
@@ -140,7 +140,7 @@ def _uvicorn_cycle(send:Callable, # The ASGI `send` the app was given
 
 UVICORN_CHECKED = ('0.54.0',)  # versions whose httptools and h11 `send` were checked to complete without suspending while not paused
 
-# %% ../../nbs/core/fanout.ipynb #2d37d540
+# %% ../../nbs/core/fanout.ipynb #6aa656c4
 def _write_now(sub, body:bytes)->bool: # True if written (or the client is gone); False if the transport is paused
     "Write `body` with uvicorn's own `send`, driven to its end in this call, with no task and no await."
     cycle = sub.cycle
@@ -153,7 +153,7 @@ def _write_now(sub, body:bytes)->bool: # True if written (or the client is gone)
     coro.close()  # it suspended (a uvicorn we don't know): nothing was written; the stream catches up instead
     return False
 
-# %% ../../nbs/core/fanout.ipynb #fd9d3013
+# %% ../../nbs/core/fanout.ipynb #e776bbe9
 HEARTBEAT = sse_event(comment='heartbeat').encode()
 SSE_START = {'type': 'http.response.start', 'status': 200,
              'headers': [(b'content-type', b'text/event-stream'), (b'cache-control', b'no-cache'), (b'x-accel-buffering', b'no')]}
@@ -165,7 +165,7 @@ def reset_event(reason:str, # Why: `too_old`, `unknown_id` or `fell_behind`
     "The `reset` event that tells a client it can't be caught up and must reload its state."
     return sse_event(encode_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
 
-# %% ../../nbs/core/fanout.ipynb #b7773311
+# %% ../../nbs/core/fanout.ipynb #3272ebb4
 class Subscriber:
     "One open stream: its filter, its cursor in the log, and how to write to it."
     __slots__ = ('hub', 'id', 'key', 'channels', 'send', 'cycle', 'msg', 'cursor', 'partial', 'live', 'closed', 'stalled',
@@ -187,7 +187,7 @@ class Subscriber:
 
     def __repr__(self): return f'Subscriber({self.id!r}, cursor={self.cursor}, live={self.live}, direct={self.direct})'
 
-# %% ../../nbs/core/fanout.ipynb #65f5eb51
+# %% ../../nbs/core/fanout.ipynb #5e77e457
 @patch
 def _next_chunk(self:Subscriber)->Optional[bytes]: # Up to `CHUNK_BYTES` to send; `b''` when caught up; `None` when fallen off the log
     "The next bytes this stream is owed, read from the log at its cursor."
@@ -209,14 +209,14 @@ def _next_chunk(self:Subscriber)->Optional[bytes]: # Up to `CHUNK_BYTES` to send
         self.cursor = e.id
     return b''.join(parts)
 
-# %% ../../nbs/core/fanout.ipynb #46336799
+# %% ../../nbs/core/fanout.ipynb #219961c9
 @patch
 async def _send(self:Subscriber, body:bytes, more:bool=True):
     "Write `body` with a plain await, cutting the stream if its socket has not drained for `send_timeout` seconds."
     hub, loop = self.hub, self.hub.loop
     now = loop.time()
-    if self.direct and self.cycle.flow.write_paused: self.stall_since = self.stall_since or now
-    elif not self.direct: self.stall_since = now
+    if self.direct: self.stall_since = (self.stall_since or now) if self.cycle.flow.write_paused else None  # drained since: no stall
+    else: self.stall_since = now  # all we can know: the send starts now
     left = None if hub.send_timeout is None else hub.send_timeout - (now - self.stall_since if self.stall_since else 0)
     try:
         async with asyncio.timeout(left):
@@ -230,7 +230,7 @@ async def _send(self:Subscriber, body:bytes, more:bool=True):
     self.last_write = loop.time()
     self.stall_since = self.last_write if self.direct and self.cycle.flow.write_paused else None
 
-# %% ../../nbs/core/fanout.ipynb #e820a571
+# %% ../../nbs/core/fanout.ipynb #4da25fcc
 @patch
 async def _catch_up(self:Subscriber):
     "Send what the log holds past the cursor, 64 KB at a time; then go live (uvicorn) or wait for more (fallback)."
@@ -261,7 +261,7 @@ def _worker_done(self:Subscriber, task):
         if not isinstance(e, TimeoutError): log.error('stream %s failed', self.id, exc_info=e)
         self.end('failed')
 
-# %% ../../nbs/core/fanout.ipynb #9574d1b5
+# %% ../../nbs/core/fanout.ipynb #fbc24698
 @patch
 def end(self:Subscriber,
         reason:str='ended', # Said in the debug log
@@ -285,7 +285,7 @@ def _cut(self:Subscriber):
     if self.direct: self.cycle.transport.abort()
     elif self.worker is not None and self.worker is not asyncio.current_task(): self.worker.cancel()
 
-# %% ../../nbs/core/fanout.ipynb #d87b5900
+# %% ../../nbs/core/fanout.ipynb #d222f21e
 @patch
 async def run(self:Subscriber,
               receive:Callable, # The ASGI `receive`, watched for the client hanging up
@@ -321,7 +321,7 @@ async def run(self:Subscriber,
     try: await self._send(self.final, more=False)
     except (TimeoutError, OSError, RuntimeError): pass
 
-# %% ../../nbs/core/fanout.ipynb #cd627b86
+# %% ../../nbs/core/fanout.ipynb #f83ee207
 class FanOut:
     "Streams subscribed to one `EventLog`: `publish` appends once and writes straight to every stream that keeps up."
     def __init__(self,
@@ -338,7 +338,7 @@ class FanOut:
         self.closing, self._timer, self._n, self.loop, self._sweep_every = False, None, 0, None, heartbeat_interval / 4
         self.lagged = self.resets = self.send_timeouts = 0
 
-# %% ../../nbs/core/fanout.ipynb #15c42d20
+# %% ../../nbs/core/fanout.ipynb #f181a563
 @patch
 def subscribe(self:FanOut,
               send:Callable, # The request's ASGI `send`
@@ -382,7 +382,7 @@ def _remove(self:FanOut, sub):
             members.pop(sub.id, None)
             if not members and c is not None: del self._by_channel[c]
 
-# %% ../../nbs/core/fanout.ipynb #67e4bafd
+# %% ../../nbs/core/fanout.ipynb #774affb9
 @patch
 def publish(self:FanOut,
             payload:Any, # The message, as the log's `encode` takes it
@@ -420,7 +420,7 @@ def publish(self:FanOut,
             else: sub._lag(cursor, now)
     return n
 
-# %% ../../nbs/core/fanout.ipynb #9d19f2c6
+# %% ../../nbs/core/fanout.ipynb #47361aeb
 @patch
 def _arm(self:FanOut):
     "Schedule the next heartbeat sweep: one timer for all streams."
@@ -443,7 +443,7 @@ def _sweep(self:FanOut):
     for sub in lag: sub._lag(self.log.last_id, now)
     self._arm()
 
-# %% ../../nbs/core/fanout.ipynb #a21dc2f7
+# %% ../../nbs/core/fanout.ipynb #1eaa0b8b
 @patch
 async def close(self:FanOut,
                 timeout:float=1.0, # Seconds to wait for the streams' requests to finish
