@@ -19,8 +19,12 @@ from common import SIDES, median  # noqa: E402
 VENV = HERE / '.venv-anchors'
 ANCHOR_PINS = ['cjm-fasthtml-sse==0.0.12', 'sse-starlette==3.7.0', 'broadcaster==0.3.1']
 SHARED = ['python-fasthtml', 'starlette', 'uvicorn', 'uvloop', 'httptools']  # pinned to this environment's versions
-STREAM_PATH = {'ours': '/sse/broadcast', 'ours+gc': '/sse/broadcast', 'original': '/sse/broadcast', 'sse-starlette': '/sse', 'ideal': '/sse'}
-APP = {'ours': 'app_cjm', 'ours+gc': 'app_cjm', 'original': 'app_cjm', 'sse-starlette': 'app_starlette', 'ideal': 'app_ideal'}
+STREAM_PATH = {'ours': '/sse/broadcast', 'ours+gc': '/sse/broadcast', 'original': '/sse/broadcast', 'sse-starlette': '/sse', 'ideal': '/sse',
+               'direct': '/sse', 'engine': '/sse'}
+APP = {'ours': 'app_cjm', 'ours+gc': 'app_cjm', 'original': 'app_cjm', 'sse-starlette': 'app_starlette', 'ideal': 'app_ideal',
+       'direct': 'app_direct', 'engine': 'app_engine'}
+# The engine part (issue 13): the new delivery engine as a raw ASGI app, next to the "direct" reference, the queue-per-client ideal and ours
+ENGINE_SIDES = ('direct', 'engine', 'ideal', 'ours')
 # HTTP-only extra side: ours with the collector tuned in the app (see README, "The garbage collector")
 SIDE_ENV = {'ours+gc': {'BENCH_EXPECT': 'ours', 'BENCH_GC': 'threshold'}}
 GC_SIDE = 'ours+gc'
@@ -64,7 +68,7 @@ def side_cmd(side):
     "The interpreter and environment a side runs with: ours and the ideal here, the anchors in their venv."
     env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'PYTHONHOME', 'VIRTUAL_ENV')}
     env['PYTHONUNBUFFERED'] = '1'
-    if side == 'ideal' or side.startswith('ours'):
+    if side in ('ideal', 'direct', 'engine') or side.startswith('ours'):
         env['PYTHONPATH'] = str(ROOT)  # ours is the working tree, installed or not
         return sys.executable, env
     return str(venv_python()), env
@@ -272,6 +276,46 @@ def http(quick, report, logdir):
                 f'  RSS {v["rss_kb_per_client"]:.1f} KB/client  (CPU use: server {v["server_cpu_pct"]:.0f}%, client {v["client_cpu_pct"]:.0f}%)'
                 + (f'  gc: {v["gc_full"]:.0f} full (max {v["gc_full_max_ms"]:.0f} ms), {v["gc_ms_total"]:.0f} ms in all' if 'gc_full' in v else ''))
 
+def engine_part(quick, report, logdir):
+    "The engine against the direct reference (and the ideal and ours), over HTTP, in alternating rounds."
+    plan = [(100, 30, 30, 1)] if quick else [(1000, 10, 200, 2), (1000, 30, 200, 1), (10000, 2, 40, 1)]
+    report['engine'] = {}
+    for clients, rate, messages, reps in plan:
+        log(f'-- engine vs direct: C={clients}, {messages} messages at {rate}/s, {reps} round(s)')
+        sides = ENGINE_SIDES[:2] if quick or clients > 1000 else ENGINE_SIDES  # --quick, and C=10,000: direct and engine only
+        runs = {s: [] for s in sides}
+        for r in range(reps):
+            for side in rounds_order(r, sides):
+                try: runs[side].append(http_run(side, clients, rate, messages, logdir))
+                except Exception as e: fail(f'engine part C={clients} {rate}/s, {side}', str(e))
+        row = report['engine'][f'{clients}@{rate}'] = {}
+        for side, rs in runs.items():
+            if not rs: continue
+            keys = [k for k, v in rs[0].items() if isinstance(v, (int, float))]
+            v = row[side] = {k: median([r[k] for r in rs]) for k in keys}
+            log(f'   {side:8} delivered {v["delivered"]:.0f}/{v["expected"]:.0f}  p50 {v["lat_p50_ms"]:.1f} ms  p99 {v["lat_p99_ms"]:.1f} ms'
+                f'  CPU {v["cpu_us_per_delivery"]:.1f} µs/delivery  RSS {v["rss_kb_per_client"]:.1f} KB/client  publish {v["bcast_p50_ms"]:.3f} ms')
+
+def engine_report(report):
+    "Section 7: the engine next to the direct reference."
+    if not report.get('engine'): return []
+    L = ['## 7. The engine (issue 13): one shared log, direct writes', '',
+         'Raw ASGI apps under uvicorn (1 worker, uvloop + httptools), measured as in 3–4. "direct": the publisher awaits each client\'s',
+         '`send` in turn (no queue, no task). "engine": `core.fanout` (`FanOut.publish` writes straight to every live client through',
+         'uvicorn\'s own `send`, stepped without a task). "ideal": a queue and a task per client. "ours": the library as it is today.', '',
+         '| C | rate | side | delivered | p50 | p99 | CPU µs/delivery | RSS KB/client | publish p50 / max | engine / direct (CPU, RSS, p99) |',
+         '|---|---|---|---|---|---|---|---|---|---|']
+    for key, row in report['engine'].items():
+        c, rate = key.split('@')
+        d = row.get('direct', {})
+        for s, v in row.items():
+            ratio = ''
+            if s == 'engine' and d:
+                ratio = ' / '.join(fmt_x(v[k], d.get(k, nan)) for k in ('cpu_us_per_delivery', 'rss_kb_per_client', 'lat_p99_ms'))
+            L.append(f'| {int(c):,} | {rate}/s | {s} | {v["delivered"]:,.0f}/{v["expected"]:,.0f} | {v["lat_p50_ms"]:.1f} ms | {v["lat_p99_ms"]:.1f} ms |'
+                     f' {v["cpu_us_per_delivery"]:.1f} | {v["rss_kb_per_client"]:.1f} | {v["bcast_p50_ms"]:.3f} / {v["bcast_max_ms"]:.1f} ms | {ratio} |')
+    return L + ['']
+
 # --- across processes, through Redis ------------------------------------------------------
 
 @contextlib.contextmanager
@@ -396,7 +440,7 @@ def write_report(report, path, quick, elapsed):
          f'- Machine: {machine()}', '- Server stack: ' + ', '.join(f'{n} {version(n)}' for n in SHARED if _has(n)),
          f'- Sides: ours = cjm-fasthtml-sse {V.get("ours", {}).get("version", "?")} (working tree at {tree_state()}); original = {V.get("original", {}).get("version", "?")} from PyPI;'
          f' sse-starlette = {V.get("sse-starlette", {}).get("version", "?")} (memory backend); ideal = the plainest code doing the same work',
-         f'- Command: `python benchmarks/run.py{" --quick" if quick else ""}`, {elapsed / 60:.1f} minutes. Sides alternate within every measurement; figures are medians.',
+         f'- Command: `python benchmarks/run.py{_args()}`, {elapsed / 60:.1f} minutes. Sides alternate within every measurement; figures are medians.',
          f'- Other load on the machine: on average {report.get("others_cores", nan):.2f} of {os.cpu_count()} cores were used by processes outside this run'
          + (' (busy: absolute figures are inflated; compare the ratios within this run)' if report.get('others_cores', 0) > 0.25 else ''), '']
     if 'fanout' in report:
@@ -489,6 +533,7 @@ def write_report(report, path, quick, elapsed):
                          f' {m["lat_p99_ms"]:.1f} ms | {m["lat_max_ms"]:.1f} ms | {m["cpu_us_per_delivery"]:.1f} | {m["server_cpu_pct"]:.0f}% |'
                          f' {m["bcast_p50_ms"]:.3f} / {m.get("bcast_p99_ms", nan):.1f} / {m["bcast_max_ms"]:.1f} ms |')
         L.append('')
+    L += engine_report(report)
     L += targets(report)
     if failures: L += ['## Failures', ''] + [f'- {f}' for f in failures] + ['']
     path.write_text('\n'.join(L))
@@ -541,6 +586,14 @@ def targets(report):
         add(f'shutdown with {n:,} streams', 'prompt exit', 'killed after the cap' if e is None else f'{e:.2f} s', e is not None)
     if not rows: return []
     return ['## Ours against the targets of issue 6', '', '| measurement | target | ours | met |', '|---|---|---|---|', *rows, '']
+def _args():
+    "This run's command-line arguments, less `--out`, for the report."
+    args, out = sys.argv[1:], []
+    for i, a in enumerate(args):
+        if a.startswith('--out') or (i and args[i - 1] == '--out'): continue
+        out.append(' ' + a)
+    return ''.join(out)
+
 def _has(n):
     try: version(n); return True
     except Exception: return False
@@ -551,7 +604,7 @@ def main():
     signal.signal(signal.SIGTERM, _sigterm)  # so that the `finally` blocks stop every process we started
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--quick', action='store_true', help='smoke run: fewer sizes and samples, under 2 minutes')
-    ap.add_argument('--only', default='inprocess,http,redis,shutdown', help='comma-separated parts to run: inprocess, http, redis, shutdown')
+    ap.add_argument('--only', default='inprocess,http,redis,shutdown,engine', help='comma-separated parts to run: inprocess, http, redis, shutdown, engine')
     ap.add_argument('--out', help='where to write the report (default RESULTS.md, or .results-quick.md with --quick)')
     args = ap.parse_args()
     t0, busy0 = time.monotonic(), busy_jiffies()
@@ -569,6 +622,7 @@ def main():
             if 'http' in parts: http(args.quick, report, logdir)
             if 'redis' in parts: redis_part(args.quick, report, logdir)
             if 'shutdown' in parts: shutdown(args.quick, report, logdir)
+            if 'engine' in parts: engine_part(args.quick, report, logdir)
         except Exception:
             import traceback; fail('benchmark run', traceback.format_exc())
     elapsed = time.monotonic() - t0
