@@ -263,12 +263,20 @@ function cjmSharedConnections(config) {
       });
     });
   }
+  // hx-sse pauses a hidden tab's stream by default, to free the server. A shared stream costs the server nothing per tab,
+  // and a paused tab would leave the share and catch up later: keep it on, unless the page set `pauseOnBackground` itself.
+  function stayInBackground() {
+    if (!self.htmx || !htmx.config) return;
+    var sse = htmx.config.sse = htmx.config.sse || {};
+    if (!('pauseOnBackground' in sse)) sse.pauseOnBackground = false;
+  }
   if (self.fetch && !self.fetch.isCjmShared) {
     var realFetch = self.fetch;
     var sharedFetch = function (input, init) {
       var stream = streamRequest(input, init), self_ = this, args = arguments;
       if (!stream) return realFetch.apply(this, args);
       log('sharing the htmx 4 stream', stream.url, stream.lastId ? 'after event ' + stream.lastId : '(live)');
+      stayInBackground();
       return streamResponse(stream, init && init.signal, function () { return realFetch.apply(self_, args); });
     };
     sharedFetch.isCjmShared = true;

@@ -17,9 +17,9 @@ function fakeLocks() {
 }
 const tick = () => new Promise(resolve => setImmediate(resolve));
 
-function tab(attrs) {
+function tab(attrs, htmx) {
   const elt = new Elt(Object.assign({'hx-sse:connect': '/sse/broadcast?last_event_id=5'}, attrs || {}));
-  const p = page({elements: [elt]});
+  const p = page({elements: [elt], htmx: htmx || {config: {}}});
   const passed = [];
   Object.assign(p.ctx, {navigator: {locks: fakeLocks()}, BroadcastChannel: FakeChannel, crypto: webcrypto, Response, Request,
                         ReadableStream, TextEncoder, DOMException, MessageEvent, Uint8Array,
@@ -116,4 +116,17 @@ test('an aborted fetch rejects with AbortError, and the hub closes the EventSour
   await tick();
   assert.equal(es.readyState, 2);
   await assert.rejects(t.fetch('/sse/broadcast', {signal: AbortSignal.abort()}), {name: 'AbortError'});
+});
+
+test('a shared stream keeps a hidden tab on the share, unless the page set pauseOnBackground itself', async () => {
+  const t = tab();
+  t.fetch('/sse/broadcast?last_event_id=5', {});
+  assert.equal(t.p.ctx.htmx.config.sse.pauseOnBackground, false);
+  const own = tab({}, {config: {sse: {pauseOnBackground: true, reconnectDelay: 100}}});
+  own.fetch('/sse/broadcast?last_event_id=5', {});
+  assert.deepEqual({...own.p.ctx.htmx.config.sse}, {pauseOnBackground: true, reconnectDelay: 100});
+  // a request that is not a stream changes nothing
+  const plain = tab();
+  await plain.fetch('/messages', {method: 'POST'});
+  assert.equal(plain.p.ctx.htmx.config.sse, undefined);
 });
