@@ -254,12 +254,14 @@ function cjmSharedConnections(config) {
         opened = true;
         resolve(new Response(stream_, {status: 200, headers: {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store'}}));
       });
-      // Sharing failed for good (no worker and no Web Locks): end the stream, so that htmx reconnects on its own.
+      // The shared connection dropped (the hub retries it): fail this tab's stream as the network would, so that hx-sse
+      // reports it (`htmx:sse:error`) and reconnects with Last-Event-ID; that fetch waits until the connection is back.
+      // A stream not yet open just keeps waiting. Sharing failed for good (no worker, no Web Locks): use the network.
       source.addEventListener('error', function () {
-        if (source.readyState !== 2 || done) return;
+        if (done || (source.readyState !== 2 && !opened)) return;
         finish();
-        if (opened) body.close();
-        else resolve(fallback());
+        if (!opened) resolve(fallback());
+        else body.error(new TypeError('the shared event stream dropped'));
       });
     });
   }

@@ -130,3 +130,22 @@ test('a shared stream keeps a hidden tab on the share, unless the page set pause
   await plain.fetch('/messages', {method: 'POST'});
   assert.equal(plain.p.ctx.htmx.config.sse, undefined);
 });
+
+test('the shared connection dropping fails the tab\'s stream, so hx-sse reports it and reconnects; that fetch waits for the hub', async () => {
+  const t = tab();
+  const first = t.fetch('/sse/broadcast?last_event_id=5', {});
+  const es = await hubSource(t);
+  const reader = (await first).body.getReader();
+  es.readyState = 0;
+  es.onerror();  // the browser lost the connection and is retrying it
+  await assert.rejects(reader.read(), {name: 'TypeError', message: 'the shared event stream dropped'});
+  let answered = false;
+  const again = t.fetch('/sse/broadcast?last_event_id=5', {headers: {'Last-Event-ID': '5'}}).then(r => { answered = true; return r; });
+  for (let i = 0; i < 5; i++) { await tick(); t.p.runTimers(); }
+  assert.equal(answered, false, 'no answer while the connection is down');
+  const es2 = FakeEventSource.made[FakeEventSource.made.length - 1];
+  es2.readyState = 1;
+  es2.onopen();
+  es2.emit('message', 'back', '6');
+  assert.equal(await readText((await again).body.getReader(), 1), 'id: 6\ndata: back\n\n');
+});
