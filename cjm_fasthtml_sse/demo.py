@@ -125,16 +125,16 @@ def _pico(assets):
 
 def _scripts(urls, htmx, share, worker_url):
     "The page's scripts, in order: htmx, the connection sharing, the SSE extension, then the helpers."
-    if htmx == 4: return [Script(src=urls['htmx']), Script(src=urls['sse']), create_connection_manager_script('/sse/status', 2000),
-                          create_status_monitor_script(), sse_page_script()]
     shared = [create_shared_connection_script(worker_url=worker_url, name='demo')] if share else []
+    if htmx == 4: return [Script(src=urls['htmx']), *shared, Script(src=urls['sse']), create_connection_manager_script('/sse/status', 2000),
+                          create_status_monitor_script(), sse_page_script()]
     return [Script(src=urls['htmx']), *shared, Script(src=urls['sse']), create_reconnection_script(), cleanup_sse_on_unload(),
             create_connection_manager_script('/sse/status', 2000), create_status_monitor_script(), sse_page_script()]
 
 def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, instead of the CDN
              manager:Optional[BroadcastManager]=None, # Manager to use; a new one by default
              htmx:int=2, # htmx major version: 2 or 4
-             share:bool=True, # Share one connection between all tabs of a browser (htmx 2 only)
+             share:bool=True, # Share one connection between all tabs of a browser
              worker:bool=True, # Share through a shared worker; `False` elects a tab instead
              state:Optional[str]=None, # JSON file that keeps the counter and the feed across restarts
              redis:Optional[str]=None, # Redis URL: share broadcasts and state between workers and hosts
@@ -144,7 +144,7 @@ def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, 
     if redis and state: raise ValueError("use either state (one process) or redis (several), not both")
     urls = asset_urls(assets, htmx)
     manager = manager or BroadcastManager(backend=RedisBackend(redis, prefix='cjm_sse_demo') if redis else None)
-    worker_url = SHARED_WORKER_PATH if share and worker and htmx == 2 else None
+    worker_url = SHARED_WORKER_PATH if share and worker else None
     app = FastHTML(hdrs=[*_pico(assets), *_scripts(urls, htmx, share, worker_url), Style(_CSS)], default_hdrs=False,
                    secret_key=secrets.token_hex(16), before=Beforeware(refuse_cross_site))
     if worker_url is not None: add_shared_worker_route(app, worker_url)
@@ -166,7 +166,7 @@ def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, 
 
     def connections():
         "The connection count, how many of this browser's tabs share its stream, and the status."
-        shared = [" · shared by this browser's ", Span('1', data_sse_shared_tabs=''), ' tabs'] if share and htmx == 2 else []
+        shared = [" · shared by this browser's ", Span('1', data_sse_shared_tabs=''), ' tabs'] if share else []
         return Article(P('Connections: ', Span(manager.get_connection_count(), id='connections', data_sse_stats='connections'),
                          *shared, ' · ', status_monitor_element()),
                        Small('Connections counts event streams, not tabs: the tabs of one browser share one stream.'), id='connections-card')

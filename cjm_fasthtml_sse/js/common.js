@@ -103,13 +103,21 @@ var cjmSSE = self.cjmSSE || (function () {
     if (options && options.watch) watchers.push(options.watch);
     if (!hook() && self.document) document.addEventListener('DOMContentLoaded', hook);
   }
+  // htmx 4's hx-sse parses the bytes of a `fetch` response. A stream shared between tabs reaches each tab as events the
+  // browser's EventSource already parsed; this writes one back as the block that parses to it (its data never holds CR,
+  // and its type and id never hold CR or LF, because a parser split them out). An empty `id` clears the id, as it did.
+  function eventText(type, data, id) {
+    var text = 'id: ' + (id || '') + '\n';
+    if (type && type !== 'message') text += 'event: ' + type + '\n';
+    return text + String(data).split('\n').map(function (line) { return 'data: ' + line + '\n'; }).join('') + '\n';
+  }
   function log(on, label, args) {
     if (on) console.log.apply(console, [label].concat(Array.prototype.slice.call(args)));
   }
 
   return {RESUME_PARAM: RESUME_PARAM, CONNECT: CONNECT, LISTENERS: LISTENERS, parseUrl: parseUrl, resumeKey: resumeKey,
           resumeFrom: resumeFrom, withResume: withResume, compareIds: compareIds, positions: positions, saw: saw,
-          resumeUrl: resumeUrl, sourceOf: sourceOf, reopen: reopen, onSources: onSources, log: log,
+          resumeUrl: resumeUrl, eventText: eventText, sourceOf: sourceOf, reopen: reopen, onSources: onSources, log: log,
           defaultFactory: defaultFactory};
 })();
 self.cjmSSE = cjmSSE;

@@ -117,6 +117,7 @@ function cjmSharedConnections(config) {
     });
   }
   document.addEventListener('htmx:load', function () { showTabs(); });
+  document.addEventListener('htmx:after:process', function () { showTabs(); });
   function resubscribe() {
     for (var sub in proxies) proxies[sub]._subscribe();
   }
@@ -200,6 +201,90 @@ function cjmSharedConnections(config) {
   window.addEventListener('pagehide', function () { if (started && mode !== 'none') post({t: 'bye', tab: tab}); });
   window.addEventListener('pageshow', function (event) { if (event.persisted && started && mode !== 'none') resubscribe(); });
 
+  // htmx 4: hx-sse reads its stream with `fetch` (htmx's `ctx.fetch`, which is `window.fetch` unless set, and `window.fetch`
+  // again on its reconnects). A GET of a same-origin URL that an `[hx-sse:connect]` element of the page names gets, instead,
+  // a text/event-stream Response fed by a SharedEventSource: the same hub, buffer and resume as for htmx 2.
+  var HTMX4 = '[hx-sse\\:connect],[data-hx-sse\\:connect]';
+  function headerOf(headers, name) {
+    if (!headers) return null;
+    if (typeof headers.get === 'function') return headers.get(name);
+    for (var key in headers) if (key.toLowerCase() === name) return headers[key];
+    return null;
+  }
+  // The stream that a fetch asks for, or null: its URL, the id to resume after, and the event types to relay.
+  function streamRequest(input, init) {
+    if (mode === 'none' || !self.document) return null;
+    var request = typeof Request !== 'undefined' && input instanceof Request ? input : null;
+    var method = String((init && init.method) || (request && request.method) || 'GET').toUpperCase();
+    var url = new URL(request ? request.url : String(input), location.href);
+    if (method !== 'GET' || url.origin !== location.origin) return null;
+    var key = resumeKey(url.href), elts = document.querySelectorAll(HTMX4);
+    for (var i = 0; i < elts.length; i++) {
+      var connect = elts[i].getAttribute('hx-sse:connect') || elts[i].getAttribute('data-hx-sse:connect');
+      if (!connect || resumeKey(connect) !== key) continue;
+      var named = String(elts[i].getAttribute('data-sse-events') || '').split(/[\s,]+/).filter(Boolean);
+      var last = headerOf((init && init.headers) || (request && request.headers), 'last-event-id');
+      return {url: url.href, lastId: last || resumeFrom(url.href), types: ['message', 'reset'].concat(named)};
+    }
+    return null;
+  }
+  function streamResponse(stream, signal, fallback) {
+    return new Promise(function (resolve, reject) {
+      var source = new SharedEventSource(S.withResume(stream.url, stream.lastId)), body = null, done = false, opened = false;
+      var encoder = new TextEncoder();
+      function finish() {
+        if (done) return;
+        done = true;
+        source.close();
+        if (signal) signal.removeEventListener('abort', aborted);
+      }
+      function aborted() {
+        var error = new DOMException('the shared event stream was aborted', 'AbortError');
+        finish();
+        if (opened) try { body.error(error); } catch (e) { /* already closed */ }
+        reject(error);
+      }
+      if (signal && signal.aborted) return aborted();
+      if (signal) signal.addEventListener('abort', aborted);
+      var stream_ = new ReadableStream({start: function (controller) { body = controller; }, cancel: finish});
+      function relay(event) { if (!done) body.enqueue(encoder.encode(S.eventText(event.type, event.data, event.lastEventId))); }
+      stream.types.forEach(function (type) { source.addEventListener(type, relay); });
+      source.addEventListener('open', function () {
+        if (opened) return;
+        opened = true;
+        resolve(new Response(stream_, {status: 200, headers: {'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store'}}));
+      });
+      // The shared connection dropped (the hub retries it): fail this tab's stream as the network would, so that hx-sse
+      // reports it (`htmx:sse:error`) and reconnects with Last-Event-ID; that fetch waits until the connection is back.
+      // A stream not yet open just keeps waiting. Sharing failed for good (no worker, no Web Locks): use the network.
+      source.addEventListener('error', function () {
+        if (done || (source.readyState !== 2 && !opened)) return;
+        finish();
+        if (!opened) resolve(fallback());
+        else body.error(new TypeError('the shared event stream dropped'));
+      });
+    });
+  }
+  // hx-sse pauses a hidden tab's stream by default, to free the server. A shared stream costs the server nothing per tab,
+  // and a paused tab would leave the share and catch up later: keep it on, unless the page set `pauseOnBackground` itself.
+  function stayInBackground() {
+    if (!self.htmx || !htmx.config) return;
+    var sse = htmx.config.sse = htmx.config.sse || {};
+    if (!('pauseOnBackground' in sse)) sse.pauseOnBackground = false;
+  }
+  if (self.fetch && !self.fetch.isCjmShared) {
+    var realFetch = self.fetch;
+    var sharedFetch = function (input, init) {
+      var stream = streamRequest(input, init), self_ = this, args = arguments;
+      if (!stream) return realFetch.apply(this, args);
+      log('sharing the htmx 4 stream', stream.url, stream.lastId ? 'after event ' + stream.lastId : '(live)');
+      stayInBackground();
+      return streamResponse(stream, init && init.signal, function () { return realFetch.apply(self_, args); });
+    };
+    sharedFetch.isCjmShared = true;
+    self.fetch = sharedFetch;
+  }
+
   S.onSources({factory: function (url, inner) {
     var target = new URL(url, location.href);
     if (mode === 'none' || target.origin !== location.origin) return inner(url);
@@ -211,6 +296,7 @@ function cjmSharedConnections(config) {
     get mode() { return mode; },
     get leading() { return leading; },
     get tabs() { return tabsSharing; },
-    SharedEventSource: SharedEventSource
+    SharedEventSource: SharedEventSource,
+    streamRequest: streamRequest
   };
 }

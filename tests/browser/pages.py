@@ -79,3 +79,9 @@ def post_message(url, text):
 
 def increment(url):
     httpx.post(f'{url}/counter/increment', timeout=5).raise_for_status()
+
+def reloaded(page):
+    "True once the page has been loaded again since `window.beforeRestart` was set (False while it is navigating)."
+    from playwright.sync_api import Error
+    try: return page.evaluate("window.beforeRestart === undefined && document.readyState === 'complete'")
+    except Error: return False

@@ -6,7 +6,7 @@ import json, re, time
 from pathlib import Path
 import httpx, pytest
 from helpers import ROOT, free_port, running
-from pages import counter, demo, feed, increment, post_message, wait_counter, wait_feed, STREAM_OPEN
+from pages import counter, demo, feed, increment, post_message, reloaded, wait_counter, wait_feed, STREAM_OPEN
 from proxy import cut_proxy
 
 CUT_S, CHANGES, CATCH_UP_S = 4, 5, 8
@@ -191,12 +191,6 @@ def test_htmx4_reconnect_sends_the_last_event_id(browser, context, htmx2_assets,
         retries = [r.headers.get('last-event-id') for r in streams[first:]]
         assert retries and all(h == seen for h in retries), (seen, retries)
         print(f'htmx 4: {len(retries)} reconnect requests, each with Last-Event-ID {seen}; caught up {took:.2f} s after the cut ended')
-
-def reloaded(page):
-    "True once the page has been loaded again since `window.beforeRestart` was set (False while it is navigating)."
-    from playwright.sync_api import Error
-    try: return page.evaluate("window.beforeRestart === undefined && document.readyState === 'complete'")
-    except Error: return False
 
 def test_htmx4_reset_fires_sse_reset_then_reloads(browser, context, htmx2_assets, htmx4_assets):
     "htmx 4: a restarted server that lost its history sends reset; the page script turns it into sse:reset, then reloads."

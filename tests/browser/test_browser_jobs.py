@@ -2,7 +2,7 @@
 and a tab opened mid-job shows the bar where the job is at once, then follows it to done.
 
 Each test runs for the demo's three page setups: htmx 2 sharing one connection through a shared worker, htmx 2 with a
-connection per tab (`--no-share`), and htmx 4 (`--htmx 4`). The demo's job takes 2.5 s, in ten steps.
+connection per tab (`--no-share`), and htmx 4 (`--htmx 4`), shared and per tab. The demo's job takes 2.5 s, in ten steps.
 """
 import re, time
 import pytest
@@ -10,7 +10,8 @@ from pages import demo, open_tab, STREAM_OPEN
 
 pytestmark = pytest.mark.timeout(120)
 
-CONFIGS = {'htmx2-shared': (2, []), 'htmx2-per-tab': (2, ['--no-share']), 'htmx4': (4, ['--htmx', '4'])}
+CONFIGS = {'htmx2-shared': (2, []), 'htmx2-per-tab': (2, ['--no-share']), 'htmx4-shared': (4, ['--htmx', '4']),
+           'htmx4-per-tab': (4, ['--htmx', '4', '--no-share'])}
 JOB_SECONDS = 2.5
 
 # Records every (state, percent) the job bar shows, in order, as htmx swaps it in.

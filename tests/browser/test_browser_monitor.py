@@ -2,7 +2,7 @@
 reconnecting or offline; start it again on the same port and it says connected, within the stream's retry interval.
 
 Each test runs for the demo's three page setups: htmx 2 sharing one connection through a shared worker, htmx 2 with a
-connection per tab (`--no-share`), and htmx 4 (`--htmx 4`).
+connection per tab (`--no-share`), and htmx 4 (`--htmx 4`), shared and per tab.
 """
 import time
 import pytest
@@ -11,7 +11,8 @@ from pages import demo, open_tab
 
 pytestmark = pytest.mark.timeout(120)
 
-CONFIGS = {'htmx2-shared': (2, []), 'htmx2-per-tab': (2, ['--no-share']), 'htmx4': (4, ['--htmx', '4'])}
+CONFIGS = {'htmx2-shared': (2, []), 'htmx2-per-tab': (2, ['--no-share']), 'htmx4-shared': (4, ['--htmx', '4']),
+           'htmx4-per-tab': (4, ['--htmx', '4', '--no-share'])}
 RETRY_MS = 2000  # the `retry:` the demo's stream asks browsers for (setup_broadcast_routes' default retry_ms)
 
 # Records every state the indicator shows, from the `sse:status` events of the monitor, in sessionStorage: after a restart

@@ -1,7 +1,7 @@
 """Cross-tab sync in a real Chromium, against the real demo: two tabs in step, a server restart, and closed tabs.
 
 Each test runs for three pages: htmx 2 sharing one connection through a shared worker (the demo's default),
-htmx 2 with a connection per tab (`--no-share`), and htmx 4 (`--htmx 4`).
+htmx 2 with a connection per tab (`--no-share`), and htmx 4 (`--htmx 4`) shared and per tab.
 """
 import time
 import pytest
@@ -11,7 +11,8 @@ from pages import (demo, open_tab, connections, counter, feed, wait_feed, wait_c
 pytestmark = pytest.mark.timeout(120)
 
 # htmx version, demo arguments, server connections for two tabs
-CONFIGS = {'htmx2-shared': (2, [], 1), 'htmx2-per-tab': (2, ['--no-share'], 2), 'htmx4': (4, ['--htmx', '4'], 2)}
+CONFIGS = {'htmx2-shared': (2, [], 1), 'htmx2-per-tab': (2, ['--no-share'], 2), 'htmx4-shared': (4, ['--htmx', '4'], 1),
+           'htmx4-per-tab': (4, ['--htmx', '4', '--no-share'], 2)}
 
 @pytest.fixture(params=list(CONFIGS))
 def config(request, htmx2_assets, htmx4_assets):

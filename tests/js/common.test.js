@@ -58,3 +58,14 @@ test('an extension loaded before the hook keeps its own factory underneath', () 
   p.ctx.htmx.createEventSource('/y');
   assert.deepEqual(own, ['/y']);
 });
+
+test('eventText: writes an event that a parser already split back as the block that parses to it', () => {
+  const S = page().load('common.js').ctx.cjmSSE;
+  assert.equal(S.eventText('message', '<p>a</p>\n<p>b</p>', '7'), 'id: 7\ndata: <p>a</p>\ndata: <p>b</p>\n\n');
+  assert.equal(S.eventText('reset', '{"reason": "too_old"}', '9'), 'id: 9\nevent: reset\ndata: {"reason": "too_old"}\n\n');
+  // empty data still dispatches (one empty data line); a trailing newline of the data survives as one more line
+  assert.equal(S.eventText('message', '', '1'), 'id: 1\ndata: \n\n');
+  assert.equal(S.eventText('message', 'x\n', '1'), 'id: 1\ndata: x\ndata: \n\n');
+  // an empty id clears the id, as the original stream did; a leading space in data is kept (the parser strips one space)
+  assert.equal(S.eventText('message', ' lead', ''), 'id: \ndata:  lead\n\n');
+});
