@@ -216,8 +216,7 @@ def test_quarto_links_become_html():
     assert out == '<a href="https://x.org/a.py#L3" target="_blank" style="float:right">source</a>\n\n*x*:`Foo`'
 
 # --- stored outputs: the pages show what the examples return --------------------------------------------
-STORED = ['core/streaming.ipynb', 'core/ids.ipynb', 'core/messages.ipynb', 'core/broadcast.ipynb', 'core/stream.ipynb',
-          'core/backends.ipynb', 'core/updates.ipynb', 'core/jobs.ipynb', 'testing.ipynb']
+STORED = SIDEBAR  # every page
 DETERMINISTIC = ['core/ids.ipynb', 'core/messages.ipynb']  # no ids, times or ports in their outputs: re-run and compare
 
 def _outputs(cell):
