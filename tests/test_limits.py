@@ -7,7 +7,7 @@ pytestmark = pytest.mark.timeout(120)
 
 def test_a_peer_that_never_reads_is_disconnected_after_send_timeout():
     port = free_port()
-    env = {'SSE_TEST_QUEUE': '100000', 'SSE_TEST_SEND_TIMEOUT': '1', 'SSE_TEST_HISTORY': '5'}
+    env = {'SSE_TEST_QUEUE': '100000', 'SSE_TEST_SEND_TIMEOUT': '1', 'SSE_TEST_HISTORY': '1000'}  # the log holds all 200: only send_timeout can cut the peer
     with uvicorn_app('server_app:app', port, env=env) as url:
         async def go():
             async with httpx.AsyncClient(timeout=10) as http:

@@ -60,7 +60,8 @@ def test_unknown_or_too_old_id_gets_one_reset(server):
     assert numbers(after) == [1, 1, 1]
     assert stats['resets'] >= 3
 
-def test_a_client_dropped_for_a_full_queue_loses_nothing_on_reconnect(server):
+def test_a_stalled_client_is_cut_while_the_log_still_holds_it_and_loses_nothing_on_reconnect(server):
+    "A client that stops reading is cut once it is owed 3/4 of the log (300 of 400 here), before the log drops its position: its resume is whole."
     big = 'x' * 100_000
     async def go():
         async with httpx.AsyncClient(timeout=10) as http:
@@ -69,7 +70,7 @@ def test_a_client_dropped_for_a_full_queue_loses_nothing_on_reconnect(server):
             for i in range(3): await broadcast(http, server, 'n', {'i': i, 'pad': big})
             seen = await slow.events(3)
             sent = 3
-            while 'slow' in (await state(http, server))['connections'] and sent < 350:
+            while 'slow' in (await state(http, server))['connections'] and sent < 700:
                 await broadcast(http, server, 'n', {'i': sent, 'pad': big})
                 sent += 1
             dropped = (await state(http, server))['dropped']
@@ -80,7 +81,7 @@ def test_a_client_dropped_for_a_full_queue_loses_nothing_on_reconnect(server):
             await hang_up(http, server, [slow, back])
             return sent, dropped, seen, rest
     sent, dropped, seen, rest = run(go())
-    assert sent < 350, 'the slow client was never dropped'
+    assert sent < 700, 'the slow client was never dropped'
     assert dropped >= 1
     assert numbers(seen) == list(range(len(seen))) and len(seen) < sent
     assert numbers(rest) == list(range(len(seen), sent))

@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
 from .ids import CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, validate_channel, validate_connection_id
-from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _reset_wire, _ResetMessage
+from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _ResetMessage
 from .backends import Backend, BackendState, MemoryBackend, _spawn
+from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut
 from .stream import RouteConfig, _handler, _mount
 
 # %% ../../nbs/core/broadcast.ipynb #d326a9a6
@@ -27,14 +28,15 @@ _all_ = ['STREAM_CLOSED', 'CHANNEL_PATTERN', 'MAX_CHANNELS_PER_CONNECTION', 'Bro
 class BroadcastManager:
     "Manages SSE broadcast connections across multiple tabs/clients"
     def __init__(self,
-                 max_queue_size:int=100, # Messages a client may fall behind before it is dropped
-                 history_limit:int=50, # Messages kept in `history`, for `get_history` and for clients that reconnect
+                 max_queue_size:int=100, # Messages a `register()` queue holds before its reader is dropped (the built-in streams read the shared log instead)
+                 history_limit:int=LOG_MAX_ENTRIES, # Messages kept: in `history`, and in the shared log that streams catch up and resume from
                  queue_timeout:float=0.1, # Seconds `send_to` waits for room in a full queue; `broadcast` never waits
                  debug:bool=False, # Log connections and drops at INFO level on the `cjm_fasthtml_sse` logger
                  max_connections:Optional[int]=None, # Refuse new streams (HTTP 503) beyond this many; `None` for no limit
                  send_timeout:Optional[float]=30.0, # Disconnect a client that accepts no bytes for this many seconds
                  max_message_bytes:int=1_048_576, # Largest encoded message `broadcast` and `send_to` accept
                  backend:Optional[Backend]=None, # Where ids, history and fan-out live: `MemoryBackend()` (the default) or a `RedisBackend`
+                 log_max_bytes:int=LOG_MAX_BYTES, # Encoded bytes the shared log keeps; the oldest messages go first beyond it
                 ):
         if not isinstance(max_queue_size, int) or max_queue_size < 1: raise ValueError(f"max_queue_size must be an int >= 1, not {max_queue_size!r}")
         if not isinstance(history_limit, int) or history_limit < 0: raise ValueError(f"history_limit must be an int >= 0, not {history_limit!r}")
@@ -42,19 +44,21 @@ class BroadcastManager:
         if max_connections is not None and (not isinstance(max_connections, int) or max_connections < 1): raise ValueError(f"max_connections must be None or an int >= 1, not {max_connections!r}")
         if send_timeout is not None and not send_timeout > 0: raise ValueError(f"send_timeout must be None or > 0 seconds, not {send_timeout!r}")
         if not isinstance(max_message_bytes, int) or max_message_bytes < 1: raise ValueError(f"max_message_bytes must be an int >= 1, not {max_message_bytes!r}")
+        if isinstance(log_max_bytes, bool) or not isinstance(log_max_bytes, int) or log_max_bytes < 1: raise ValueError(f"log_max_bytes must be an int >= 1, not {log_max_bytes!r}")
         self.connections: Dict[str, asyncio.Queue] = {}
         self.connection_metadata: Dict[str, Dict[str, Any]] = {}
         self.history: Deque[BroadcastMessage] = deque(maxlen=history_limit)
         self.max_queue_size, self.queue_timeout, self.debug = max_queue_size, queue_timeout, debug
-        self.max_connections, self.send_timeout, self.max_message_bytes = max_connections, send_timeout, max_message_bytes
+        self.max_connections, self.send_timeout, self.max_message_bytes, self.log_max_bytes = max_connections, send_timeout, max_message_bytes, log_max_bytes
         self.closing = False
-        self.messages_broadcast = self.dropped_count = self.send_timeouts = self.resumes_served = self.resets_sent = 0
+        self.messages_broadcast = self._queue_drops = self.resumes_served = self.resets_sent = 0
         self._published_id = 0
         self._channels: Dict[str, Dict[str, asyncio.Queue]] = {}
-        self._streams, self._builders = {}, {}
+        self._queues, self._streams, self._builders, self._fanout = {}, {}, {}, None
         self.backend = backend if backend is not None else MemoryBackend()
         start = self.backend.bind(self.deliver, history_limit)
-        self._last_id = self._floor = start if start is not None else time.time_ns() // 1000
+        self._last_id = start if start is not None else time.time_ns() // 1000
+        self._new_log(self._last_id)
         self._starting, self._id_waiters, self._background, self._seen = None, [], set(), None
         self._hooks = {'connect': [], 'disconnect': [], 'broadcast': []}
 
@@ -67,26 +71,10 @@ class BroadcastManager:
                        channels:Optional[Iterable[str]]=None, # Channels to receive besides the messages for everyone
                       )->tuple[str, asyncio.Queue]: # The connection id and its queue of `BroadcastMessage`s
         "Register a new connection and return its queue."
-        channels = sorted({validate_channel(c) for c in channels or ()})
-        if len(channels) > MAX_CHANNELS_PER_CONNECTION: raise ValueError(f"a connection may subscribe to at most {MAX_CHANNELS_PER_CONNECTION} channels, not {len(channels)}")
-        if connection_id is not None: validate_connection_id(connection_id)
-        await self._ensure_started()
-        if connection_id is not None and await self.backend.holder(connection_id) not in (None, self.backend.token):
-            raise ConnectionIdTaken(f"connection id {connection_id!r} is already connected to another server process")
-        if connection_id is None:
-            connection_id = new_connection_id('conn')
-            while connection_id in self.connections: connection_id = new_connection_id('conn')
-        elif connection_id in self.connections: raise ConnectionIdTaken(f"connection id {connection_id!r} is already connected")
-        if self.closing: raise ConnectionRefused("the server is shutting down")
-        if self.max_connections is not None and len(self.connections) >= self.max_connections:
-            raise ConnectionRefused(f"the server is at its limit of {self.max_connections} connections")
-        queue = asyncio.Queue(maxsize=self.max_queue_size)
-        self.connections[connection_id] = queue
-        self.connection_metadata[connection_id] = {**(metadata or {}), 'connected_at': datetime.now().isoformat(), 'channels': channels}
+        connection_id, channels = await self._admit(connection_id, channels)
+        queue = self._queues[connection_id] = asyncio.Queue(maxsize=self.max_queue_size)
         for c in channels: self._channels.setdefault(c, {})[connection_id] = queue
-        self.backend.connection_added(connection_id)
-        if self._hooks['connect']: self._fire('connect', connection_id, self.connection_metadata[connection_id], channels)
-        self._log('registered %s', connection_id)
+        self._connected(connection_id, queue, metadata, channels)
         return connection_id, queue
 
     async def unregister(self,
@@ -107,11 +95,11 @@ class BroadcastManager:
         await self._ensure_started()
         self.messages_broadcast += 1
         if await self._publish(message) is None:
-            sent = self._deliver(message, self._targets(channel, exclude))
+            sent = self._fan(message)
             if self._hooks['broadcast']: self._fire('broadcast', message)
             return sent
         sent = message.__dict__.pop('_sent', None) # set when `deliver` got this very message, before `publish` returned
-        return len(self._targets(channel, exclude)) if sent is None else sent
+        return self._reach(channel, exclude) if sent is None else sent
 
     async def send_to(self,
                       connection_id:str, # Target connection ID
@@ -124,21 +112,30 @@ class BroadcastManager:
         queue = self.connections.get(connection_id)
         if queue is not None and channel is not None and channel not in self.connection_metadata[connection_id]['channels']: return False
         if queue is None and await self.backend.holder(connection_id) is None: return False
+        queue = self._queues.get(connection_id) # only a `register()` queue can be full; a stream owes from the log
         if queue is not None and queue.full() and self.queue_timeout:
             deadline = asyncio.get_running_loop().time() + self.queue_timeout
             while queue.full() and asyncio.get_running_loop().time() < deadline: await asyncio.sleep(min(0.005, self.queue_timeout))
-            if self.connections.get(connection_id) is not queue: return False
+            if self._queues.get(connection_id) is not queue: return False
         message = self._new_message(message_type, data, metadata, channel, target=connection_id)
         await self._ensure_started()
-        if await self._publish(message) is None:
-            queue = self.connections.get(connection_id)
-            return queue is not None and self._deliver(message, [(connection_id, queue)]) == 1
+        if await self._publish(message) is None: return self._fan(message) == 1
         return message.__dict__.pop('_sent', 1) == 1
 
     @property
     def newest_id(self)->str: # The id of the newest message this manager has sent or received
         "The id a page rendered now should resume its stream after (`last_event_id=`): later messages are replayed, earlier ones never."
         return str(max(self._last_id, self._published_id))
+
+    @property
+    def dropped_count(self)->int: # `register()` queues found full, and streams that fell off the log
+        "How many clients were dropped for falling behind."
+        return self._queue_drops + self._fanout.fell_off
+
+    @property
+    def send_timeouts(self)->int: # Streams cut because their socket accepted nothing for `send_timeout` seconds
+        "How many streams were cut for not reading."
+        return self._fanout.send_timeouts
 
     @property
     def last_event_id(self)->str: # Same as `newest_id`
@@ -161,10 +158,12 @@ class BroadcastManager:
                   detail:bool=True, # Add `channels`, the connections per channel name; `{prefix}/status` leaves it out unless `status_detail` allows
                  )->Dict[str, Any]: # Totals, and the per-channel counts when `detail`
         "Connections, channels, and counts of what the manager has done."
-        stats = {'connections': len(self.connections), 'history_size': len(self.history), 'channel_count': len(self._channels),
+        counts, fan = self._channel_counts(), self._fanout
+        stats = {'connections': len(self.connections), 'history_size': len(self.history), 'channel_count': len(counts),
                  'messages_broadcast': self.messages_broadcast, 'dropped': self.dropped_count, 'send_timeouts': self.send_timeouts,
-                 'resumes': self.resumes_served, 'resets': self.resets_sent, 'closing': self.closing}
-        if detail: stats['channels'] = {c: len(m) for c, m in sorted(self._channels.items())}
+                 'resumes': self.resumes_served, 'resets': self.resets_sent + fan.resets, 'closing': self.closing,
+                 'lagged': fan.lagged, 'log_entries': len(fan.log), 'log_bytes': fan.log.nbytes}
+        if detail: stats['channels'] = dict(sorted(counts.items()))
         return stats
 
     def on_connect(self,
@@ -193,10 +192,12 @@ class BroadcastManager:
         "Hand message `event_id` to this process's clients: the one way a backend talks to its manager."
         seen = self._seen
         if seen is not None and event_id <= seen: return
+        if event_id <= self._eventlog.last_id: self._fanout.rewind(event_id - 1 if seen is None else seen) # drop what only this process sent in an outage
         self._seen = self._last_id = event_id
         if reset: self._reset_all(reset, event_id)
         elif seen is not None and event_id > seen + 1: self._reset_all('missed_messages', event_id - 1)
         if message is not None: self._deliver_message(message, event_id)
+        else: self._eventlog.advance(event_id)
         for n, waiter in self._id_waiters:
             if n <= event_id and not waiter.done(): waiter.set_result(None)
 
@@ -217,9 +218,8 @@ class BroadcastManager:
                    ):
         "End every open stream and refuse new connections from now on."
         self.closing = True
-        tasks = {s.task for s in self._streams.values() if s.task is not None and s.task is not asyncio.current_task()}
+        await self._fanout.close(timeout)
         for connection_id in list(self.connections): self._disconnect(connection_id, 'closing')
-        if tasks: await asyncio.wait(tasks, timeout=timeout)
         await self.backend.close()
 
 # %% ../../nbs/core/broadcast.ipynb #fa849afe
@@ -238,22 +238,82 @@ async def _start_backend(self:BroadcastManager):
 async def _ensure_started(self:BroadcastManager):
     if not self.backend.started: await self.start()
 
+@patch
+def _new_log(self:BroadcastManager, start_id:int):
+    "Start an empty shared log after `start_id`, served to the streams by one `FanOut`."
+    self._eventlog = EventLog(max_entries=max(self.history.maxlen, 1), max_bytes=self.log_max_bytes, start_id=start_id, encode=_encoded)
+    if self._fanout is None: self._fanout = FanOut(self._eventlog, send_timeout=self.send_timeout, cut_behind=0.75)
+    else: self._fanout.log = self._eventlog
+
+@patch
+async def _admit(self:BroadcastManager, connection_id, channels):
+    "Check a new connection against the id rules and the limits: its id (generated when `None`) and its sorted channels."
+    channels = sorted({validate_channel(c) for c in channels or ()})
+    if len(channels) > MAX_CHANNELS_PER_CONNECTION: raise ValueError(f"a connection may subscribe to at most {MAX_CHANNELS_PER_CONNECTION} channels, not {len(channels)}")
+    if connection_id is not None: validate_connection_id(connection_id)
+    await self._ensure_started()
+    if connection_id is not None and await self.backend.holder(connection_id) not in (None, self.backend.token):
+        raise ConnectionIdTaken(f"connection id {connection_id!r} is already connected to another server process")
+    if connection_id is None:
+        connection_id = new_connection_id('conn')
+        while connection_id in self.connections: connection_id = new_connection_id('conn')
+    elif connection_id in self.connections: raise ConnectionIdTaken(f"connection id {connection_id!r} is already connected")
+    if self.closing: raise ConnectionRefused("the server is shutting down")
+    if self.max_connections is not None and len(self.connections) >= self.max_connections:
+        raise ConnectionRefused(f"the server is at its limit of {self.max_connections} connections")
+    return connection_id, channels
+
+@patch
+def _connected(self:BroadcastManager, connection_id, queue, metadata, channels):
+    "Record a connection that `_admit` let in, and run the connect hooks."
+    self.connections[connection_id] = queue
+    self.connection_metadata[connection_id] = {**(metadata or {}), 'connected_at': datetime.now().isoformat(), 'channels': channels}
+    self.backend.connection_added(connection_id)
+    if self._hooks['connect']: self._fire('connect', connection_id, self.connection_metadata[connection_id], channels)
+    self._log('registered %s', connection_id)
+
+# %% ../../nbs/core/broadcast.ipynb #66bdc0ef
+@patch
+async def _open_stream(self:BroadcastManager,
+                       send, # The request's ASGI `send`
+                       connection_id:Optional[str], # Asked for, or `None`
+                       channels:Iterable[str], # Channels to receive besides the messages for everyone
+                       element_builder:Optional[Callable], # The route's renderer: the key of the encoding it reads from the log
+                       last_event_id:Optional[str], # The client's `Last-Event-ID`, as it sent it
+                       heartbeat_interval:float, # The route's heartbeat interval
+                      ): # The stream's `Subscriber`, to `run`
+    "Admit a stream of the built-in route and subscribe it to the shared log after `last_event_id` (or from now)."
+    connection_id, channels = await self._admit(connection_id, channels)
+    resets = self._fanout.resets
+    sub = self._fanout.subscribe(send, key=element_builder, channels=channels, last_event_id=last_event_id,
+                                 sub_id=connection_id, heartbeat_interval=heartbeat_interval)
+    if last_event_id and self._fanout.resets == resets: self.resumes_served += 1
+    self._streams[connection_id] = sub
+    self._connected(connection_id, asyncio.Queue(1), None, channels)
+    return sub
+
 # %% ../../nbs/core/broadcast.ipynb #1289c92c
 @patch
 def _disconnect(self:BroadcastManager, connection_id, reason):
     queue = self.connections.pop(connection_id, None)
     if queue is None: return
     meta = self.connection_metadata.pop(connection_id, None) or {}
-    for c in meta.get('channels', ()):
-        members = self._channels.get(c, {})
-        members.pop(connection_id, None)
-        if not members: self._channels.pop(c, None)
+    if self._queues.pop(connection_id, None) is not None:
+        for c in meta.get('channels', ()):
+            members = self._channels.get(c, {})
+            members.pop(connection_id, None)
+            if not members: self._channels.pop(c, None)
     _end_queue(queue)
     self.backend.connection_removed(connection_id)
-    stream = self._streams.pop(connection_id, None)
-    if stream is not None: stream.end()
+    sub = self._streams.pop(connection_id, None)
+    if sub is not None: sub.end(reason)
     if self._hooks['disconnect']: self._fire('disconnect', connection_id, meta, meta.get('channels', []))
     self._log('%s %s', reason, connection_id)
+
+@patch
+def _stream_ended(self:BroadcastManager, sub):
+    "Forget stream `sub` once its request is over, unless its id already belongs to a newer connection."
+    if self._streams.get(sub.id) is sub: self._disconnect(sub.id, 'stream ended')
 
 # %% ../../nbs/core/broadcast.ipynb #6fc2388a
 @patch
@@ -287,17 +347,35 @@ def _check_encoding(self:BroadcastManager, message):
 
 @patch
 def _targets(self:BroadcastManager, channel, exclude):
-    "`(id, queue)` of the local connections a message for `channel` goes to, less `exclude`."
-    targets = self.connections.items() if channel is None else self._channels.get(channel, {}).items()
+    "`(id, queue)` of the `register()` queues a message for `channel` goes to, less `exclude`."
+    targets = self._queues.items() if channel is None else self._channels.get(channel, {}).items()
     return [(cid, q) for cid, q in targets if cid not in exclude] if exclude else targets
 
 @patch
-def _remember(self:BroadcastManager, message):
-    "Add `message` to the history, noting the newest id that can no longer be replayed."
-    h = self.history
-    if h.maxlen == 0: self._floor = int(message.id); return
-    if len(h) == h.maxlen: self._floor = int(h[0].id)
-    h.append(message)
+def _reach(self:BroadcastManager, channel, exclude)->int:
+    "How many local connections, queues and streams, a message for `channel` goes to, less `exclude`."
+    subs = self._fanout._by_channel.get(channel, {})
+    return len(self._targets(channel, exclude)) + (sum(s not in exclude for s in subs) if exclude else len(subs))
+
+@patch
+def _channel_counts(self:BroadcastManager)->Dict[str, int]:
+    "Connections per channel: `register()` queues and streams."
+    counts = {c: len(m) for c, m in self._channels.items()}
+    for c, subs in self._fanout._by_channel.items():
+        if c is not None and subs: counts[c] = counts.get(c, 0) + len(subs)
+    return counts
+
+@patch
+def _fan(self:BroadcastManager, message, event_id=None)->int: # How many connections it reached
+    "Append `message` to the shared log (as `event_id`, else the next id) and write it to its streams; put it on its queues."
+    target, exclude = getattr(message, '_target', None), getattr(message, '_exclude', None)
+    n = self._fanout.publish(message, event_id, message.channel, exclude, target)
+    held = self._eventlog
+    for key in (None, *self._builders): held.wire(held.entries[-1], key) # made already, in `_check_encoding`: count them in the log's bytes
+    if target is None: return n + self._deliver(message, self._targets(message.channel, exclude))
+    queue = self._queues.get(target)
+    if queue is None or (message.channel is not None and message.channel not in self.connection_metadata[target]['channels']): return n
+    return n + self._deliver(message, [(target, queue)])
 
 @patch
 def _deliver(self:BroadcastManager, message, targets):
@@ -308,17 +386,15 @@ def _deliver(self:BroadcastManager, message, targets):
         except asyncio.QueueFull: full.append(connection_id)
         else: sent += 1
     for connection_id in full:
-        self.dropped_count += 1
+        self._queue_drops += 1
         self._disconnect(connection_id, 'dropped (queue full)')
     return sent
 
 @patch
 def _reset_all(self:BroadcastManager, reason, newest_id):
-    "Send every local client a `reset`: they may have missed messages that can't be replayed."
-    self._floor = max(self._floor, newest_id)
-    if self.connections:
-        self.resets_sent += len(self.connections)
-        self._deliver(_ResetMessage(reason, newest_id), list(self.connections.items()))
+    "Put a `reset` for everyone in the log as `newest_id`: its clients, and any that resume from before it, may have missed messages."
+    self.resets_sent += len(self.connections)
+    self._fan(_ResetMessage(reason, newest_id), newest_id)
 
 @patch
 def _deliver_message(self:BroadcastManager, message, event_id):
@@ -327,15 +403,12 @@ def _deliver_message(self:BroadcastManager, message, event_id):
     try: self._check_encoding(message)
     except Exception:
         log.exception('message %s could not be rendered here; this process does not deliver it', event_id)
+        self._eventlog.advance(event_id)
         return
-    target = getattr(message, '_target', None)
-    if target is None:
-        self._remember(message)
-        message._sent = self._deliver(message, self._targets(message.channel, getattr(message, '_exclude', None)))
-        if self._hooks['broadcast']: self._fire('broadcast', message)
-    elif (queue := self.connections.get(target)) is not None and (message.channel is None or message.channel in self.connection_metadata[target]['channels']):
-        message._sent = self._deliver(message, [(target, queue)])
-    else: message._sent = 0
+    broadcast = getattr(message, '_target', None) is None
+    if broadcast: self.history.append(message)
+    message._sent = self._fan(message, event_id)
+    if broadcast and self._hooks['broadcast']: self._fire('broadcast', message)
 
 # %% ../../nbs/core/broadcast.ipynb #dabccd08
 @patch
@@ -363,36 +436,17 @@ def _fire(self:BroadcastManager, kind, *args):
             if inspect.isawaitable(result): self._in_background(_logged(result, kind, fn))
         except Exception: log.exception('%s hook %r raised', kind, fn)
 
-# %% ../../nbs/core/broadcast.ipynb #9a464960
-@patch
-def _catch_up(self:BroadcastManager, last_event_id, channels, connection_id=None)->Tuple[List[BroadcastMessage], Optional[str]]:
-    "Retained messages newer than `last_event_id` for `channels` and not excluding `connection_id`, or the reason the client must reset instead."
-    if not last_event_id: return [], None
-    last = _event_number(last_event_id)
-    if last is None or last > self._last_id:
-        self.resets_sent += 1
-        return [], 'unknown_id'
-    if last < self._floor:
-        self.resets_sent += 1
-        return [], 'too_old'
-    self.resumes_served += 1
-    return [m for m in self.history if int(m.id) > last and (m.channel is None or m.channel in channels)
-            and connection_id not in getattr(m, '_exclude', ())], None
-
-@patch
-def _reset_event(self:BroadcastManager, reason, last_event_id)->bytes:
-    "The `reset` event for a client that came back with `last_event_id`."
-    return _reset_wire(reason, last_event_id, self._last_id)
-
 # %% ../../nbs/core/broadcast.ipynb #22bf3b1d
 @patch
 def _load_history(self:BroadcastManager, state:BackendState):
-    "Take the history and the ids' position from a backend that keeps them elsewhere."
+    "Take the history and the ids' position from a backend that keeps them elsewhere, and rebuild the shared log from them."
     self.history.clear()
     self.history.extend(state.history)
     if state.newest_id is not None: self._last_id = state.newest_id
-    self._floor = state.oldest_id - 1 if state.oldest_id is not None else self._last_id
     self._seen = state.newest_id
+    self._new_log(state.oldest_id - 1 if state.oldest_id is not None else self._last_id)
+    for m in state.history: self._eventlog.append(m, int(m.id), m.channel, getattr(m, '_exclude', None))
+    self._eventlog.advance(self._last_id)
 
 # %% ../../nbs/core/broadcast.ipynb #845733e1
 @patch

@@ -6,17 +6,19 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/fanout.html.md"""
 
 # %% auto #0
 __all__ = ['log', 'LOG_MAX_ENTRIES', 'LOG_MAX_BYTES', 'CHUNK_BYTES', 'UVICORN_CHECKED', 'HEARTBEAT', 'SSE_START', 'LogEntry',
-           'EventLog', 'reset_event', 'Subscriber', 'FanOut']
+           'EventLog', 'Subscriber', 'FanOut', 'reset_event']
 
 # %% ../../nbs/core/fanout.ipynb #64987ae5
 import asyncio, bisect, logging, time
 from operator import attrgetter
 from fastcore.basics import patch
 from typing import Any, Callable, Dict, Iterable, List, Optional
-from .streaming import encode_json, sse_event
+from .streaming import sse_event
+from .messages import reset_event
 
 # %% ../../nbs/core/fanout.ipynb #68d7f2af
 log = logging.getLogger('cjm_fasthtml_sse')
+_all_ = ['reset_event']
 
 LOG_MAX_ENTRIES = 4096      # messages the log keeps: a burst of 1,000 fits four times over
 LOG_MAX_BYTES = 64 * 2**20  # encoded bytes the log keeps: 64 messages of today's largest (`max_message_bytes`, 1 MiB)
@@ -121,6 +123,14 @@ def index_after(self:EventLog, cursor:int)->int: # Index in `entries` of the fir
     "Where a stream whose cursor is `cursor` goes on reading."
     return bisect.bisect_right(self.entries, cursor, lo=self._head, key=attrgetter('id'))
 
+# %% ../../nbs/core/fanout.ipynb #da8c284b
+@patch
+def advance(self:EventLog,
+            id:int, # An id given out without a message for clients
+           ):
+    "Count `id` as seen, with no entry; ids at or below `last_id` change nothing."
+    if id > self.last_id: self.last_id = id
+
 # %% ../../nbs/core/fanout.ipynb #17e15957
 def _uvicorn_cycle(send:Callable, # The ASGI `send` the app was given
                    limit:int=64, # Most callables to look at
@@ -157,13 +167,6 @@ def _write_now(sub, body:bytes)->bool: # True if written (or the client is gone)
 HEARTBEAT = sse_event(comment='heartbeat').encode()
 SSE_START = {'type': 'http.response.start', 'status': 200,
              'headers': [(b'content-type', b'text/event-stream'), (b'cache-control', b'no-cache'), (b'x-accel-buffering', b'no')]}
-
-def reset_event(reason:str, # Why: `too_old`, `unknown_id` or `fell_behind`
-                last_event_id:Optional[str], # Where the client was, as it said or as the server knew it
-                newest_id:int, # The newest id: the client's next reconnect resumes from there
-               )->bytes: # One SSE `reset` event
-    "The `reset` event that tells a client it can't be caught up and must reload its state."
-    return sse_event(encode_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
 
 # %% ../../nbs/core/fanout.ipynb #3272ebb4
 class Subscriber:
@@ -241,7 +244,7 @@ async def _catch_up(self:Subscriber):
             self.hub.resets += 1
             self.end('fell_behind', reset_event('fell_behind', str(self.cursor), self.hub.log.last_id)); return
         if body: await self._send(body)
-        elif self.direct: self.live, self.worker = True, None; return
+        elif self.direct: self.live, self.worker = True, None; self.hub._lagging.discard(self); return
         elif self.hb_due: self.hb_due = False; await self._send(HEARTBEAT)
         else: await self.wake.wait()
 
@@ -250,6 +253,7 @@ def _lag(self:Subscriber, cursor, now):
     "Stop writing to this stream directly: a task catches it up from `cursor` as its socket drains."
     self.live, self.cursor, self.stall_since = False, cursor, now
     self.hub.lagged += 1
+    self.hub._lagging.add(self)
     self.worker = self.hub.loop.create_task(self._catch_up())
     self.worker.add_done_callback(self._worker_done)
 
@@ -300,6 +304,7 @@ async def run(self:Subscriber,
         if opening: await (send or self.send)({'type': 'http.response.body', 'body': opening, 'more_body': True})
         if self.direct: await self._catch_up()
         else:
+            self.hub._lagging.add(self)
             self.worker = self.hub.loop.create_task(self._catch_up())
             self.worker.add_done_callback(self._worker_done)
         if not self.closed:
@@ -328,15 +333,19 @@ class FanOut:
                  log:Optional[EventLog]=None, # The shared log; a new `EventLog()` when `None`
                  heartbeat_interval:float=15.0, # Seconds without a write before a stream gets a heartbeat comment
                  send_timeout:Optional[float]=30.0, # Cut a stream whose socket has not drained for this many seconds; `None` never
+                 cut_behind:Optional[float]=None, # Cut a lagging stream owed more than this share of `log.max_entries`, so it resumes whole; `None` never
                 ):
         if not heartbeat_interval > 0: raise ValueError(f"heartbeat_interval must be > 0 seconds, not {heartbeat_interval!r}")
         if send_timeout is not None and not send_timeout > 0: raise ValueError(f"send_timeout must be None or > 0 seconds, not {send_timeout!r}")
+        if cut_behind is not None and not 0 < cut_behind <= 1: raise ValueError(f"cut_behind must be None or a share in (0, 1], not {cut_behind!r}")
         self.log = log if log is not None else EventLog()
+        self.cut_behind = cut_behind
         self.heartbeat_interval, self.send_timeout = heartbeat_interval, send_timeout
         self.subscribers: Dict[str, Subscriber] = {}
         self._by_channel: Dict[Optional[str], Dict[str, Subscriber]] = {None: {}}
         self.closing, self._timer, self._n, self.loop, self._sweep_every = False, None, 0, None, heartbeat_interval / 4
-        self.lagged = self.resets = self.send_timeouts = 0
+        self._lagging = set()  # the streams a task is catching up: the ones that can fall off the log
+        self.lagged = self.resets = self.send_timeouts = self.fell_off = 0
 
 # %% ../../nbs/core/fanout.ipynb #f181a563
 @patch
@@ -376,6 +385,7 @@ def _remove(self:FanOut, sub):
     "Forget `sub` (idempotent)."
     if self.subscribers.get(sub.id) is not sub: return
     del self.subscribers[sub.id]
+    self._lagging.discard(sub)
     for c in (None, *sub.channels):
         members = self._by_channel.get(c)
         if members is not None:
@@ -395,6 +405,7 @@ def publish(self:FanOut,
     log_ = self.log
     prev = log_.last_id
     entry = log_.append(payload, id, channel, exclude, target)
+    if self._lagging and self.cut_behind is not None: self._cut_behind()
     if target is not None:
         sub = self.subscribers.get(target)
         subs = (sub,) if sub is not None and entry.for_(sub.id, sub.channels) else ()
@@ -419,6 +430,32 @@ def publish(self:FanOut,
             if isinstance(cursor, Exception): log.error('stream %s failed', sub.id, exc_info=cursor); sub.end('failed')
             else: sub._lag(cursor, now)
     return n
+
+# %% ../../nbs/core/fanout.ipynb #2941c7a5
+@patch
+def _cut_behind(self:FanOut):
+    "Cut the lagging streams owed more than `cut_behind` of the log's capacity, while the log still holds their position."
+    log_ = self.log
+    keep = int(log_.max_entries * self.cut_behind)
+    if len(log_) <= keep: return
+    soft = log_.entries[len(log_.entries) - keep - 1].id
+    for sub in [s for s in self._lagging if s.cursor < soft and s.cursor >= log_.floor]:
+        self.fell_off += 1
+        sub.stalled = True
+        sub.end('cut: too far behind to wait for')
+
+# %% ../../nbs/core/fanout.ipynb #c398e5e1
+@patch
+def rewind(self:FanOut,
+           id:int, # The newest id to keep
+          ):
+    "Drop the log's entries after `id`, and bring the cursors that passed them back to it."
+    log_ = self.log
+    es = log_.entries
+    while len(es) > log_._head and es[-1].id > id: log_.nbytes -= sum(map(len, es.pop().wire.values()))
+    log_.last_id = max(id, log_.floor)
+    for sub in self.subscribers.values():
+        if sub.cursor > log_.last_id: sub.cursor = log_.last_id
 
 # %% ../../nbs/core/fanout.ipynb #47361aeb
 @patch

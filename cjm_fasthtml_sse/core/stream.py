@@ -16,158 +16,35 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from .streaming import sse_event
 from .ids import MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, _public_rule, validate_channel, validate_connection_id
-from .messages import STREAM_CLOSED, _encoded
 from .connections import register_stream_endpoint
 
 # %% ../../nbs/core/stream.ipynb #6a14f8e3
 log = logging.getLogger('cjm_fasthtml_sse')
 
-# %% ../../nbs/core/stream.ipynb #53fde13f
-def _server_send(send, limit=64):
-    "The server's own `send` behind ASGI callable `send`, looked up through middleware closures, and its transport; `(None, None)` if not found."
-    todo, seen = [send], set()
-    while todo and len(seen) < limit:
-        f = todo.pop()
-        if id(f) in seen: continue
-        seen.add(id(f))
-        transport = getattr(getattr(f, '__self__', None), 'transport', None)
-        if hasattr(transport, 'abort'): return f, transport
-        todo += [c.cell_contents for c in (getattr(f, '__closure__', None) or ()) if callable(getattr(c, 'cell_contents', None))]
-        if hasattr(f, 'func'): todo.append(f.func)
-    return None, None
-
-# %% ../../nbs/core/stream.ipynb #a84ea52a
-_HEARTBEAT = object()
-_HEARTBEAT_BYTES = sse_event(comment='heartbeat').encode()
-_SSE_HEADERS = [(b'content-type', b'text/event-stream'), (b'cache-control', b'no-cache'), (b'x-accel-buffering', b'no')]
-
-class _Stream:
-    "One open event stream, as the manager sees it."
-    def __init__(self, manager, connection_id, queue, heartbeat_interval, send):
-        self.manager, self.connection_id, self.queue = manager, connection_id, queue
-        server_send, self.transport = _server_send(send)
-        self.send = server_send or send
-        self.heartbeat_interval, self.send_timeout = heartbeat_interval, manager.send_timeout
-        self.task, self.loop = asyncio.current_task(), asyncio.get_running_loop()
-        self.sending = self.closed = self.listening = False
-        self.last_write = self.send_started = self.loop.time()
-        self.timer = self.loop.call_later(self._next_check(0), self._check)
-
-    def _next_check(self, idle):
-        "Seconds until the next heartbeat is due, or sooner if a stuck send could time out before then."
-        wait = self.heartbeat_interval - idle
-        return wait if self.send_timeout is None else min(wait, self.send_timeout)
-
-    def _check(self):
-        "Time out a stuck send, or queue a heartbeat after a whole idle interval; then re-arm."
-        now = self.loop.time()
-        if self.sending:
-            stuck = now - self.send_started
-            if self.send_timeout is not None and stuck >= self.send_timeout:
-                self.manager.send_timeouts += 1
-                self.manager._disconnect(self.connection_id, 'send timed out')
-                return
-            delay = self.heartbeat_interval if self.send_timeout is None else self.send_timeout - stuck
-        else:
-            idle = now - self.last_write
-            if idle >= self.heartbeat_interval:
-                if self.queue.empty(): self.queue.put_nowait(_HEARTBEAT)
-                idle = 0
-            delay = self._next_check(idle)
-        self.timer = self.loop.call_later(max(delay, 0.01), self._check)
-
-    def end(self):
-        "Make the stream finish now, also when a client that stopped reading has it blocked in `send`."
-        self.closed = True
-        self.timer.cancel()
-        if not self.sending or self.task is asyncio.current_task(): return
-        if self.transport is not None: self.transport.abort()
-        else: self.task.cancel()
-
-# %% ../../nbs/core/stream.ipynb #852c2b3d
-async def _write(stream, body, send=None):
-    "Send `body` on the stream (with the server's own `send` unless another is given), marking the time so a stuck send can be noticed."
-    stream.sending, stream.send_started = True, stream.loop.time()
-    await (send or stream.send)({'type': 'http.response.body', 'body': body, 'more_body': True})
-    stream.sending, stream.last_write = False, stream.loop.time()
-
-def _wake(stream, task):
-    "A done-callback for the pump: interrupt `task`, the request's task, if it is still listening for a hang-up."
-    def callback(_):
-        if stream.listening and not task.done(): task.cancel()
-    return callback
-
-_BATCH_BYTES = 65_536
-
-async def _pump(stream, element_builder):
-    "Write queued messages to the client, batching what is already waiting (up to about 64 KB a write), until the stream closes."
-    queue = stream.queue
-    while not stream.closed:
-        item = await queue.get()
-        chunks, size = [], 0
-        while True:
-            if item is STREAM_CLOSED: stream.closed = True; break
-            chunks.append(chunk := _HEARTBEAT_BYTES if item is _HEARTBEAT else _encoded(item, element_builder))
-            size += len(chunk)
-            if size >= _BATCH_BYTES or queue.empty(): break
-            item = queue.get_nowait()
-        body = b''.join(chunks)
-        if body: await _write(stream, body)
-
 # %% ../../nbs/core/stream.ipynb #5c65daed
 class _BroadcastStream(Response):
-    "The SSE response for one client of a `BroadcastManager`."
+    "The SSE response for one client of a `BroadcastManager`: checks, then the shared log serves it."
     media_type = 'text/event-stream'
     def __init__(self, manager, connection_id, config, channels=(), last_event_id=None):
         super().__init__(status_code=200, headers={'cache-control': 'no-cache', 'x-accel-buffering': 'no'})
         self.manager, self.connection_id, self.config = manager, connection_id, config
-        self.element_builder, self.heartbeat_interval, self.retry_ms = config.element_builder, config.heartbeat_interval, config.retry_ms
         self.channels, self.last_event_id = channels, last_event_id
 
-    def _opening(self, missed, reset):
-        "The first bytes of the stream: retry, greeting, the missed messages or a reset, then the stream's position."
-        m = self.manager
-        head = sse_event(comment=f'Connected ({m.get_connection_count()} active)', retry=self.retry_ms).encode()
-        body = m._reset_event(reset, self.last_event_id) if reset is not None else b''.join(map(self._replayed, missed))
-        return head + body + sse_event(id=m._last_id).encode()
-
-    def _replayed(self, message):
-        "`message`'s bytes for this route, or nothing (logged) if this route's `element_builder` can't render it."
-        try: return _encoded(message, self.element_builder)
-        except Exception:
-            log.exception('message %s could not be rendered for a resuming client; skipped', message.id)
-            return b''
+    def _opening(self, sub):
+        "`retry`, the greeting, and for a new stream an id-only block with its position in the log."
+        head = sse_event(comment=f'Connected ({self.manager.get_connection_count()} active)', retry=self.config.retry_ms).encode()
+        return head if self.last_event_id else head + sse_event(id=str(sub.cursor)).encode()
 
     async def __call__(self, scope, receive, send):
-        manager = self.manager
+        manager, config = self.manager, self.config
         if self.last_event_id and (n := _event_number(self.last_event_id)) is not None: await manager._wait_for_id(n)
-        try: conn_id, queue = await manager.register(self.connection_id, channels=self.channels)
+        try: sub = await manager._open_stream(send, self.connection_id, self.channels, config.element_builder, self.last_event_id, config.heartbeat_interval)
         except ConnectionIdTaken as e: return await PlainTextResponse(str(e), status_code=409)(scope, receive, send)
         except ConnectionRefused as e:
             return await PlainTextResponse(str(e), status_code=503, headers={'retry-after': str(e.retry_after)})(scope, receive, send)
-        opening = self._opening(*manager._catch_up(self.last_event_id, self.channels, conn_id))
         _close_streams_on_exit(manager)
-        stream = manager._streams[conn_id] = _Stream(manager, conn_id, queue, self.heartbeat_interval, send)
-        pump, hung_up = None, False
-        try:
-            await send({'type': 'http.response.start', 'status': 200, 'headers': _SSE_HEADERS})
-            await _write(stream, opening, send)
-            pump = stream.task = asyncio.create_task(_pump(stream, self.element_builder))
-            pump.add_done_callback(_wake(stream, asyncio.current_task()))
-            stream.listening = True
-            while (await receive())['type'] != 'http.disconnect': pass
-            stream.listening, hung_up = False, True
-        except asyncio.CancelledError:
-            stream.listening = False
-            if pump is None or not pump.done(): raise
-            asyncio.current_task().uncancel()
-        finally:
-            stream.end()
-            if manager.connections.get(conn_id) is queue: manager._disconnect(conn_id, 'hung up' if hung_up else 'stream ended')
-            if manager._streams.get(conn_id) is stream: del manager._streams[conn_id]
-            if pump is not None and not pump.done(): await asyncio.gather(pump, return_exceptions=True)
-        if not pump.cancelled() and pump.exception() is not None: log.error('event stream %s failed', conn_id, exc_info=pump.exception())
-        if not hung_up: await send({'type': 'http.response.body', 'body': b'', 'more_body': False})
+        try: await sub.run(receive, opening=self._opening(sub), send=send)
+        finally: manager._stream_ended(sub)
 
 # %% ../../nbs/core/stream.ipynb #b4bc0164
 _managers_to_close = weakref.WeakSet()

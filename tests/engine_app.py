@@ -1,0 +1,34 @@
+"The app tests/test_engine.py runs: one BroadcastManager and its routes at the library's defaults, unless SSE_ENGINE_KW (JSON) sets some."
+import asyncio, json, os
+from fasthtml.common import FastHTML
+from starlette.responses import JSONResponse
+from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
+
+manager = BroadcastManager(**json.loads(os.environ.get('SSE_ENGINE_KW', '{}')))
+app = FastHTML(secret_key='engine-tests')
+setup_broadcast_routes(app, manager)
+
+@app.post('/_test/burst')
+async def burst(request):
+    "Broadcast `n` messages in a tight loop, the way an import that announces each row does; `pad` characters of padding each."
+    body = await request.json()
+    pad = 'x' * body.get('pad', 0)
+    for i in range(body['n']): await manager.broadcast('n', {'i': body.get('start', 0) + i, 'pad': pad})
+    return JSONResponse({'newest': manager.newest_id})
+
+def _rss_kb():
+    with open('/proc/self/status') as f: return next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))
+
+@app.get('/_test/state')
+async def state():
+    return JSONResponse({**manager.get_stats(detail=False), 'ids': sorted(manager.connections), 'streams': len(manager._streams),
+                         'direct': sum(getattr(s, 'direct', False) for s in manager._streams.values()), 'rss_kb': _rss_kb(), 'newest': manager.newest_id})
+
+class _Forward:
+    "A `send` that is a bound method of a plain object: nothing behind it leads to the server's transport."
+    def __init__(self, send): self._inner = send
+    async def send(self, message): await self._inner(message)
+
+async def hidden(scope, receive, send):
+    "`app` behind a middleware that hides uvicorn's transport: the engine must fall back to the plain ASGI `send`."
+    await app(scope, receive, _Forward(send).send if scope['type'] == 'http' else send)
