@@ -118,3 +118,32 @@ async def opening(client, timeout=5):
             if not data and client.ended: break
             client._events += client.parser.feed(data)
     return client._events
+
+def readme_tour_code():
+    "The python code blocks of the README's tour, joined in order: the app exactly as the README shows it, `serve()` last."
+    import re
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    tour = readme.split('## A 5-minute tour', 1)[1].split('\n## ', 1)[0]
+    blocks = re.findall(r'```python\n(.*?)```', tour, flags=re.S)
+    assert blocks and any('create_sse_element' in b for b in blocks), 'the README tour has no app code any more'
+    assert blocks[-1].strip() == 'serve()', "the README tour no longer ends with serve()"
+    return '\n'.join(blocks)
+
+def readme_tour(folder, port):
+    "Run the README's tour as the README says (`python main.py`, FastHTML's `serve()` with its reloader) on `port`; yields the base URL."
+    (Path(folder) / 'main.py').write_text(readme_tour_code(), encoding='utf-8')
+    env = {**os.environ, 'PORT': str(port), 'PYTHONPATH': str(ROOT)}
+    @contextlib.contextmanager
+    def run():
+        proc = subprocess.Popen([sys.executable, 'main.py'], cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        try:
+            wait_for_port(port, proc, timeout=30)
+            yield f'http://127.0.0.1:{port}'
+        finally:
+            import signal
+            with contextlib.suppress(ProcessLookupError): os.killpg(proc.pid, signal.SIGTERM)
+            try: proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL); proc.wait(10)
+    return run()

@@ -15,6 +15,7 @@ __all__ = ['HTMX_VERSIONS', 'HTMX_VERSION', 'HTMX_SSE_VERSION', 'HTMX4_VERSION',
 
 # %% ../../nbs/core/connections.ipynb #ad90b53b
 import asyncio, functools, json, logging, re, secrets
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -34,20 +35,40 @@ from .ids import CONNECTION_ID_PATTERN, validate_connection_id, new_connection_i
 
 # %% ../../nbs/core/connections.ipynb #385561bd
 _stream_endpoints: Dict[str, Optional[Callable[[], Optional[str]]]] = {}
+_app_endpoints: ContextVar[Optional[Dict[str, Callable]]] = ContextVar('cjm_sse_app_endpoints', default=None)
+
+class _AppEndpoints:
+    "ASGI middleware: while `app` answers a request, `stream_position` looks up `app`'s own streams first."
+    def __init__(self, app, endpoints): self.app, self.endpoints = app, endpoints
+    async def __call__(self, scope, receive, send):
+        token = _app_endpoints.set(self.endpoints)
+        try: await self.app(scope, receive, send)
+        finally: _app_endpoints.reset(token)
 
 def register_stream_endpoint(endpoint:str, # URL path of an event stream, e.g. `/sse/broadcast`
                              newest_id:Callable[[], Optional[str]], # Returns the id a page rendered now should resume after
+                             app=None, # The Starlette/FastHTML app that serves it, so pages of that app find it unambiguously
                             ):
     "Tell `create_sse_element` how to find the current position of the stream at `endpoint`."
     if not isinstance(endpoint, str) or not endpoint.startswith('/'): raise ValueError(f"endpoint must be a URL path starting with '/', not {endpoint!r}")
     if not callable(newest_id): raise TypeError(f"newest_id must be callable, not {newest_id!r}")
     old = _stream_endpoints.get(endpoint, newest_id)
     _stream_endpoints[endpoint] = newest_id if old is newest_id or old == newest_id else None
+    if app is not None: _endpoints_of(app)[endpoint] = newest_id
+
+def _endpoints_of(app):
+    "The endpoints registered for `app`, installing the middleware that makes them visible on its first use."
+    endpoints = app.__dict__.get('_cjm_sse_endpoints')
+    if endpoints is None:
+        endpoints = app._cjm_sse_endpoints = {}
+        app.add_middleware(_AppEndpoints, endpoints=endpoints)
+    return endpoints
 
 def stream_position(endpoint:str, # URL path of an event stream
                    )->Optional[str]: # The newest id of that stream now, or `None` when unknown or ambiguous
     "The id a page rendered now should resume the stream at `endpoint` after."
-    source = _stream_endpoints.get(endpoint.split('?', 1)[0])
+    path = endpoint.split('?', 1)[0]
+    source = (_app_endpoints.get() or {}).get(path) or _stream_endpoints.get(path)
     return None if source is None else source()
 
 # %% ../../nbs/core/connections.ipynb #fc61e46a

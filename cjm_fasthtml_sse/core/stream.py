@@ -177,7 +177,7 @@ def _mount(app, # FastHTML (or Starlette) app
     "Mount `GET {prefix}/broadcast` and `GET {prefix}/status` on `app`, behind its Beforeware."
     if status_detail is not None and not callable(status_detail): raise TypeError(f"status_detail must be a callable (request) -> bool, not {status_detail!r}")
     handler = _handler(manager, config)
-    register_stream_endpoint(f'{prefix}/broadcast', manager._stream_position)
+    register_stream_endpoint(f'{prefix}/broadcast', manager._stream_position, app=app)
     async def broadcast_endpoint(request):
         for page_only in _PAGE_ONLY: request.__dict__.pop(page_only, None)
         return await handler(request.query_params.get('connection_id'), request)

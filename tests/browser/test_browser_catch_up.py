@@ -5,28 +5,17 @@ from a broadcast; and a page without the SSE extension says so once."""
 import json, re, time
 from pathlib import Path
 import httpx, pytest
-from helpers import ROOT, free_port, running
+from helpers import ROOT, free_port, readme_tour, running
 from pages import counter, demo, feed, increment, post_message, reloaded, wait_counter, wait_feed, STREAM_OPEN
 from proxy import cut_proxy
 
 CUT_S, CHANGES, CATCH_UP_S = 4, 5, 8
 
-def tour_code():
-    "The python code blocks of the README's tour, joined in order: the app exactly as the README shows it."
-    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
-    tour = readme.split('## A 5-minute tour', 1)[1].split('\n## ', 1)[0]
-    blocks = re.findall(r'```python\n(.*?)```', tour, flags=re.S)
-    assert blocks and any('create_sse_element' in b for b in blocks), 'the README tour has no app code any more'
-    return '\n'.join(blocks)
-
 @pytest.fixture
 def tour_app(tmp_path):
-    "Run the README's tour app under uvicorn; yield (url, port, start) where `start()` runs a fresh process on the same port."
-    (tmp_path / 'tour_app.py').write_text(tour_code(), encoding='utf-8')
+    "Run the README's tour as the README says (`python main.py`); yield (port, start) where `start()` runs a fresh one on the same port."
     port = free_port()
-    def start(): return running(['-m', 'uvicorn', 'tour_app:app', '--app-dir', str(tmp_path), '--host', '127.0.0.1',
-                                 '--port', str(port), '--log-level', 'warning'], port)
-    yield port, start
+    yield port, lambda: readme_tour(tmp_path, port)
 
 def serve_cdn_locally(context, assets):
     "Answer the page's CDN requests (FastHTML's default headers, sse_hdrs' pinned extension) from the npm copies; anything else empty."
