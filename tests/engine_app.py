@@ -32,3 +32,25 @@ class _Forward:
 async def hidden(scope, receive, send):
     "`app` behind a middleware that hides uvicorn's transport: the engine must fall back to the plain ASGI `send`."
     await app(scope, receive, _Forward(send).send if scope['type'] == 'http' else send)
+
+import threading
+from starlette.responses import PlainTextResponse
+
+@app.post('/_test/sync')
+def sync_route(n:int):
+    "A plain `def` route (FastHTML runs it in a thread pool) that broadcasts."
+    manager.broadcast_threadsafe('sync', {'i': n})
+    return 'queued'
+
+@app.post('/_test/thread')
+def start_worker(n:int):
+    "Start a worker thread that broadcasts `n` rows, the way a background import does; answer at once."
+    threading.Thread(target=lambda: [manager.broadcast_threadsafe('thread', {'i': i}) for i in range(n)], daemon=True).start()
+    return 'started'
+
+@app.post('/_test/forgot')
+def forgot():
+    "A plain `def` route that calls `broadcast` as if it could await it."
+    try: manager.broadcast('forgot', {'i': -1})
+    except RuntimeError as e: return PlainTextResponse(str(e), status_code=500)
+    return 'no error'

@@ -9,10 +9,10 @@ __all__ = ['log', 'BroadcastManager', 'create_broadcast_handler', 'setup_broadca
            'MAX_CHANNELS_PER_CONNECTION', 'BroadcastMessage', 'ConnectionRefused', 'validate_channel']
 
 # %% ../../nbs/core/broadcast.ipynb #3e954b92
-import asyncio, inspect, logging, time
+import asyncio, concurrent.futures, inspect, logging, time
 from collections import deque
 from datetime import datetime
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Coroutine, Deque, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
 from .ids import CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, validate_channel, validate_connection_id
 from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _ResetMessage
@@ -59,7 +59,7 @@ class BroadcastManager:
         start = self.backend.bind(self.deliver, history_limit)
         self._last_id = start if start is not None else time.time_ns() // 1000
         self._new_log(self._last_id)
-        self._starting, self._id_waiters, self._background, self._seen = None, [], set(), None
+        self._starting, self._id_waiters, self._background, self._seen, self._loop = None, [], set(), None, None
         self._hooks = {'connect': [], 'disconnect': [], 'broadcast': []}
 
     def _log(self, msg, *args):
@@ -83,14 +83,31 @@ class BroadcastManager:
         "Unregister a connection and end its stream."
         self._disconnect(connection_id, 'unregistered')
 
-    async def broadcast(self,
-                        message_type:str, # Type of the message
-                        data:Dict[str, Any], # Payload: JSON-encodable, or an FT component
-                        metadata:Optional[Dict[str, Any]]=None, # Optional metadata
-                        exclude:Optional[Set[str]]=None, # Connection ids to leave out
-                        channel:Optional[str]=None, # Send only to this channel's subscribers; `None` sends to everyone
-                       )->int: # Number of connections the message was queued for
-        "Broadcast a message to all connected clients."
+    def broadcast(self,
+                  message_type:str, # Type of the message
+                  data:Dict[str, Any], # Payload: JSON-encodable, or an FT component
+                  metadata:Optional[Dict[str, Any]]=None, # Optional metadata
+                  exclude:Optional[Set[str]]=None, # Connection ids to leave out
+                  channel:Optional[str]=None, # Send only to this channel's subscribers; `None` sends to everyone
+                 )->Coroutine[Any, Any, int]: # Await it: the number of connections the message reached
+        "Broadcast a message to all connected clients (`await` it; from sync code or a thread, use `broadcast_threadsafe`)."
+        self._check_caller('broadcast')
+        return self._broadcast(message_type, data, metadata, exclude, channel)
+
+    def broadcast_threadsafe(self,
+                             message_type:str, # Type of the message
+                             data:Dict[str, Any], # Payload: JSON-encodable, or an FT component
+                             metadata:Optional[Dict[str, Any]]=None, # Optional metadata
+                             exclude:Optional[Set[str]]=None, # Connection ids to leave out
+                             channel:Optional[str]=None, # Send only to this channel's subscribers; `None` sends to everyone
+                            )->concurrent.futures.Future: # Of what `broadcast` returns; errors (a bad payload) are raised by its `result()`
+        "Broadcast from a plain `def` route, a thread, or any sync code, without waiting: the message goes out on the server's event loop."
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            raise RuntimeError("broadcast_threadsafe needs the server's event loop, which the manager learns when the app starts (setup_broadcast_routes runs manager.start at startup) or at its first stream or broadcast: call it once the app is serving, or await manager.start() first")
+        return asyncio.run_coroutine_threadsafe(self._broadcast(message_type, data, metadata, exclude, channel), loop)
+
+    async def _broadcast(self, message_type, data, metadata, exclude, channel):
         message = self._new_message(message_type, data, metadata, channel, exclude=exclude)
         await self._ensure_started()
         self.messages_broadcast += 1
@@ -236,7 +253,18 @@ async def _start_backend(self:BroadcastManager):
 
 @patch
 async def _ensure_started(self:BroadcastManager):
+    self._loop = asyncio.get_running_loop()
     if not self.backend.started: await self.start()
+
+@patch
+def _check_caller(self:BroadcastManager, name):
+    "Raise, naming the fix, when coroutine method `name` is called from a thread of a running server that has no event loop of its own (a plain `def` route)."
+    loop = self._loop
+    if loop is None or not loop.is_running(): return
+    try: asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(f"manager.{name}(...) was called from sync code (a plain `def` route or a thread), where it can't be awaited, so nothing would be sent: "
+                           f"use manager.broadcast_threadsafe(...) there, or make the route `async def` and `await manager.{name}(...)`") from None
 
 @patch
 def _new_log(self:BroadcastManager, start_id:int):
