@@ -54,3 +54,13 @@ def forgot():
     try: manager.broadcast('forgot', {'i': -1})
     except RuntimeError as e: return PlainTextResponse(str(e), status_code=500)
     return 'no error'
+
+@app.post('/_test/keyed')
+async def keyed(request):
+    "`n` counter updates, all with key `#counter`, and `feed` unkeyed feed messages spread among them, in a tight loop."
+    body = await request.json()
+    n, feed = body['n'], body['feed']
+    for i in range(n):
+        await manager.broadcast('counter', {'i': i}, key='#counter')
+        if (i + 1) % (n // feed) == 0: await manager.broadcast('feed', {'i': (i + 1) // (n // feed) - 1})
+    return JSONResponse({'newest': manager.newest_id})

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Callable, Coroutine, Deque, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
 from .ids import CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, validate_channel, validate_connection_id
-from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _ResetMessage
+from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _oob_key, _ResetMessage
 from .backends import Backend, BackendState, MemoryBackend, _spawn
 from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut
 from .stream import RouteConfig, _handler, _mount
@@ -89,10 +89,11 @@ class BroadcastManager:
                   metadata:Optional[Dict[str, Any]]=None, # Optional metadata
                   exclude:Optional[Set[str]]=None, # Connection ids to leave out
                   channel:Optional[str]=None, # Send only to this channel's subscribers; `None` sends to everyone
+                  key:Optional[str]=None, # Conflation key: a client catching up skips this message if a later one has the same key; FT that replaces an element by id defaults to `#id`
                  )->Coroutine[Any, Any, int]: # Await it: the number of connections the message reached
         "Broadcast a message to all connected clients (`await` it; from sync code or a thread, use `broadcast_threadsafe`)."
         self._check_caller('broadcast')
-        return self._broadcast(message_type, data, metadata, exclude, channel)
+        return self._broadcast(message_type, data, metadata, exclude, channel, key)
 
     def broadcast_threadsafe(self,
                              message_type:str, # Type of the message
@@ -100,15 +101,16 @@ class BroadcastManager:
                              metadata:Optional[Dict[str, Any]]=None, # Optional metadata
                              exclude:Optional[Set[str]]=None, # Connection ids to leave out
                              channel:Optional[str]=None, # Send only to this channel's subscribers; `None` sends to everyone
+                             key:Optional[str]=None, # See `broadcast`
                             )->concurrent.futures.Future: # Of what `broadcast` returns; errors (a bad payload) are raised by its `result()`
         "Broadcast from a plain `def` route, a thread, or any sync code, without waiting: the message goes out on the server's event loop."
         loop = self._loop
         if loop is None or loop.is_closed():
             raise RuntimeError("broadcast_threadsafe needs the server's event loop, which the manager learns when the app starts (setup_broadcast_routes runs manager.start at startup) or at its first stream or broadcast: call it once the app is serving, or await manager.start() first")
-        return asyncio.run_coroutine_threadsafe(self._broadcast(message_type, data, metadata, exclude, channel), loop)
+        return asyncio.run_coroutine_threadsafe(self._broadcast(message_type, data, metadata, exclude, channel, key), loop)
 
-    async def _broadcast(self, message_type, data, metadata, exclude, channel):
-        message = self._new_message(message_type, data, metadata, channel, exclude=exclude)
+    async def _broadcast(self, message_type, data, metadata, exclude, channel, key=None):
+        message = self._new_message(message_type, data, metadata, channel, exclude=exclude, key=key)
         await self._ensure_started()
         self.messages_broadcast += 1
         if await self._publish(message) is None:
@@ -345,12 +347,15 @@ def _stream_ended(self:BroadcastManager, sub):
 
 # %% ../../nbs/core/broadcast.ipynb #6fc2388a
 @patch
-def _new_message(self:BroadcastManager, message_type, data, metadata, channel, exclude=None, target=None):
+def _new_message(self:BroadcastManager, message_type, data, metadata, channel, exclude=None, target=None, key=None):
     "A message with the id it will most likely get, already encoded for every route, so that encoding errors surface here."
     if channel is not None: validate_channel(channel)
     message = BroadcastMessage(type=message_type, data=data, metadata=metadata, id=str(self._last_id + 1), channel=channel)
     if exclude: message._exclude = frozenset(exclude)
     if target is not None: message._target = target
+    if key is not None or (key := _oob_key(data)) is not None:
+        if not isinstance(key, str) or not key: raise ValueError(f"key must be a non-empty str, not {key!r}")
+        message._key = key
     self._check_encoding(message)
     return message
 
@@ -397,7 +402,7 @@ def _channel_counts(self:BroadcastManager)->Dict[str, int]:
 def _fan(self:BroadcastManager, message, event_id=None)->int: # How many connections it reached
     "Append `message` to the shared log (as `event_id`, else the next id) and write it to its streams; put it on its queues."
     target, exclude = getattr(message, '_target', None), getattr(message, '_exclude', None)
-    n = self._fanout.publish(message, event_id, message.channel, exclude, target)
+    n = self._fanout.publish(message, event_id, message.channel, exclude, target, message.__dict__.get('_key'))
     held = self._eventlog
     for key in (None, *self._builders): held.wire(held.entries[-1], key) # made already, in `_check_encoding`: count them in the log's bytes
     if target is None: return n + self._deliver(message, self._targets(message.channel, exclude))
