@@ -3,8 +3,10 @@ import asyncio, json, os
 from fasthtml.common import FastHTML
 from starlette.responses import JSONResponse
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
+from cjm_fasthtml_sse.core.backends import RedisBackend
 
-manager = BroadcastManager(**json.loads(os.environ.get('SSE_ENGINE_KW', '{}')))
+redis_url = os.environ.get('SSE_ENGINE_REDIS')  # several processes on one redis-server
+manager = BroadcastManager(**json.loads(os.environ.get('SSE_ENGINE_KW', '{}')), backend=RedisBackend(redis_url, prefix='engine_test') if redis_url else None)
 app = FastHTML(secret_key='engine-tests')
 setup_broadcast_routes(app, manager)
 

@@ -43,3 +43,30 @@ def test_a_stalled_client_catches_up_with_one_counter_and_every_feed_message():
     ids = [int(e.id) for e in caught_up]
     assert ids == sorted(ids), 'ids out of order'
     assert after['resets'] == 0
+
+def test_conflation_works_across_processes_through_redis():
+    "The same through Redis: the messages are broadcast on process A, the stalled tab is on process B, and B's log conflates them."
+    from helpers import redis_server
+    with redis_server() as (redis, *_), serve(redis=redis, send_timeout=120) as a, serve(redis=redis, send_timeout=120) as b:
+        async def go():
+            async with httpx.AsyncClient(timeout=60) as http:
+                slow = await SSEClient.connect(f'{b}/sse/broadcast')
+                slow.writer.get_extra_info('socket').setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+                await until(http, b, lambda s: s['connections'] == 1)
+                await http.post(f'{a}/_test/burst', json={'n': 60, 'pad': 100_000})
+                await until(http, b, lambda s: s['lagged'] >= 1)
+                await http.post(f'{a}/_test/keyed', json={'n': 2_000, 'feed': 10})
+                await until(http, b, lambda s: s['messages_broadcast'] == 0 and s['log_entries'] >= 2070)  # B's reader has them all
+                caught_up = await slow.events(60 + 11, timeout=60)
+                try: extra = await slow.next_event(0.5)
+                except TimeoutError: extra = None
+                await slow.close()
+                return caught_up, extra, await until(http, b, lambda s: True)
+        caught_up, extra, after = run(go(), 110)
+    rest = kinds(caught_up)[60:]
+    assert kinds(caught_up)[:60] == [('n', i) for i in range(60)]
+    assert [k for k in rest if k[0] == 'counter'] == [('counter', 1999)]
+    assert [k for k in rest if k[0] == 'feed'] == [('feed', i) for i in range(10)]
+    assert extra is None and after['resets'] == 0
+    ids = [int(e.id) for e in caught_up]
+    assert ids == sorted(ids)
