@@ -66,3 +66,23 @@ async def keyed(request):
         await manager.broadcast('counter', {'i': i}, key='#counter')
         if (i + 1) % (n // feed) == 0: await manager.broadcast('feed', {'i': (i + 1) // (n // feed) - 1})
     return JSONResponse({'newest': manager.newest_id})
+
+from fasthtml.common import Span
+counter = {'value': 0}
+def counter_state(request):
+    "The initial state of a new stream on /init: the counter as it is now."
+    return Span(counter['value'], id='counter', hx_swap_oob='true')
+setup_broadcast_routes(app, manager, prefix='/init', initial=counter_state)
+
+@app.post('/_test/count')
+async def count():
+    "Change the state, then broadcast the change (the order an app uses)."
+    counter['value'] += 1
+    await manager.broadcast('counter', {'i': counter['value']})
+    return JSONResponse({'value': counter['value'], 'newest': manager.newest_id})
+
+def last_counter(request):
+    "Initial state from the shared history, the same on every process: the newest counter value broadcast anywhere."
+    last = next((m for m in reversed(manager.get_history()) if m.type == 'counter'), None)
+    return None if last is None else Span(last.data['i'], id='counter', hx_swap_oob='true')
+setup_broadcast_routes(app, manager, prefix='/last', initial=last_counter)

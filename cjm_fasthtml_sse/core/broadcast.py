@@ -311,16 +311,18 @@ async def _open_stream(self:BroadcastManager,
                        element_builder:Optional[Callable], # The route's renderer: the key of the encoding it reads from the log
                        last_event_id:Optional[str], # The client's `Last-Event-ID`, as it sent it
                        heartbeat_interval:float, # The route's heartbeat interval
-                      ): # The stream's `Subscriber`, to `run`
+                       initial:Optional[Callable]=None, # `async () -> bytes`: the initial state, read after admission and right before subscribing
+                      ): # `(sub, first)`: the stream's `Subscriber`, to `run`, and the initial state's bytes
     "Admit a stream of the built-in route and subscribe it to the shared log after `last_event_id` (or from now)."
     connection_id, channels = await self._admit(connection_id, channels)
+    first = b'' if initial is None else await initial()  # nothing is awaited from here to the subscription
     resets = self._fanout.resets
     sub = self._fanout.subscribe(send, key=element_builder, channels=channels, last_event_id=last_event_id,
                                  sub_id=connection_id, heartbeat_interval=heartbeat_interval)
     if last_event_id and self._fanout.resets == resets: self.resumes_served += 1
     self._streams[connection_id] = sub
     self._connected(connection_id, asyncio.Queue(1), None, channels)
-    return sub
+    return sub, first
 
 # %% ../../nbs/core/broadcast.ipynb #1289c92c
 @patch
@@ -501,10 +503,11 @@ def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager i
                              authorize:Optional[Callable]=None, # `(request, channels[, connection_id]) -> bool`, sync or async; `False` refuses with 403
                              public_channels:Iterable[str]=(), # Channels anyone may subscribe to without `authorize`: names, or `'prefix*'` patterns
                              allow_client_ids:bool=False, # Accept a `connection_id` chosen by the client (check it in `authorize`); refused with 400 otherwise
+                             initial:Optional[Callable]=None, # `(request) -> FT | list | None`, sync or async: what a new (not resuming) stream gets first
                             )->Callable: # `async handler(connection_id=None, request=None)` that returns the SSE response
     "Create a broadcast handler function that can be used with FastHTML routes."
     if not isinstance(manager, BroadcastManager): raise TypeError(f"manager must be a BroadcastManager, not {type(manager).__name__}")
-    return _handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids))
+    return _handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial))
 
 # %% ../../nbs/core/broadcast.ipynb #761678d4
 def _check_app(app, manager, prefix):
@@ -527,8 +530,9 @@ def setup_broadcast_routes(app, # FastHTML (or Starlette) app
                            public_channels:Iterable[str]=(), # Channels anyone may subscribe to without `authorize`: names, or `'prefix*'` patterns
                            allow_client_ids:bool=False, # Accept a `connection_id` chosen by the client (check it in `authorize`)
                            status_detail:Optional[Callable]=None, # `(request) -> bool`, sync or async: may this request see the per-channel counts?
+                           initial:Optional[Callable]=None, # `(request) -> FT | list | None`, sync or async: what a new (not resuming) stream gets first
                           ):
     "Mount `GET {prefix}/broadcast` (the event stream) and `GET {prefix}/status` (JSON) on `app`, behind its Beforeware."
     _check_app(app, manager, prefix)
-    config = RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids)
+    config = RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial)
     _mount(app, manager, prefix, config, status_detail)
