@@ -303,6 +303,14 @@ def _connected(self:BroadcastManager, connection_id, queue, metadata, channels):
     self._log('registered %s', connection_id)
 
 # %% ../../nbs/core/broadcast.ipynb #66bdc0ef
+class _StreamQueue(asyncio.Queue):
+    "The queue `connections` lists for a stream of the built-in route: nothing is put on it, so it is built only if something touches it."
+    def __init__(self): pass
+    def __getattr__(self, name):
+        if name.startswith('__'): raise AttributeError(name)
+        asyncio.Queue.__init__(self, 1)
+        return object.__getattribute__(self, name)
+
 @patch
 async def _open_stream(self:BroadcastManager,
                        send, # The request's ASGI `send`
@@ -321,7 +329,7 @@ async def _open_stream(self:BroadcastManager,
                                  sub_id=connection_id, heartbeat_interval=heartbeat_interval)
     if last_event_id and self._fanout.resets == resets: self.resumes_served += 1
     self._streams[connection_id] = sub
-    self._connected(connection_id, asyncio.Queue(1), None, channels)
+    self._connected(connection_id, _StreamQueue(), None, channels)
     return sub, first
 
 # %% ../../nbs/core/broadcast.ipynb #1289c92c
