@@ -1,5 +1,5 @@
 "The app tests/test_engine.py runs: one BroadcastManager and its routes at the library's defaults, unless SSE_ENGINE_KW (JSON) sets some."
-import asyncio, json, os
+import asyncio, json, os, time
 from fasthtml.common import FastHTML
 from starlette.responses import JSONResponse
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
@@ -14,9 +14,12 @@ setup_broadcast_routes(app, manager)
 async def burst(request):
     "Broadcast `n` messages in a tight loop, the way an import that announces each row does; `pad` characters of padding each."
     body = await request.json()
-    pad = 'x' * body.get('pad', 0)
-    for i in range(body['n']): await manager.broadcast('n', {'i': body.get('start', 0) + i, 'pad': pad})
-    return JSONResponse({'newest': manager.newest_id})
+    pad, took = 'x' * body.get('pad', 0), []
+    for i in range(body['n']):
+        t = time.perf_counter()
+        await manager.broadcast('n', {'i': body.get('start', 0) + i, 'pad': pad})
+        took.append(time.perf_counter() - t)
+    return JSONResponse({'newest': manager.newest_id, 'took_ms': [round(x * 1000, 3) for x in took]})
 
 def _rss_kb():
     with open('/proc/self/status') as f: return next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))
