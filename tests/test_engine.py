@@ -7,13 +7,13 @@ from cjm_fasthtml_sse.testing import SSEClient
 pytestmark = pytest.mark.timeout(180)
 
 @contextlib.contextmanager
-def serve(kind='httptools', **kw):
+def serve(kind='httptools', redis=None, **kw):
     "engine_app under a real server: uvicorn (httptools or h11), uvicorn behind a transport-hiding middleware, or hypercorn; yields the URL; `serve.proc` is the process."
     port = free_port()
     if kind == 'hypercorn': args = ['-m', 'hypercorn', 'engine_app:app', '--bind', f'127.0.0.1:{port}', '--graceful-timeout', '1']
     else: args = ['-m', 'uvicorn', 'engine_app:hidden' if kind == 'hidden' else 'engine_app:app', '--host', '127.0.0.1', '--port', str(port),
                   '--log-level', 'warning', '--http', 'h11' if kind == 'h11' else 'httptools', '--loop', 'uvloop']
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), 'SSE_ENGINE_KW': json.dumps(kw)}
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), 'SSE_ENGINE_KW': json.dumps(kw), **({'SSE_ENGINE_REDIS': redis} if redis else {})}
     serve.proc = proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env)
     try:
         wait_for_port(port, proc)

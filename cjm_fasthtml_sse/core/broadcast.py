@@ -9,13 +9,13 @@ __all__ = ['log', 'BroadcastManager', 'create_broadcast_handler', 'setup_broadca
            'MAX_CHANNELS_PER_CONNECTION', 'BroadcastMessage', 'ConnectionRefused', 'validate_channel']
 
 # %% ../../nbs/core/broadcast.ipynb #3e954b92
-import asyncio, inspect, logging, time
+import asyncio, concurrent.futures, inspect, logging, time
 from collections import deque
 from datetime import datetime
-from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Coroutine, Deque, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
 from .ids import CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, validate_channel, validate_connection_id
-from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _ResetMessage
+from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _oob_key, _ResetMessage
 from .backends import Backend, BackendState, MemoryBackend, _spawn
 from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut
 from .stream import RouteConfig, _handler, _mount
@@ -59,7 +59,7 @@ class BroadcastManager:
         start = self.backend.bind(self.deliver, history_limit)
         self._last_id = start if start is not None else time.time_ns() // 1000
         self._new_log(self._last_id)
-        self._starting, self._id_waiters, self._background, self._seen = None, [], set(), None
+        self._starting, self._id_waiters, self._background, self._seen, self._loop = None, [], set(), None, None
         self._hooks = {'connect': [], 'disconnect': [], 'broadcast': []}
 
     def _log(self, msg, *args):
@@ -83,15 +83,34 @@ class BroadcastManager:
         "Unregister a connection and end its stream."
         self._disconnect(connection_id, 'unregistered')
 
-    async def broadcast(self,
-                        message_type:str, # Type of the message
-                        data:Dict[str, Any], # Payload: JSON-encodable, or an FT component
-                        metadata:Optional[Dict[str, Any]]=None, # Optional metadata
-                        exclude:Optional[Set[str]]=None, # Connection ids to leave out
-                        channel:Optional[str]=None, # Send only to this channel's subscribers; `None` sends to everyone
-                       )->int: # Number of connections the message was queued for
-        "Broadcast a message to all connected clients."
-        message = self._new_message(message_type, data, metadata, channel, exclude=exclude)
+    def broadcast(self,
+                  message_type:str, # Type of the message
+                  data:Dict[str, Any], # Payload: JSON-encodable, or an FT component
+                  metadata:Optional[Dict[str, Any]]=None, # Optional metadata
+                  exclude:Optional[Set[str]]=None, # Connection ids to leave out
+                  channel:Optional[str]=None, # Send only to this channel's subscribers; `None` sends to everyone
+                  key:Optional[str]=None, # Conflation key: a client catching up skips this message if a later one has the same key; FT that replaces an element by id defaults to `#id`
+                 )->Coroutine[Any, Any, int]: # Await it: the number of connections the message reached
+        "Broadcast a message to all connected clients (`await` it; from sync code or a thread, use `broadcast_threadsafe`)."
+        self._check_caller('broadcast')
+        return self._broadcast(message_type, data, metadata, exclude, channel, key)
+
+    def broadcast_threadsafe(self,
+                             message_type:str, # Type of the message
+                             data:Dict[str, Any], # Payload: JSON-encodable, or an FT component
+                             metadata:Optional[Dict[str, Any]]=None, # Optional metadata
+                             exclude:Optional[Set[str]]=None, # Connection ids to leave out
+                             channel:Optional[str]=None, # Send only to this channel's subscribers; `None` sends to everyone
+                             key:Optional[str]=None, # See `broadcast`
+                            )->concurrent.futures.Future: # Of what `broadcast` returns; errors (a bad payload) are raised by its `result()`
+        "Broadcast from a plain `def` route, a thread, or any sync code, without waiting: the message goes out on the server's event loop."
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            raise RuntimeError("broadcast_threadsafe needs the server's event loop, which the manager learns when the app starts (setup_broadcast_routes runs manager.start at startup) or at its first stream or broadcast: call it once the app is serving, or await manager.start() first")
+        return asyncio.run_coroutine_threadsafe(self._broadcast(message_type, data, metadata, exclude, channel, key), loop)
+
+    async def _broadcast(self, message_type, data, metadata, exclude, channel, key=None):
+        message = self._new_message(message_type, data, metadata, channel, exclude=exclude, key=key)
         await self._ensure_started()
         self.messages_broadcast += 1
         if await self._publish(message) is None:
@@ -236,7 +255,18 @@ async def _start_backend(self:BroadcastManager):
 
 @patch
 async def _ensure_started(self:BroadcastManager):
+    self._loop = asyncio.get_running_loop()
     if not self.backend.started: await self.start()
+
+@patch
+def _check_caller(self:BroadcastManager, name):
+    "Raise, naming the fix, when coroutine method `name` is called from a thread of a running server that has no event loop of its own (a plain `def` route)."
+    loop = self._loop
+    if loop is None or not loop.is_running(): return
+    try: asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError(f"manager.{name}(...) was called from sync code (a plain `def` route or a thread), where it can't be awaited, so nothing would be sent: "
+                           f"use manager.broadcast_threadsafe(...) there, or make the route `async def` and `await manager.{name}(...)`") from None
 
 @patch
 def _new_log(self:BroadcastManager, start_id:int):
@@ -273,6 +303,14 @@ def _connected(self:BroadcastManager, connection_id, queue, metadata, channels):
     self._log('registered %s', connection_id)
 
 # %% ../../nbs/core/broadcast.ipynb #66bdc0ef
+class _StreamQueue(asyncio.Queue):
+    "The queue `connections` lists for a stream of the built-in route: nothing is put on it, so it is built only if something touches it."
+    def __init__(self): pass
+    def __getattr__(self, name):
+        if name.startswith('__'): raise AttributeError(name)
+        asyncio.Queue.__init__(self, 1)
+        return object.__getattribute__(self, name)
+
 @patch
 async def _open_stream(self:BroadcastManager,
                        send, # The request's ASGI `send`
@@ -281,16 +319,18 @@ async def _open_stream(self:BroadcastManager,
                        element_builder:Optional[Callable], # The route's renderer: the key of the encoding it reads from the log
                        last_event_id:Optional[str], # The client's `Last-Event-ID`, as it sent it
                        heartbeat_interval:float, # The route's heartbeat interval
-                      ): # The stream's `Subscriber`, to `run`
+                       initial:Optional[Callable]=None, # `async () -> bytes`: the initial state, read after admission and right before subscribing
+                      ): # `(sub, first)`: the stream's `Subscriber`, to `run`, and the initial state's bytes
     "Admit a stream of the built-in route and subscribe it to the shared log after `last_event_id` (or from now)."
     connection_id, channels = await self._admit(connection_id, channels)
+    first = b'' if initial is None else await initial()  # nothing is awaited from here to the subscription
     resets = self._fanout.resets
     sub = self._fanout.subscribe(send, key=element_builder, channels=channels, last_event_id=last_event_id,
                                  sub_id=connection_id, heartbeat_interval=heartbeat_interval)
     if last_event_id and self._fanout.resets == resets: self.resumes_served += 1
     self._streams[connection_id] = sub
-    self._connected(connection_id, asyncio.Queue(1), None, channels)
-    return sub
+    self._connected(connection_id, _StreamQueue(), None, channels)
+    return sub, first
 
 # %% ../../nbs/core/broadcast.ipynb #1289c92c
 @patch
@@ -317,12 +357,15 @@ def _stream_ended(self:BroadcastManager, sub):
 
 # %% ../../nbs/core/broadcast.ipynb #6fc2388a
 @patch
-def _new_message(self:BroadcastManager, message_type, data, metadata, channel, exclude=None, target=None):
+def _new_message(self:BroadcastManager, message_type, data, metadata, channel, exclude=None, target=None, key=None):
     "A message with the id it will most likely get, already encoded for every route, so that encoding errors surface here."
     if channel is not None: validate_channel(channel)
     message = BroadcastMessage(type=message_type, data=data, metadata=metadata, id=str(self._last_id + 1), channel=channel)
     if exclude: message._exclude = frozenset(exclude)
     if target is not None: message._target = target
+    if key is not None or (key := _oob_key(data)) is not None:
+        if not isinstance(key, str) or not key: raise ValueError(f"key must be a non-empty str, not {key!r}")
+        message._key = key
     self._check_encoding(message)
     return message
 
@@ -369,7 +412,7 @@ def _channel_counts(self:BroadcastManager)->Dict[str, int]:
 def _fan(self:BroadcastManager, message, event_id=None)->int: # How many connections it reached
     "Append `message` to the shared log (as `event_id`, else the next id) and write it to its streams; put it on its queues."
     target, exclude = getattr(message, '_target', None), getattr(message, '_exclude', None)
-    n = self._fanout.publish(message, event_id, message.channel, exclude, target)
+    n = self._fanout.publish(message, event_id, message.channel, exclude, target, message.__dict__.get('_key'))
     held = self._eventlog
     for key in (None, *self._builders): held.wire(held.entries[-1], key) # made already, in `_check_encoding`: count them in the log's bytes
     if target is None: return n + self._deliver(message, self._targets(message.channel, exclude))
@@ -468,10 +511,11 @@ def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager i
                              authorize:Optional[Callable]=None, # `(request, channels[, connection_id]) -> bool`, sync or async; `False` refuses with 403
                              public_channels:Iterable[str]=(), # Channels anyone may subscribe to without `authorize`: names, or `'prefix*'` patterns
                              allow_client_ids:bool=False, # Accept a `connection_id` chosen by the client (check it in `authorize`); refused with 400 otherwise
+                             initial:Optional[Callable]=None, # `(request) -> FT | list | None`, sync or async: what a new (not resuming) stream gets first
                             )->Callable: # `async handler(connection_id=None, request=None)` that returns the SSE response
     "Create a broadcast handler function that can be used with FastHTML routes."
     if not isinstance(manager, BroadcastManager): raise TypeError(f"manager must be a BroadcastManager, not {type(manager).__name__}")
-    return _handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids))
+    return _handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial))
 
 # %% ../../nbs/core/broadcast.ipynb #761678d4
 def _check_app(app, manager, prefix):
@@ -494,8 +538,9 @@ def setup_broadcast_routes(app, # FastHTML (or Starlette) app
                            public_channels:Iterable[str]=(), # Channels anyone may subscribe to without `authorize`: names, or `'prefix*'` patterns
                            allow_client_ids:bool=False, # Accept a `connection_id` chosen by the client (check it in `authorize`)
                            status_detail:Optional[Callable]=None, # `(request) -> bool`, sync or async: may this request see the per-channel counts?
+                           initial:Optional[Callable]=None, # `(request) -> FT | list | None`, sync or async: what a new (not resuming) stream gets first
                           ):
     "Mount `GET {prefix}/broadcast` (the event stream) and `GET {prefix}/status` (JSON) on `app`, behind its Beforeware."
     _check_app(app, manager, prefix)
-    config = RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids)
+    config = RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial)
     _mount(app, manager, prefix, config, status_detail)

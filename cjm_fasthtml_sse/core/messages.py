@@ -101,11 +101,11 @@ def _end_queue(queue):
 
 # %% ../../nbs/core/messages.ipynb #89a1f97b
 def _envelope(message)->str:
-    "`message` as a backend carries it: its fields as JSON (FT data as its HTML), with its `target` and `exclude`."
+    "`message` as a backend carries it: its fields as JSON (FT data as its HTML), with its `target`, `exclude` and conflation `key`."
     html, exclude = _is_html(message.data), getattr(message, '_exclude', None)
     return encode_json({'type': message.type, 'data': to_xml(message.data, indent=False) if html else message.data, 'html': html,
                         'timestamp': message.timestamp, 'metadata': message.metadata, 'channel': message.channel,
-                        'target': getattr(message, '_target', None), 'exclude': sorted(exclude) if exclude else None})
+                        'target': getattr(message, '_target', None), 'exclude': sorted(exclude) if exclude else None, 'key': message.__dict__.get('_key')})
 
 # %% ../../nbs/core/messages.ipynb #6c464b96
 def _message_from(envelope, event_id):
@@ -114,4 +114,15 @@ def _message_from(envelope, event_id):
     message = BroadcastMessage(envelope['type'], data, envelope['timestamp'], envelope.get('metadata'), id=str(event_id), channel=envelope.get('channel'))
     if envelope.get('exclude'): message._exclude = frozenset(envelope['exclude'])
     if envelope.get('target') is not None: message._target = envelope['target']
+    if envelope.get('key') is not None: message._key = envelope['key']
     return message
+
+# %% ../../nbs/core/messages.ipynb #7bb4df5e
+_REPLACING = {'true', 'outerhtml', 'innerhtml'}
+
+def _swaps_oob(ft): return isinstance(ft, FT) and ('hx-swap-oob' in ft.attrs or any(_swaps_oob(c) for c in ft.children))
+
+def _oob_key(data)->Optional[str]: # `#` + the element id, or `None`
+    "The default conflation key of `data`: `#id` for one FT element whose only out-of-band swap replaces element `id`."
+    if not isinstance(data, FT) or not data.attrs.get('id') or str(data.attrs.get('hx-swap-oob')).lower() not in _REPLACING: return None
+    return None if any(_swaps_oob(c) for c in data.children) else f"#{data.attrs['id']}"

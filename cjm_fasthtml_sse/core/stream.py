@@ -16,6 +16,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from .streaming import sse_event
 from .ids import MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, _public_rule, validate_channel, validate_connection_id
+from .messages import _builder_data
 from .connections import register_stream_endpoint
 
 # %% ../../nbs/core/stream.ipynb #6a14f8e3
@@ -25,26 +26,42 @@ log = logging.getLogger('cjm_fasthtml_sse')
 class _BroadcastStream(Response):
     "The SSE response for one client of a `BroadcastManager`: checks, then the shared log serves it."
     media_type = 'text/event-stream'
-    def __init__(self, manager, connection_id, config, channels=(), last_event_id=None):
+    def __init__(self, manager, connection_id, config, channels=(), last_event_id=None, request=None):
         super().__init__(status_code=200, headers={'cache-control': 'no-cache', 'x-accel-buffering': 'no'})
         self.manager, self.connection_id, self.config = manager, connection_id, config
-        self.channels, self.last_event_id = channels, last_event_id
+        self.channels, self.last_event_id, self.request = channels, last_event_id, request
 
-    def _opening(self, sub):
-        "`retry`, the greeting, and for a new stream an id-only block with its position in the log."
+    def _opening(self, sub, first=b''):
+        "`retry`, the greeting, and for a new stream its initial state (`first`) and an id-only block with its position in the log."
         head = sse_event(comment=f'Connected ({self.manager.get_connection_count()} active)', retry=self.config.retry_ms).encode()
-        return head if self.last_event_id else head + sse_event(id=str(sub.cursor)).encode()
+        return head if self.last_event_id else head + first + sse_event(id=str(sub.cursor)).encode()
 
     async def __call__(self, scope, receive, send):
         manager, config = self.manager, self.config
         if self.last_event_id and (n := _event_number(self.last_event_id)) is not None: await manager._wait_for_id(n)
-        try: sub = await manager._open_stream(send, self.connection_id, self.channels, config.element_builder, self.last_event_id, config.heartbeat_interval)
+        initial = None if config.initial is None or self.last_event_id else (lambda: _initial_bytes(config.initial, self.request))
+        try: sub, first = await manager._open_stream(send, self.connection_id, self.channels, config.element_builder, self.last_event_id, config.heartbeat_interval, initial)
         except ConnectionIdTaken as e: return await PlainTextResponse(str(e), status_code=409)(scope, receive, send)
         except ConnectionRefused as e:
             return await PlainTextResponse(str(e), status_code=503, headers={'retry-after': str(e.retry_after)})(scope, receive, send)
         _close_streams_on_exit(manager)
-        try: await sub.run(receive, opening=self._opening(sub), send=send)
+        try: await sub.run(receive, opening=self._opening(sub, first), send=send)
         finally: manager._stream_ended(sub)
+
+# %% ../../nbs/core/stream.ipynb #e0ec28d0
+async def _initial_bytes(initial:Callable, # `(request) -> FT | list | None`, sync or async
+                         request, # The stream's request
+                        )->bytes: # SSE events
+    "What `initial(request)` gives a new stream first, as SSE bytes: FT as `message` events, `sse_event` strings as they are."
+    value = initial(request)
+    if inspect.isawaitable(value): value = await value
+    out = []
+    for item in ([] if value is None else value if isinstance(value, (list, tuple)) else [value]):
+        if isinstance(item, str) and not hasattr(item, '__html__'):
+            if not item.endswith('\n\n'): raise ValueError(f"initial returned the str {item[:40]!r}: a str item must be a whole SSE event made with sse_event(...); return FT for markup")
+            out.append(item.encode())
+        elif item is not None: out.append(sse_event(_builder_data(item), event='message').encode())
+    return b''.join(out)
 
 # %% ../../nbs/core/stream.ipynb #b4bc0164
 _managers_to_close = weakref.WeakSet()
@@ -124,11 +141,13 @@ class RouteConfig:
     authorize:Optional[Callable]=None # `(request, channels[, connection_id]) -> bool`, sync or async
     public_channels:Iterable[str]=() # Channels anyone may subscribe to without `authorize`: names, or `'prefix*'` patterns
     allow_client_ids:bool=False # Accept a `connection_id` chosen by the client
+    initial:Optional[Callable]=None # `(request) -> FT | list | None`, sync or async: what a new (not resuming) stream gets first
 
     def __post_init__(self):
         if not self.heartbeat_interval > 0: raise ValueError(f"heartbeat_interval must be > 0 seconds, not {self.heartbeat_interval!r}")
         if isinstance(self.retry_ms, bool) or not isinstance(self.retry_ms, int) or self.retry_ms < 0: raise ValueError(f"retry_ms must be an int >= 0, not {self.retry_ms!r}")
         _check_builder(self.element_builder)
+        if self.initial is not None and not callable(self.initial): raise TypeError(f"initial must be a callable (request) -> FT | list | None, not {self.initial!r}")
         self.is_public = _public_rule(self.public_channels)
         self.check = None if self.authorize is None else _authorize_call(self.authorize)
 
@@ -156,7 +175,7 @@ def _handler(manager, # A `BroadcastManager`, or anything with its interface
             if not allowed: return PlainTextResponse('not allowed to subscribe to these channels', status_code=403)
         elif closed := [c for c in channels if not config.is_public(c)]:
             return PlainTextResponse(f"channel {', '.join(map(repr, closed))} is not public: list it (or a 'prefix*' pattern) in public_channels=, or pass authorize= to decide who may subscribe", status_code=403)
-        return _BroadcastStream(manager, connection_id, config, channels, last_event_id)
+        return _BroadcastStream(manager, connection_id, config, channels, last_event_id, request)
     return handler
 
 # %% ../../nbs/core/stream.ipynb #2305de37
