@@ -7,8 +7,11 @@ from .core.broadcast import BroadcastManager, BroadcastMessage, create_broadcast
 from .core.backends import Backend, MemoryBackend, RedisBackend
 from .core.updates import SSEElementUpdater
 from .core.jobs import JobProgress
+from .core.tasks import every, Periodic
+from .core.metrics import setup_metrics_route
 
 __all__ = ['sse_event', 'SSEStream', 'StreamConfig', 'OOBStreamBuilder',
            'create_sse_element', 'sse_hdrs', 'serve_sse_assets', 'create_shared_connection_script',
            'BroadcastManager', 'BroadcastMessage', 'create_broadcast_handler', 'setup_broadcast_routes',
-           'Backend', 'MemoryBackend', 'RedisBackend', 'SSEElementUpdater', 'JobProgress']
+           'Backend', 'MemoryBackend', 'RedisBackend', 'SSEElementUpdater', 'JobProgress',
+           'every', 'Periodic', 'setup_metrics_route']

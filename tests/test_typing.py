@@ -6,8 +6,10 @@ from helpers import REQUIRE_ALL, ROOT
 APP = '''
 import asyncio
 from fasthtml.common import FastHTML, Span
+import concurrent.futures
 from cjm_fasthtml_sse import (BroadcastManager, BroadcastMessage, setup_broadcast_routes, create_broadcast_handler,
-                              create_sse_element, sse_hdrs, sse_event, MemoryBackend, RedisBackend, SSEElementUpdater, JobProgress)
+                              create_sse_element, sse_hdrs, sse_event, MemoryBackend, RedisBackend, SSEElementUpdater, JobProgress,
+                              every, Periodic, setup_metrics_route)
 from cjm_fasthtml_sse.core.broadcast import ConnectionRefused, validate_channel, STREAM_CLOSED
 
 def builder(kind: str, data: dict) -> Span: return Span(data['value'])
@@ -20,7 +22,13 @@ async def main() -> None:
     manager.add_renderer(builder)
     await manager.start()
     conn_id, queue = await manager.register(metadata={'user': 'ann'}, channels=['news'])
-    n: int = await manager.broadcast('counter', {'value': 1}, channel='news', exclude={'x'})
+    n: int = await manager.broadcast('counter', {'value': 1}, channel='news', exclude={'x'}, key='#counter')
+    later: concurrent.futures.Future = manager.broadcast_threadsafe('counter', {'value': 3})
+    manager.deliver(int(manager.newest_id) + 1, BroadcastMessage('t', {'a': 1}))
+    dropped: int = manager.dropped_count
+    timeouts: int = manager.send_timeouts
+    ticker: Periodic = every(manager, 1.0)(lambda: None)
+    setup_metrics_route(app, manager, public_channels=['news'])
     ok: bool = await manager.send_to(conn_id, 'counter', {'value': 2})
     count: int = manager.get_connection_count()
     history: list[BroadcastMessage] = manager.get_history(3)
@@ -37,7 +45,7 @@ async def main() -> None:
     wire: str = sse_event('hi', event='message', id='1')
     message = BroadcastMessage('t', {'a': 1})
     text: str = message.to_sse()
-    print(n, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
+    print(n, later, dropped, timeouts, ticker, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
           ConnectionRefused, STREAM_CLOSED, RedisBackend, SSEElementUpdater, JobProgress)
 
 asyncio.run(main())
@@ -69,6 +77,13 @@ def test_mypy_sees_the_public_api(tmp_path, mypy_installed):
     code, out = _mypy(tmp_path, 'user_app.py', APP)
     assert 'has no attribute' not in out, out
     assert code == 0, out
+
+def test_the_app_calls_every_public_method():
+    "The app above must keep up with the manager: each public method or property appears in it."
+    from cjm_fasthtml_sse import BroadcastManager
+    public = [n for n in dir(BroadcastManager) if not n.startswith('_')]
+    assert public, 'no public methods found'
+    assert not [n for n in public if f'manager.{n}' not in APP], f"add these to the mypy app: {[n for n in public if f'manager.{n}' not in APP]}"
 
 def test_mypy_reads_the_package(tmp_path, mypy_installed):
     "The control: a misspelt method is reported, so the check above really looks into the package rather than seeing `Any`."
