@@ -130,6 +130,23 @@ def test_send_timeout_counts_from_the_stall_not_from_the_next_write():
     assert after['send_timeouts'] == 1
     assert cut <= 2 + 0.8, f'cut {cut:.2f} s after the stall, with send_timeout=2'
 
+def test_a_client_that_stops_reading_is_cut_even_when_nothing_more_is_sent():
+    "One message larger than the kernel's buffers fills a non-reader's socket, and nothing follows: the stream is still cut send_timeout after the stall, not kept."
+    with serve(send_timeout=2, max_message_bytes=8_000_000) as url:
+        port = int(url.rsplit(':', 1)[1])
+        async def go():
+            async with httpx.AsyncClient(timeout=60) as http:
+                mute = mute_socket(port, '/sse/broadcast')
+                await until(http, url, lambda s: s['connections'] == 1)
+                t0 = time.monotonic()
+                await http.post(f'{url}/_test/burst', json={'n': 1, 'pad': 6_000_000})  # the last write pauses the socket, nothing is owed
+                s = await until(http, url, lambda s: s['connections'] == 0, timeout=8)
+                mute.close()
+                return time.monotonic() - t0, s
+        cut, after = run(go())
+    assert after['send_timeouts'] == 1
+    assert cut <= 2 + 1, f'cut {cut:.2f} s after the stall, with send_timeout=2'
+
 @pytest.mark.parametrize('kind', ['hypercorn', 'hidden', 'h11'])
 def test_every_server_delivers_resumes_and_exits_promptly(kind):
     "The same route under hypercorn and behind a transport-hiding middleware (the plain ASGI `send` fallback), and under uvicorn's h11."

@@ -247,14 +247,26 @@ async def _send(self:Subscriber, body:bytes, more:bool=True):
     try:
         async with asyncio.timeout(left):
             await self.send({'type': 'http.response.body', 'body': body, 'more_body': more})
-    except TimeoutError:
-        hub.send_timeouts += 1
-        self.stalled = True
-        if self.closed: self._cut()
-        else: self.end('send_timeout')
-        raise
+    except TimeoutError: self._timed_out(); raise
     self.last_write = loop.time()
     self.stall_since = self.last_write if self.direct and self.cycle.flow.write_paused else None
+
+@patch
+async def _drain(self:Subscriber):
+    "Wait for a paused socket to drain, with nothing to send: the stall still counts toward `send_timeout`."
+    hub = self.hub
+    stalled_for = hub.loop.time() - (self.stall_since or hub.loop.time())
+    try:
+        async with asyncio.timeout(None if hub.send_timeout is None else hub.send_timeout - stalled_for): await self.cycle.flow.drain()
+    except TimeoutError: self._timed_out(); raise
+
+@patch
+def _timed_out(self:Subscriber):
+    "The socket has not drained for `send_timeout`: count it and cut the client."
+    self.hub.send_timeouts += 1
+    self.stalled = True
+    if self.closed: self._cut()
+    else: self.end('send_timeout')
 
 # %% ../../nbs/core/fanout.ipynb #4da25fcc
 @patch
@@ -267,6 +279,7 @@ async def _catch_up(self:Subscriber):
             self.hub.resets += 1
             self.end('fell_behind', reset_event('fell_behind', str(self.cursor), self.hub.log.last_id)); return
         if body: await self._send(body)
+        elif self.direct and self.cycle.flow.write_paused: await self._drain()  # nothing owed, but not drained: still a stall
         elif self.direct: self.live, self.worker = True, None; self.hub._lagging.discard(self); return
         elif self.hb_due: self.hb_due = False; await self._send(HEARTBEAT)
         else: await self.wake.wait()
@@ -366,7 +379,8 @@ class FanOut:
         self.heartbeat_interval, self.send_timeout = heartbeat_interval, send_timeout
         self.subscribers: Dict[str, Subscriber] = {}
         self._by_channel: Dict[Optional[str], Dict[str, Subscriber]] = {None: {}}
-        self.closing, self._timer, self._n, self.loop, self._sweep_every = False, None, 0, None, heartbeat_interval / 4
+        self.closing, self._timer, self._n, self.loop = False, None, 0, None
+        self._sweep_every = min(heartbeat_interval, send_timeout or heartbeat_interval) / 4  # also how soon a stalled socket is noticed
         self._lagging = set()  # the streams a task is catching up: the ones that can fall off the log
         self.lagged = self.resets = self.send_timeouts = self.fell_off = 0
 
@@ -493,19 +507,20 @@ def _arm(self:FanOut):
 
 @patch
 def _sweep(self:FanOut):
-    "Send a heartbeat to every stream that has written nothing for its heartbeat interval."
+    "Send a heartbeat to every stream that has written nothing for its heartbeat interval; hand a stream whose socket stopped draining to a catch-up task."
     self._timer = None
     if not self.subscribers: return
     now, lag = self.loop.time(), []
     for sub in self.subscribers.values():
+        if sub.live and sub.cycle.flow.write_paused: lag.append((sub, sub.last_write)); continue  # not drained since its last write
         if now - sub.last_write < sub.heartbeat: continue
         if sub.live:
             if _write_now(sub, HEARTBEAT):
                 sub.last_write = now
-                if sub.cycle.flow.write_paused: lag.append(sub)
-            else: lag.append(sub)
+                if sub.cycle.flow.write_paused: lag.append((sub, now))
+            else: lag.append((sub, now))
         elif sub.wake is not None: sub.hb_due = True; sub.wake.set()
-    for sub in lag: sub._lag(self.log.last_id, now)
+    for sub, since in lag: sub._lag(self.log.last_id, since)
     self._arm()
 
 # %% ../../nbs/core/fanout.ipynb #1eaa0b8b
