@@ -187,7 +187,13 @@ async def close(self:RedisBackend):
     if self._redis is not None:
         try: await asyncio.wait_for(self._redis.delete(self._key('alive'), self._key('conns')), self.timeout)
         except Exception: pass
-        for user in list(self._users): await self.user_removed(user)
+        if self._users:
+            try:
+                async with self._redis.pipeline(transaction=False) as p:
+                    for user in self._users: p.srem(self._key('user', user), self.token)
+                    await asyncio.wait_for(p.execute(), self.timeout)
+            except Exception: pass
+        self._users = set()
     for client in (self._redis, self._reader):
         if client is not None:
             try: await client.aclose()
