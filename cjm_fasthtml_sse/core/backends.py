@@ -61,6 +61,9 @@ class Backend:
         "Which process holds `connection_id`, when the backend is shared."
     def connection_added(self, connection_id:str): "Note that this process now holds `connection_id`."
     def connection_removed(self, connection_id:str): "Note that this process no longer holds `connection_id`."
+    async def user_added(self, user:str)->bool: return True # Called when this process's first stream of `user` opens: is it the user's first anywhere?
+    async def user_removed(self, user:str)->bool: return True # Called when this process's last stream of `user` closes: was it the user's last anywhere?
+    async def users_online(self)->Optional[set]: return None # Users with a stream on any live process; `None` when only this process counts
     async def stats(self)->Dict[str, Any]: return {} # Fields to add to `{prefix}/status`
     async def close(self): "Release what `start` took."
 
@@ -113,8 +116,11 @@ class RedisBackend(Backend):
                  prefix:str="cjm_sse", # Start of every key, so that apps can share a Redis
                  timeout:float=1.0, # Seconds any one Redis call may take before it counts as failed
                  stream_maxlen:int=1000, # At least this many messages stay in the stream (never fewer than the manager's `history_limit`)
+                 ttl:int=15, # Seconds a process that stops refreshing (it died) still counts as alive, with its connections and users
                 ):
-        self.url, self.prefix, self.timeout, self.stream_maxlen = url, prefix, timeout, stream_maxlen
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 3: raise ValueError(f"ttl must be an int >= 3 seconds, not {ttl!r}")
+        self.url, self.prefix, self.timeout, self.stream_maxlen, self.ttl = url, prefix, timeout, stream_maxlen, ttl
+        self._users = set()
         self.token = secrets.token_hex(8)
         self.healthy, self.started = False, False
         self._keys = {k: f'{prefix}:{k}' for k in ('seq', 'stream')}
@@ -181,6 +187,13 @@ async def close(self:RedisBackend):
     if self._redis is not None:
         try: await asyncio.wait_for(self._redis.delete(self._key('alive'), self._key('conns')), self.timeout)
         except Exception: pass
+        if self._users:
+            try:
+                async with self._redis.pipeline(transaction=False) as p:
+                    for user in self._users: p.srem(self._key('user', user), self.token)
+                    await asyncio.wait_for(p.execute(), self.timeout)
+            except Exception: pass
+        self._users = set()
     for client in (self._redis, self._reader):
         if client is not None:
             try: await client.aclose()
@@ -266,22 +279,23 @@ async def _after_outage(self:RedisBackend):
 # %% ../../nbs/core/backends.ipynb #7aedf8b1
 @patch
 async def _refresh(self:RedisBackend, resync=False):
-    "Mark this process alive for 15 s; with `resync`, rewrite its connection list (Redis may have lost it)."
-    r, alive, conns = self._redis, self._key('alive'), self._key('conns')
+    "Mark this process alive for `ttl` seconds, and its users; with `resync`, rewrite its connection list (Redis may have lost it)."
+    r, alive, conns, ttl = self._redis, self._key('alive'), self._key('conns'), self.ttl
     try:
         async with r.pipeline(transaction=False) as p:
-            p.set(alive, 1, ex=15).sadd(f'{self.prefix}:procs', self.token)
+            p.set(alive, 1, ex=ttl).sadd(f'{self.prefix}:procs', self.token)
             if resync:
                 p.delete(conns)
                 if self._local: p.hset(conns, mapping={c: 1 for c in self._local})
-            p.expire(conns, 15)
+            p.expire(conns, ttl)
+            for user in self._users: p.sadd(self._key('user', user), self.token).expire(self._key('user', user), ttl).sadd(f'{self.prefix}:users', user)
             await asyncio.wait_for(p.execute(), self.timeout)
     except Exception as e: log.debug('RedisBackend: refresh failed: %r', e)
 
 @patch
 async def _keep_alive(self:RedisBackend):
     while True:
-        await asyncio.sleep(5)
+        await asyncio.sleep(self.ttl / 3)
         await self._refresh(resync=not await self._exists(self._key('alive')))
 
 @patch
@@ -330,9 +344,10 @@ def connection_removed(self:RedisBackend, connection_id:str):
     _spawn(self._pending, self.remove_connection(connection_id))
 
 @patch
-async def stats(self:RedisBackend)->Dict[str, Any]: # `cluster_connections`
-    "The connections across the cluster, for `{prefix}/status`."
-    return {'cluster_connections': await self.cluster_connections()}
+async def stats(self:RedisBackend)->Dict[str, Any]: # `cluster_connections`, `cluster_users_online`
+    "The connections and users online across the cluster, for `{prefix}/status`."
+    users = await self.users_online()
+    return {'cluster_connections': await self.cluster_connections(), 'cluster_users_online': None if users is None else len(users)}
 
 @patch
 async def add_connection(self:RedisBackend, connection_id:str):
@@ -356,4 +371,49 @@ async def cluster_connections(self:RedisBackend)->Optional[int]: # Connections h
                 for t in tokens: p.hlen(self._key('conns', t))
                 return sum(await p.execute())
         return await asyncio.wait_for(count(), self.timeout)
+    except Exception: return None
+
+# %% ../../nbs/core/backends.ipynb #c413653b
+_USER_COUNT = """
+local n = 0
+for _, t in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[2] .. t) == 1 then n = n + 1 end
+end
+return n
+"""
+_USER_ADD = "redis.call('SADD', KEYS[1], ARGV[1]); redis.call('EXPIRE', KEYS[1], ARGV[3]); redis.call('SADD', KEYS[2], ARGV[4])" + _USER_COUNT
+_USER_REMOVE = "redis.call('SREM', KEYS[1], ARGV[1])" + _USER_COUNT.replace('return n', "if n == 0 then redis.call('DEL', KEYS[1]); redis.call('SREM', KEYS[2], ARGV[4]) end\nreturn n")
+
+@patch
+async def _user_call(self:RedisBackend, script, user)->Optional[int]: # Live processes holding `user` afterwards; `None` if Redis didn't answer
+    try: return int(await asyncio.wait_for(self._redis.eval(script, 2, self._key('user', user), f'{self.prefix}:users',
+                                                            self.token, f'{self.prefix}:alive:', self.ttl, user), self.timeout))
+    except Exception as e: log.debug('RedisBackend: presence of %r not recorded: %r', user, e)
+
+@patch
+async def user_added(self:RedisBackend, user:str)->bool: # True if no other live process holds a stream of `user`
+    "Record in Redis that this process holds streams of `user`; the keep-alive refreshes it."
+    self._users.add(user)
+    return await self._user_call(_USER_ADD, user) in (1, None)
+
+@patch
+async def user_removed(self:RedisBackend, user:str)->bool: # True if no live process holds a stream of `user` any more
+    "Record in Redis that this process holds no more streams of `user`."
+    self._users.discard(user)
+    return await self._user_call(_USER_REMOVE, user) in (0, None)
+
+@patch
+async def users_online(self:RedisBackend)->Optional[set]: # `None` if Redis can't say
+    "Users with a stream on any live process: a process that died stops counting within `ttl` seconds."
+    try:
+        async def find():
+            r, live = self._redis, set(await self._live_tokens())
+            users = sorted(await r.smembers(f'{self.prefix}:users'))
+            async with r.pipeline(transaction=False) as p:
+                for u in users: p.smembers(self._key('user', u))
+                holders = await p.execute()
+            gone = [u for u, h in zip(users, holders) if not h]
+            if gone: await r.srem(f'{self.prefix}:users', *gone)
+            return {u for u, h in zip(users, holders) if h & live}
+        return await asyncio.wait_for(find(), self.timeout)
     except Exception: return None

@@ -14,7 +14,7 @@ from collections import deque
 from datetime import datetime
 from typing import Any, Callable, Coroutine, Deque, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
-from .ids import CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, validate_channel, validate_connection_id
+from .ids import _ID_RULE, _name_problem, CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, validate_channel, validate_connection_id
 from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _oob_key, _ResetMessage
 from .backends import Backend, BackendState, MemoryBackend, _spawn
 from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut
@@ -60,7 +60,9 @@ class BroadcastManager:
         self._last_id = start if start is not None else time.time_ns() // 1000
         self._new_log(self._last_id)
         self._starting, self._id_waiters, self._background, self._seen, self._loop = None, [], set(), None, None
-        self._hooks = {'connect': [], 'disconnect': [], 'broadcast': []}
+        self._hooks = {'connect': [], 'disconnect': [], 'broadcast': [], 'user_online': [], 'user_offline': []}
+        self._users: Dict[str, Set[str]] = {}
+        self._presence = None
 
     def _log(self, msg, *args):
         if self.debug: log.info('[BroadcastManager] ' + msg, *args)
@@ -141,6 +143,23 @@ class BroadcastManager:
         if await self._publish(message) is None: return self._fan(message) == 1
         return message.__dict__.pop('_sent', 1) == 1
 
+    async def send_to_user(self,
+                           user:str, # The user, as `identify` named them
+                           message_type:str, # Type of the message
+                           data:Dict[str, Any], # Payload: JSON-encodable, or an FT component
+                           metadata:Optional[Dict[str, Any]]=None, # Optional metadata
+                          )->int: # The streams of `user` this process holds that it reached; other processes deliver to theirs without counting here
+        "Send a message to every open stream of `user`, on every process, and to nobody else."
+        message = self._new_message(message_type, data, metadata, None, user=user)
+        await self._ensure_started()
+        if await self._publish(message) is None: return self._fan(message)
+        sent = message.__dict__.pop('_sent', None)
+        return len(self._fanout._by_channel.get(message.channel, ())) if sent is None else sent
+
+    async def users_online(self)->Set[str]: # User names
+        "Users with at least one open stream: on any live process when the backend is shared (Redis), else in this one."
+        return set(self._users) | (await self.backend.users_online() or set())
+
     @property
     def newest_id(self)->str: # The id of the newest message this manager has sent or received
         "The id a page rendered now should resume its stream after (`last_event_id=`): later messages are replayed, earlier ones never."
@@ -181,7 +200,7 @@ class BroadcastManager:
         stats = {'connections': len(self.connections), 'history_size': len(self.history), 'channel_count': len(counts),
                  'messages_broadcast': self.messages_broadcast, 'dropped': self.dropped_count, 'send_timeouts': self.send_timeouts,
                  'resumes': self.resumes_served, 'resets': self.resets_sent + fan.resets, 'closing': self.closing,
-                 'lagged': fan.lagged, 'log_entries': len(fan.log), 'log_bytes': fan.log.nbytes}
+                 'lagged': fan.lagged, 'log_entries': len(fan.log), 'log_bytes': fan.log.nbytes, 'users_online': len(self._users)}
         if detail: stats['channels'] = dict(sorted(counts.items()))
         return stats
 
@@ -202,6 +221,18 @@ class BroadcastManager:
                     )->Callable: # `fn`, so that this works as a decorator
         "Call `fn` with every message this manager broadcasts."
         return _add(self._hooks['broadcast'], fn)
+
+    def on_user_online(self,
+                       fn:Callable, # `fn(user)`, sync or async
+                      )->Callable: # `fn`, so that this works as a decorator
+        "Call `fn` when a user's first stream opens: once per user, not per tab, and with Redis, once across the processes."
+        return _add(self._hooks['user_online'], fn)
+
+    def on_user_offline(self,
+                        fn:Callable, # `fn(user)`, sync or async
+                       )->Callable: # `fn`, so that this works as a decorator
+        "Call `fn` when a user's last stream closes, on this process and (with Redis) on every other."
+        return _add(self._hooks['user_offline'], fn)
 
     def deliver(self,
                 event_id:int, # The id the backend gave the message; ids arrive in order
@@ -294,11 +325,12 @@ async def _admit(self:BroadcastManager, connection_id, channels):
     return connection_id, channels
 
 @patch
-def _connected(self:BroadcastManager, connection_id, queue, metadata, channels):
+def _connected(self:BroadcastManager, connection_id, queue, metadata, channels, user=None):
     "Record a connection that `_admit` let in, and run the connect hooks."
     self.connections[connection_id] = queue
     self.connection_metadata[connection_id] = {**(metadata or {}), 'connected_at': datetime.now().isoformat(), 'channels': channels}
     self.backend.connection_added(connection_id)
+    if user is not None: self._user_joined(user, connection_id)
     if self._hooks['connect']: self._fire('connect', connection_id, self.connection_metadata[connection_id], channels)
     self._log('registered %s', connection_id)
 
@@ -320,16 +352,17 @@ async def _open_stream(self:BroadcastManager,
                        last_event_id:Optional[str], # The client's `Last-Event-ID`, as it sent it
                        heartbeat_interval:float, # The route's heartbeat interval
                        initial:Optional[Callable]=None, # `async () -> bytes`: the initial state, read after admission and right before subscribing
+                       user:Optional[str]=None, # The user the stream belongs to (checked by the route); `None` for anonymous
                       ): # `(sub, first)`: the stream's `Subscriber`, to `run`, and the initial state's bytes
     "Admit a stream of the built-in route and subscribe it to the shared log after `last_event_id` (or from now)."
     connection_id, channels = await self._admit(connection_id, channels)
     first = b'' if initial is None else await initial()  # nothing is awaited from here to the subscription
     resets = self._fanout.resets
-    sub = self._fanout.subscribe(send, key=element_builder, channels=channels, last_event_id=last_event_id,
+    sub = self._fanout.subscribe(send, key=element_builder, channels=channels if user is None else [*channels, _user_channel(user)], last_event_id=last_event_id,
                                  sub_id=connection_id, heartbeat_interval=heartbeat_interval)
     if last_event_id and self._fanout.resets == resets: self.resumes_served += 1
     self._streams[connection_id] = sub
-    self._connected(connection_id, _StreamQueue(), None, channels)
+    self._connected(connection_id, _StreamQueue(), {'user': user}, channels, user)
     return sub, first
 
 # %% ../../nbs/core/broadcast.ipynb #1289c92c
@@ -345,6 +378,7 @@ def _disconnect(self:BroadcastManager, connection_id, reason):
             if not members: self._channels.pop(c, None)
     _end_queue(queue)
     self.backend.connection_removed(connection_id)
+    if connection_id in self._users.get(meta.get('user'), ()): self._user_left(meta['user'], connection_id)
     sub = self._streams.pop(connection_id, None)
     if sub is not None: sub.end(reason)
     if self._hooks['disconnect']: self._fire('disconnect', connection_id, meta, meta.get('channels', []))
@@ -355,11 +389,44 @@ def _stream_ended(self:BroadcastManager, sub):
     "Forget stream `sub` once its request is over, unless its id already belongs to a newer connection."
     if self._streams.get(sub.id) is sub: self._disconnect(sub.id, 'stream ended')
 
+# %% ../../nbs/core/broadcast.ipynb #ed81062e
+def _user_channel(user:str)->str: # `@user`: a channel name no app can subscribe to, since `@` is not allowed in one
+    "The internal channel a user's streams are subscribed to, so that `send_to_user` and a resume reach them and nobody else."
+    if (problem := _name_problem(user)) is not None: raise ValueError(f"invalid user {user!r}: it {problem}; a user is {_ID_RULE}")
+    return '@' + user
+
+@patch
+def _user_joined(self:BroadcastManager, user, connection_id):
+    "Count stream `connection_id` for `user`; their first here is a presence change."
+    streams = self._users.setdefault(user, set())
+    streams.add(connection_id)
+    if len(streams) == 1: self._presence_change(user, True)
+
+@patch
+def _user_left(self:BroadcastManager, user, connection_id):
+    "Stop counting stream `connection_id` for `user`; their last here is a presence change."
+    streams = self._users.get(user, set())
+    streams.discard(connection_id)
+    if not streams and self._users.pop(user, None) is not None: self._presence_change(user, False)
+
+@patch
+def _presence_change(self:BroadcastManager, user, online):
+    "Tell the backend, in the order they happened, and fire the hook if the user is now online or offline everywhere."
+    async def step(prev):
+        if prev is not None: await asyncio.wait([prev])
+        try: everywhere = await (self.backend.user_added if online else self.backend.user_removed)(user)
+        except Exception: log.exception('presence of %r not recorded', user); everywhere = True
+        if everywhere and self._hooks['user_online' if online else 'user_offline']: self._fire('user_online' if online else 'user_offline', user)
+    task = self._presence = asyncio.get_running_loop().create_task(step(self._presence))
+    self._background.add(task)
+    task.add_done_callback(self._background.discard)
+
 # %% ../../nbs/core/broadcast.ipynb #6fc2388a
 @patch
-def _new_message(self:BroadcastManager, message_type, data, metadata, channel, exclude=None, target=None, key=None):
+def _new_message(self:BroadcastManager, message_type, data, metadata, channel, exclude=None, target=None, key=None, user=None):
     "A message with the id it will most likely get, already encoded for every route, so that encoding errors surface here."
     if channel is not None: validate_channel(channel)
+    if user is not None: channel = _user_channel(user)
     message = BroadcastMessage(type=message_type, data=data, metadata=metadata, id=str(self._last_id + 1), channel=channel)
     if exclude: message._exclude = frozenset(exclude)
     if target is not None: message._target = target
@@ -405,7 +472,7 @@ def _channel_counts(self:BroadcastManager)->Dict[str, int]:
     "Connections per channel: `register()` queues and streams."
     counts = {c: len(m) for c, m in self._channels.items()}
     for c, subs in self._fanout._by_channel.items():
-        if c is not None and subs: counts[c] = counts.get(c, 0) + len(subs)
+        if c is not None and subs and not c.startswith('@'): counts[c] = counts.get(c, 0) + len(subs)
     return counts
 
 @patch
@@ -448,7 +515,7 @@ def _deliver_message(self:BroadcastManager, message, event_id):
         log.exception('message %s could not be rendered here; this process does not deliver it', event_id)
         self._eventlog.advance(event_id)
         return
-    broadcast = getattr(message, '_target', None) is None
+    broadcast = getattr(message, '_target', None) is None and not (message.channel or '').startswith('@')
     if broadcast: self.history.append(message)
     message._sent = self._fan(message, event_id)
     if broadcast and self._hooks['broadcast']: self._fire('broadcast', message)
@@ -484,7 +551,7 @@ def _fire(self:BroadcastManager, kind, *args):
 def _load_history(self:BroadcastManager, state:BackendState):
     "Take the history and the ids' position from a backend that keeps them elsewhere, and rebuild the shared log from them."
     self.history.clear()
-    self.history.extend(state.history)
+    self.history.extend(m for m in state.history if not (m.channel or '').startswith('@'))
     if state.newest_id is not None: self._last_id = state.newest_id
     self._seen = state.newest_id
     self._new_log(state.oldest_id - 1 if state.oldest_id is not None else self._last_id)
@@ -512,10 +579,11 @@ def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager i
                              public_channels:Iterable[str]=(), # Channels anyone may subscribe to without `authorize`: names, or `'prefix*'` patterns
                              allow_client_ids:bool=False, # Accept a `connection_id` chosen by the client (check it in `authorize`); refused with 400 otherwise
                              initial:Optional[Callable]=None, # `(request) -> FT | list | None`, sync or async: what a new (not resuming) stream gets first
+                             identify:Optional[Callable]=None, # `(request) -> str | None`, sync or async: the user the stream belongs to (`send_to_user`, presence); `None` for anonymous
                             )->Callable: # `async handler(connection_id=None, request=None)` that returns the SSE response
     "Create a broadcast handler function that can be used with FastHTML routes."
     if not isinstance(manager, BroadcastManager): raise TypeError(f"manager must be a BroadcastManager, not {type(manager).__name__}")
-    return _handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial))
+    return _handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify))
 
 # %% ../../nbs/core/broadcast.ipynb #761678d4
 def _check_app(app, manager, prefix):
@@ -539,8 +607,9 @@ def setup_broadcast_routes(app, # FastHTML (or Starlette) app
                            allow_client_ids:bool=False, # Accept a `connection_id` chosen by the client (check it in `authorize`)
                            status_detail:Optional[Callable]=None, # `(request) -> bool`, sync or async: may this request see the per-channel counts?
                            initial:Optional[Callable]=None, # `(request) -> FT | list | None`, sync or async: what a new (not resuming) stream gets first
+                           identify:Optional[Callable]=None, # `(request) -> str | None`, sync or async: the user the stream belongs to; see `create_broadcast_handler`
                           ):
     "Mount `GET {prefix}/broadcast` (the event stream) and `GET {prefix}/status` (JSON) on `app`, behind its Beforeware."
     _check_app(app, manager, prefix)
-    config = RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial)
+    config = RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify)
     _mount(app, manager, prefix, config, status_detail)

@@ -15,7 +15,7 @@ from fasthtml.common import FastHTML
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from .streaming import sse_event
-from .ids import MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, _public_rule, validate_channel, validate_connection_id
+from .ids import _ID_RULE, _name_problem, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, _public_rule, validate_channel, validate_connection_id
 from .messages import _builder_data
 from .connections import register_stream_endpoint
 
@@ -26,9 +26,9 @@ log = logging.getLogger('cjm_fasthtml_sse')
 class _BroadcastStream(Response):
     "The SSE response for one client of a `BroadcastManager`: checks, then the shared log serves it."
     media_type = 'text/event-stream'
-    def __init__(self, manager, connection_id, config, channels=(), last_event_id=None, request=None):
+    def __init__(self, manager, connection_id, config, channels=(), last_event_id=None, request=None, user=None):
         super().__init__(status_code=200, headers={'cache-control': 'no-cache', 'x-accel-buffering': 'no'})
-        self.manager, self.connection_id, self.config = manager, connection_id, config
+        self.manager, self.connection_id, self.config, self.user = manager, connection_id, config, user
         self.channels, self.last_event_id, self.request = channels, last_event_id, request
 
     def _opening(self, sub, first=b''):
@@ -40,7 +40,7 @@ class _BroadcastStream(Response):
         manager, config = self.manager, self.config
         if self.last_event_id and (n := _event_number(self.last_event_id)) is not None: await manager._wait_for_id(n)
         initial = None if config.initial is None or self.last_event_id else (lambda: _initial_bytes(config.initial, self.request))
-        try: sub, first = await manager._open_stream(send, self.connection_id, self.channels, config.element_builder, self.last_event_id, config.heartbeat_interval, initial)
+        try: sub, first = await manager._open_stream(send, self.connection_id, self.channels, config.element_builder, self.last_event_id, config.heartbeat_interval, initial, self.user)
         except ConnectionIdTaken as e: return await PlainTextResponse(str(e), status_code=409)(scope, receive, send)
         except ConnectionRefused as e:
             return await PlainTextResponse(str(e), status_code=503, headers={'retry-after': str(e.retry_after)})(scope, receive, send)
@@ -131,6 +131,16 @@ def _check_builder(element_builder):
     try: sig.bind(None, None)
     except TypeError: raise TypeError(f"element_builder {element_builder!r} has the signature {sig}, but it is called as element_builder(message_type, data): it must accept two positional arguments") from None
 
+# %% ../../nbs/core/stream.ipynb #f2c87daf
+async def _identify(identify:Callable, # `(request) -> str | None`, sync or async
+                    request, # The stream's request
+                   )->Optional[str]: # The user, checked; `None` for anonymous
+    "The user `identify(request)` names, or `ValueError` saying what is wrong with what it returned."
+    user = identify(request)
+    if inspect.isawaitable(user): user = await user
+    if user is None or (problem := _name_problem(user)) is None: return user
+    raise ValueError(f"identify returned the user {user!r}, which {problem}: a user is None (anonymous) or {_ID_RULE}")
+
 # %% ../../nbs/core/stream.ipynb #179e9829
 @dataclass
 class RouteConfig:
@@ -142,12 +152,14 @@ class RouteConfig:
     public_channels:Iterable[str]=() # Channels anyone may subscribe to without `authorize`: names, or `'prefix*'` patterns
     allow_client_ids:bool=False # Accept a `connection_id` chosen by the client
     initial:Optional[Callable]=None # `(request) -> FT | list | None`, sync or async: what a new (not resuming) stream gets first
+    identify:Optional[Callable]=None # `(request) -> str | None`, sync or async: the user the stream belongs to; `None` for anonymous
 
     def __post_init__(self):
         if not self.heartbeat_interval > 0: raise ValueError(f"heartbeat_interval must be > 0 seconds, not {self.heartbeat_interval!r}")
         if isinstance(self.retry_ms, bool) or not isinstance(self.retry_ms, int) or self.retry_ms < 0: raise ValueError(f"retry_ms must be an int >= 0, not {self.retry_ms!r}")
         _check_builder(self.element_builder)
         if self.initial is not None and not callable(self.initial): raise TypeError(f"initial must be a callable (request) -> FT | list | None, not {self.initial!r}")
+        if self.identify is not None and not callable(self.identify): raise TypeError(f"identify must be a callable (request) -> str | None, not {self.identify!r}")
         self.is_public = _public_rule(self.public_channels)
         self.check = None if self.authorize is None else _authorize_call(self.authorize)
 
@@ -175,7 +187,11 @@ def _handler(manager, # A `BroadcastManager`, or anything with its interface
             if not allowed: return PlainTextResponse('not allowed to subscribe to these channels', status_code=403)
         elif closed := [c for c in channels if not config.is_public(c)]:
             return PlainTextResponse(f"channel {', '.join(map(repr, closed))} is not public: list it (or a 'prefix*' pattern) in public_channels=, or pass authorize= to decide who may subscribe", status_code=403)
-        return _BroadcastStream(manager, connection_id, config, channels, last_event_id, request)
+        try: user = None if config.identify is None else await _identify(config.identify, request)
+        except ValueError as e:
+            log.error('%s', e)
+            return PlainTextResponse(str(e), status_code=400)
+        return _BroadcastStream(manager, connection_id, config, channels, last_event_id, request, user)
     return handler
 
 # %% ../../nbs/core/stream.ipynb #2305de37
