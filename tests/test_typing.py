@@ -17,7 +17,7 @@ def builder(kind: str, data: dict) -> Span: return Span(data['value'])
 async def main() -> None:
     manager = BroadcastManager(max_queue_size=10, history_limit=5, backend=MemoryBackend())
     app = FastHTML(hdrs=sse_hdrs())
-    setup_broadcast_routes(app, manager, prefix='/sse', element_builder=builder, public_channels=['news'])
+    setup_broadcast_routes(app, manager, prefix='/sse', element_builder=builder, public_channels=['news'], identify=lambda request: None)
     handler = create_broadcast_handler(manager, builder)
     manager.add_renderer(builder)
     await manager.start()
@@ -29,6 +29,10 @@ async def main() -> None:
     timeouts: int = manager.send_timeouts
     ticker: Periodic = every(manager, 1.0)(lambda: None)
     setup_metrics_route(app, manager, public_channels=['news'])
+    reached: int = await manager.send_to_user('ann', 'counter', {'value': 4})
+    online: set[str] = await manager.users_online()
+    manager.on_user_online(lambda user: None)
+    manager.on_user_offline(lambda user: None)
     ok: bool = await manager.send_to(conn_id, 'counter', {'value': 2})
     count: int = manager.get_connection_count()
     history: list[BroadcastMessage] = manager.get_history(3)
@@ -45,7 +49,7 @@ async def main() -> None:
     wire: str = sse_event('hi', event='message', id='1')
     message = BroadcastMessage('t', {'a': 1})
     text: str = message.to_sse()
-    print(n, later, dropped, timeouts, ticker, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
+    print(n, reached, online, later, dropped, timeouts, ticker, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
           ConnectionRefused, STREAM_CLOSED, RedisBackend, SSEElementUpdater, JobProgress)
 
 asyncio.run(main())
