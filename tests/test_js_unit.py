@@ -15,6 +15,6 @@ def test_there_are_js_tests():
 @pytest.mark.parametrize('path', JS_TESTS, ids=lambda p: p.name)
 def test_node_test(node, path):
     "Every test of the file passes under `node --test`."
-    r = subprocess.run([node, '--test', str(path)], capture_output=True, text=True, timeout=120)
+    r = subprocess.run([node, '--test', '--test-reporter=tap', str(path)], capture_output=True, text=True, timeout=120)  # TAP on every node: newer ones default to 'spec'
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
     assert '# fail 0' in r.stdout and '# pass 0' not in r.stdout, r.stdout[-2000:]
