@@ -65,13 +65,17 @@ def run(coro): return asyncio.run(asyncio.wait_for(coro, 60))
 
 async def state(http, url): return (await http.get(f'{url}/_test/state')).json()
 
-async def until(http, url, cond, timeout=5):
-    "Poll the server state until `cond(state)` holds."
+async def poll(fetch, cond, timeout=5, what='server state'):
+    "Await `fetch()` until `cond` holds for what it returns, for at most `timeout` seconds; that value, or an AssertionError showing the last one."
     deadline = time.monotonic() + timeout
-    while not cond(s := await state(http, url)):
-        if time.monotonic() > deadline: raise AssertionError(f'server state never matched: {s}')
+    while not cond(s := await fetch()):
+        if time.monotonic() > deadline: raise AssertionError(f'{what} never matched: {s}')
         await asyncio.sleep(0.02)
     return s
+
+async def until(http, url, cond, timeout=5):
+    "Poll the server state (`/_test/state`) until `cond(state)` holds."
+    return await poll(lambda: state(http, url), cond, timeout)
 
 async def connect(url, n=1, path='/sse/broadcast', **params):
     query = '&'.join(f'{k}={v}' for k, v in params.items())

@@ -1,7 +1,7 @@
 "The shared-log engine through the real route (`setup_broadcast_routes` on uvicorn or hypercorn): bursts, falling off the log, bounded resumes, send_timeout and the fallback path."
 import asyncio, contextlib, json, os, socket, subprocess, sys, time
 import httpx, pytest
-from helpers import ROOT, free_port, wait_for_port
+from helpers import ROOT, free_port, poll, state, wait_for_port
 from cjm_fasthtml_sse.testing import SSEClient
 
 pytestmark = pytest.mark.timeout(180)
@@ -24,13 +24,7 @@ def serve(kind='httptools', redis=None, **kw):
         except subprocess.TimeoutExpired: proc.kill(); proc.wait(10)
 
 def run(coro, timeout=120): return asyncio.run(asyncio.wait_for(coro, timeout))
-async def state(http, url): return (await http.get(f'{url}/_test/state')).json()
-async def until(http, url, cond, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not cond(s := await state(http, url)):
-        if time.monotonic() > deadline: raise AssertionError(f'server state never matched: {s}')
-        await asyncio.sleep(0.02)
-    return s
+async def until(http, url, cond, timeout=10): return await poll(lambda: state(http, url), cond, timeout)
 
 def numbers(events): return [json.loads(e.data)['data']['i'] for e in events if e.event == 'message']
 

@@ -1,8 +1,8 @@
 "The metrics route on real uvicorn processes, one alone and two sharing a real redis-server; every page is parsed strictly as Prometheus text."
-import asyncio, json, re, time
+import json, re
 import httpx, pytest
 from cjm_fasthtml_sse.testing import SSEClient
-from helpers import free_port, redis_server, run, uvicorn_app
+from helpers import free_port, poll, redis_server, run, uvicorn_app
 
 pytestmark = pytest.mark.timeout(120)
 AUTH = {'authorization': 'Bearer test-token'}
@@ -70,12 +70,7 @@ async def scrape(http, url):
     assert r.status_code == 200 and r.headers['content-type'] == 'text/plain; version=0.0.4; charset=utf-8'
     return parse(r.text)
 
-async def until_page(http, url, cond, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not cond(page := await scrape(http, url)):
-        assert time.monotonic() < deadline, f'metrics never matched: { {k: v["samples"] for k, v in page.items()} }'
-        await asyncio.sleep(0.05)
-    return page
+async def until_page(http, url, cond, timeout=10): return await poll(lambda: scrape(http, url), cond, timeout, 'metrics page')
 
 def test_metrics_on_one_process():
     port = free_port()

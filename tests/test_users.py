@@ -2,19 +2,13 @@
 import asyncio, json, os, signal, subprocess, sys, time
 import httpx, pytest
 from cjm_fasthtml_sse.testing import SSEClient
-from helpers import ROOT, free_port, redis_server, uvicorn_app, run, wait_for_port
+from helpers import ROOT, free_port, poll, redis_server, uvicorn_app, run, wait_for_port
 
 pytestmark = pytest.mark.timeout(120)
 
 async def users(http, url): return (await http.get(f'{url}/_test/users')).json()
 
-async def until_users(http, url, cond, timeout=5):
-    "Poll `/_test/users` until `cond(state)` holds, for at most `timeout` seconds."
-    deadline = time.monotonic() + timeout
-    while not cond(s := await users(http, url)):
-        if time.monotonic() > deadline: raise AssertionError(f'users state never matched: {s}')
-        await asyncio.sleep(0.05)
-    return s
+async def until_users(http, url, cond, timeout=5): return await poll(lambda: users(http, url), cond, timeout, 'users state')
 
 async def send(http, url, user, type_, data): return (await http.post(f'{url}/_test/send_to_user', json={'user': user, 'type': type_, 'data': data})).json()
 
