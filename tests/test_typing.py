@@ -23,7 +23,7 @@ async def main() -> None:
     await manager.start()
     conn_id, queue = await manager.register(metadata={'user': 'ann'}, channels=['news'])
     n: int = await manager.broadcast('counter', {'value': 1}, channel='news', exclude={'x'}, key='#counter')
-    later: concurrent.futures.Future = manager.broadcast_threadsafe('counter', {'value': 3})
+    later: concurrent.futures.Future = manager.broadcast_threadsafe('counter', {'value': 3}, timeout=5.0)
     manager.deliver(int(manager.newest_id) + 1, BroadcastMessage('t', {'a': 1}))
     dropped: int = manager.dropped_count
     timeouts: int = manager.send_timeouts
@@ -36,6 +36,8 @@ async def main() -> None:
     ok: bool = await manager.send_to(conn_id, 'counter', {'value': 2})
     count: int = manager.get_connection_count()
     history: list[BroadcastMessage] = manager.get_history(3)
+    kept: int = len(manager.history) + (manager.history.maxlen or 0)
+    newest_message: BroadcastMessage = manager.history[-1]
     stats: dict = manager.get_stats(detail=False)
     newest: str = manager.newest_id
     older: str = manager.last_event_id
@@ -49,7 +51,7 @@ async def main() -> None:
     wire: str = sse_event('hi', event='message', id='1')
     message = BroadcastMessage('t', {'a': 1})
     text: str = message.to_sse()
-    print(n, reached, online, later, dropped, timeouts, ticker, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
+    print(n, kept, newest_message, reached, online, later, dropped, timeouts, ticker, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
           ConnectionRefused, STREAM_CLOSED, RedisBackend, SSEElementUpdater, JobProgress)
 
 asyncio.run(main())
