@@ -407,14 +407,18 @@ async def _open_stream(self:BroadcastManager,
                        element_builder:Optional[Callable], # The route's renderer: the key of the encoding it reads from the log
                        last_event_id:Optional[str], # The client's `Last-Event-ID`, as it sent it
                        heartbeat_interval:float, # The route's heartbeat interval
-                       initial:Optional[Callable]=None, # `async () -> bytes`: the initial state, read after admission and right before subscribing
+                       initial:Optional[Callable]=None, # `async () -> bytes`: the initial state, read after admission and after taking the stream's position
                        user:Optional[str]=None, # The user the stream belongs to (checked by the route); `None` for anonymous
                       ): # `(sub, first)`: the stream's `Subscriber`, to `run`, and the initial state's bytes
     "Admit a stream of the built-in route and subscribe it to the shared log after `last_event_id` (or from now)."
     connection_id, channels = await self._admit(connection_id, channels)
-    first = b'' if initial is None else await initial()  # nothing is awaited from here to the subscription
-    resets = self._fanout.resets
-    sub = self._fanout.subscribe(send, key=element_builder, channels=channels if user is None else [*channels, _user_channel(user)], last_event_id=last_event_id,
+    start = last_event_id
+    if initial is not None and not last_event_id:
+        start = self._eventlog.last_id  # the position before the state is read: what is committed during the read comes after it
+        first = await initial()
+    else: first = b''
+    resets = self._fanout.resets  # nothing is awaited from here to the subscription
+    sub = self._fanout.subscribe(send, key=element_builder, channels=channels if user is None else [*channels, _user_channel(user)], last_event_id=start,
                                  sub_id=connection_id, heartbeat_interval=heartbeat_interval)
     if last_event_id and self._fanout.resets == resets: self.resumes_served += 1
     self._streams[connection_id] = sub
