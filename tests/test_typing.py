@@ -11,6 +11,7 @@ from cjm_fasthtml_sse import (BroadcastManager, BroadcastMessage, setup_broadcas
                               create_sse_element, sse_hdrs, sse_event, MemoryBackend, RedisBackend, SSEElementUpdater, JobProgress,
                               every, Periodic, setup_metrics_route)
 from cjm_fasthtml_sse.core.broadcast import ConnectionRefused, validate_channel, STREAM_CLOSED
+from cjm_fasthtml_sse.core.stream import RouteConfig
 
 def builder(kind: str, data: dict) -> Span: return Span(data['value'])
 
@@ -45,13 +46,18 @@ async def main() -> None:
     manager.on_disconnect(lambda cid, meta, channels: None)
     manager.on_broadcast(lambda message: None)
     item = queue.get_nowait()
+    async def send(message: dict) -> None: pass
+    sub, first = await manager.open_stream(send, RouteConfig(heartbeat_interval=5.0), channels=['news'], last_event_id=None, user='ann')
+    opening: bytes = first
+    manager.stream_ended(sub)
+    position: str = manager.get_newest_id()
     await manager.unregister(conn_id)
     await manager.close(timeout=0.5)
     element = create_sse_element('/sse/broadcast', element_id='feed')
     wire: str = sse_event('hi', event='message', id='1')
     message = BroadcastMessage('t', {'a': 1})
     text: str = message.to_sse()
-    print(n, kept, newest_message, reached, online, later, dropped, timeouts, ticker, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
+    print(n, opening, position, kept, newest_message, reached, online, later, dropped, timeouts, ticker, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
           ConnectionRefused, STREAM_CLOSED, RedisBackend, SSEElementUpdater, JobProgress)
 
 asyncio.run(main())

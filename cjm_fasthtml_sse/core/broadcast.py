@@ -13,12 +13,12 @@ __all__ = ['log', 'HistoryView', 'BroadcastManager', 'create_broadcast_handler',
 import asyncio, concurrent.futures, inspect, logging, threading, time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Callable, Coroutine, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Awaitable, Callable, Coroutine, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
 from .ids import _ID_RULE, _name_problem, CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, validate_channel, validate_connection_id
 from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _oob_key, _ResetMessage
 from .backends import Backend, BackendState, MemoryBackend, _spawn
-from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut
+from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut, Subscriber
 from .stream import RouteConfig, _handler, _mount
 
 # %% ../../nbs/core/broadcast.ipynb #d326a9a6
@@ -190,6 +190,30 @@ class BroadcastManager:
     async def users_online(self)->Set[str]: # User names
         "Users with at least one open stream: on any live process when the backend is shared (Redis), else in this one."
         return set(self._users) | (await self.backend.users_online() or set())
+
+    async def open_stream(self,
+                          send:Callable, # The request's ASGI `send`
+                          config:RouteConfig, # The route's: its `element_builder` picks the encoding the stream reads, and its `heartbeat_interval`
+                          *,
+                          connection_id:Optional[str]=None, # Chosen by the client (the route checked it may), or `None` for a generated one
+                          channels:Iterable[str]=(), # Channels to receive besides the messages for everyone
+                          last_event_id:Optional[str]=None, # The client's `Last-Event-ID`, as it sent it; `None` for a new stream
+                          user:Optional[str]=None, # The user the stream belongs to (the route checked it); `None` for anonymous
+                          initial:Optional[Callable[[], Awaitable[bytes]]]=None, # A new stream's initial state as SSE bytes, read once its position is taken
+                         )->Tuple[Subscriber, bytes]: # The stream, to `run`, and the initial state's bytes
+        "Admit a stream (`ConnectionIdTaken`, `ConnectionRefused` if not) and subscribe it to the shared log after `last_event_id`, or from now."
+        if last_event_id and (n := _event_number(last_event_id)) is not None: await self._wait_for_id(n)
+        return await self._open_stream(send, connection_id, channels, config.element_builder, last_event_id, config.heartbeat_interval, initial, user)
+
+    def stream_ended(self,
+                     sub:Subscriber, # A stream that `open_stream` gave
+                    ):
+        "Forget stream `sub` once its request is over; a no-op if its id already belongs to a newer stream."
+        if self._streams.get(sub.id) is sub: self._disconnect(sub.id, 'stream ended')
+
+    def get_newest_id(self)->str: # `newest_id`
+        "`newest_id` as a method, which is what `register_stream_endpoint` keeps for the pages of a route."
+        return self.newest_id
 
     @property
     def history(self)->'HistoryView': # Read-only: `len`, iteration, indexing and `maxlen`, like the original's deque
@@ -410,7 +434,7 @@ async def _open_stream(self:BroadcastManager,
                        initial:Optional[Callable]=None, # `async () -> bytes`: the initial state, read after admission and after taking the stream's position
                        user:Optional[str]=None, # The user the stream belongs to (checked by the route); `None` for anonymous
                       ): # `(sub, first)`: the stream's `Subscriber`, to `run`, and the initial state's bytes
-    "Admit a stream of the built-in route and subscribe it to the shared log after `last_event_id` (or from now)."
+    "The work of `open_stream`: admit, take the position, read `initial`, subscribe."
     connection_id, channels = await self._admit(connection_id, channels)
     start = last_event_id
     if initial is not None and not last_event_id:
@@ -443,11 +467,6 @@ def _disconnect(self:BroadcastManager, connection_id, reason):
     if sub is not None: sub.end(reason)
     if self._hooks['disconnect']: self._fire('disconnect', connection_id, meta, meta.get('channels', []))
     self._log('%s %s', reason, connection_id)
-
-@patch
-def _stream_ended(self:BroadcastManager, sub):
-    "Forget stream `sub` once its request is over, unless its id already belongs to a newer connection."
-    if self._streams.get(sub.id) is sub: self._disconnect(sub.id, 'stream ended')
 
 # %% ../../nbs/core/broadcast.ipynb #ed81062e
 def _user_channel(user:str)->str: # `@user`: a channel name no app can subscribe to, since `@` is not allowed in one
@@ -583,12 +602,6 @@ def _deliver_message(self:BroadcastManager, message, event_id):
     message._sent = self._fan(message, event_id)
     if broadcast and self._hooks['broadcast']: self._fire('broadcast', message)
 
-# %% ../../nbs/core/broadcast.ipynb #dabccd08
-@patch
-def _stream_position(self:BroadcastManager)->str: # `newest_id`
-    "`newest_id` as a bound method, which is what `register_stream_endpoint` keeps."
-    return self.newest_id
-
 # %% ../../nbs/core/broadcast.ipynb #f2d4fdc3
 def _add(hooks, fn):
     "Append `fn` to `hooks` and return it, so that a hook registration works as a decorator."
@@ -634,8 +647,8 @@ async def _wait_for_id(self:BroadcastManager, event_id):
 # %% ../../nbs/core/broadcast.ipynb #874710f4
 def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager instance
                              element_builder:Optional[Callable]=None, # `(message_type, data) -> FT | str | None`: what each client is sent; `None` sends `BroadcastMessage.to_sse()`
-                             heartbeat_interval:float=15.0, # Seconds of silence before a heartbeat comment
-                             retry_ms:int=2000, # Reconnection delay the stream asks browsers for, in milliseconds
+                             heartbeat_interval:float=RouteConfig.heartbeat_interval, # Seconds of silence before a heartbeat comment
+                             retry_ms:int=RouteConfig.retry_ms, # Reconnection delay the stream asks browsers for, in milliseconds
                              authorize:Optional[Callable]=None, # `(request, channels[, connection_id]) -> bool`, sync or async; `False` refuses with 403
                              public_channels:Iterable[str]=(), # Channels anyone may subscribe to without `authorize`: names, or `'prefix*'` patterns
                              allow_client_ids:bool=False, # Accept a `connection_id` chosen by the client (check it in `authorize`); refused with 400 otherwise
@@ -661,8 +674,8 @@ def setup_broadcast_routes(app, # FastHTML (or Starlette) app
                            manager:BroadcastManager, # The broadcast manager instance
                            prefix:str="/sse", # URL prefix for SSE endpoints
                            element_builder:Optional[Callable]=None, # See `create_broadcast_handler`
-                           heartbeat_interval:float=15.0, # Seconds of silence before a heartbeat comment
-                           retry_ms:int=2000, # Reconnection delay the stream asks browsers for, in milliseconds
+                           heartbeat_interval:float=RouteConfig.heartbeat_interval, # Seconds of silence before a heartbeat comment
+                           retry_ms:int=RouteConfig.retry_ms, # Reconnection delay the stream asks browsers for, in milliseconds
                            authorize:Optional[Callable]=None, # `(request, channels[, connection_id]) -> bool`, sync or async; see above
                            public_channels:Iterable[str]=(), # Channels anyone may subscribe to without `authorize`: names, or `'prefix*'` patterns
                            allow_client_ids:bool=False, # Accept a `connection_id` chosen by the client (check it in `authorize`)

@@ -38,15 +38,14 @@ class _BroadcastStream(Response):
 
     async def __call__(self, scope, receive, send):
         manager, config = self.manager, self.config
-        if self.last_event_id and (n := _event_number(self.last_event_id)) is not None: await manager._wait_for_id(n)
         initial = None if config.initial is None or self.last_event_id else (lambda: _initial_bytes(config.initial, self.request))
-        try: sub, first = await manager._open_stream(send, self.connection_id, self.channels, config.element_builder, self.last_event_id, config.heartbeat_interval, initial, self.user)
+        try: sub, first = await manager.open_stream(send, config, connection_id=self.connection_id, channels=self.channels, last_event_id=self.last_event_id, user=self.user, initial=initial)
         except ConnectionIdTaken as e: return await PlainTextResponse(str(e), status_code=409)(scope, receive, send)
         except ConnectionRefused as e:
             return await PlainTextResponse(str(e), status_code=503, headers={'retry-after': str(e.retry_after)})(scope, receive, send)
         _close_streams_on_exit(manager)
         try: await sub.run(receive, opening=self._opening(sub, first), send=send)
-        finally: manager._stream_ended(sub)
+        finally: manager.stream_ended(sub)
 
 # %% ../../nbs/core/stream.ipynb #e0ec28d0
 async def _initial_bytes(initial:Callable, # `(request) -> FT | list | None`, sync or async
@@ -212,7 +211,7 @@ def _mount(app, # FastHTML (or Starlette) app
     "Mount `GET {prefix}/broadcast` and `GET {prefix}/status` on `app`, behind its Beforeware."
     if status_detail is not None and not callable(status_detail): raise TypeError(f"status_detail must be a callable (request) -> bool, not {status_detail!r}")
     handler = _handler(manager, config)
-    register_stream_endpoint(f'{prefix}/broadcast', manager._stream_position, app=app)
+    register_stream_endpoint(f'{prefix}/broadcast', manager.get_newest_id, app=app)
     async def broadcast_endpoint(request):
         for page_only in _PAGE_ONLY: request.__dict__.pop(page_only, None)
         return await handler(request.query_params.get('connection_id'), request)
