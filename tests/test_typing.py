@@ -1,5 +1,5 @@
-"mypy sees the public API: a small user app that calls every public method of `BroadcastManager` and the main functions type-checks."
-import subprocess, sys, textwrap
+"mypy sees the public API: a small user app that calls every public method of every public class of the manager's modules (`BroadcastManager`, `HistoryView`, `Periodic`, `JobProgress`, `SSEElementUpdater`) and the main functions type-checks."
+import ast, importlib, subprocess, sys, textwrap
 import pytest
 from helpers import REQUIRE_ALL, ROOT
 
@@ -29,6 +29,22 @@ async def main() -> None:
     dropped: int = manager.dropped_count
     timeouts: int = manager.send_timeouts
     ticker: Periodic = every(manager, 1.0)(lambda: None)
+    await ticker.start()
+    running: bool = ticker.running
+    ticker()
+    await ticker.stop(timeout=1.0)
+    job = JobProgress(manager, 'job-1')
+    moved: bool = await job.update(50, 'half way')
+    await job.done('finished')
+    job = JobProgress(manager, 'job-2')
+    await job.fail('it broke')
+    async with JobProgress(manager, 'job-3') as job3: await job3.update(10)
+    shown = job.element()
+    updater = SSEElementUpdater()
+    updater.register('counter', lambda kind, data: Span(data['value']))
+    updater.set_default_handler(None)
+    handlers: list = updater.handlers_for('counter')
+    rendered = updater('counter', {'value': 1})
     setup_metrics_route(app, manager, public_channels=['news'])
     reached: int = await manager.send_to_user('ann', 'counter', {'value': 4})
     online: set[str] = await manager.users_online()
@@ -37,7 +53,8 @@ async def main() -> None:
     ok: bool = await manager.send_to(conn_id, 'counter', {'value': 2})
     count: int = manager.get_connection_count()
     history: list[BroadcastMessage] = manager.get_history(3)
-    kept: int = len(manager.history) + (manager.history.maxlen or 0)
+    hist = manager.history
+    kept: int = len(hist) + hist.maxlen
     newest_message: BroadcastMessage = manager.history[-1]
     stats: dict = manager.get_stats(detail=False)
     newest: str = manager.newest_id
@@ -57,7 +74,7 @@ async def main() -> None:
     wire: str = sse_event('hi', event='message', id='1')
     message = BroadcastMessage('t', {'a': 1})
     text: str = message.to_sse()
-    print(n, opening, position, kept, newest_message, reached, online, later, dropped, timeouts, ticker, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
+    print(n, running, moved, shown, handlers, rendered, opening, position, kept, newest_message, reached, online, later, dropped, timeouts, ticker, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
           ConnectionRefused, STREAM_CLOSED, RedisBackend, SSEElementUpdater, JobProgress)
 
 asyncio.run(main())
@@ -90,12 +107,48 @@ def test_mypy_sees_the_public_api(tmp_path, mypy_installed):
     assert 'has no attribute' not in out, out
     assert code == 0, out
 
+# each public class of the manager's modules, and the name the app gives an instance of it
+CLASSES = {'cjm_fasthtml_sse.core.broadcast.BroadcastManager': 'manager', 'cjm_fasthtml_sse.core.broadcast.HistoryView': 'hist',
+           'cjm_fasthtml_sse.core.tasks.Periodic': 'ticker', 'cjm_fasthtml_sse.core.jobs.JobProgress': 'job',
+           'cjm_fasthtml_sse.core.updates.SSEElementUpdater': 'updater'}
+MODULES = ['broadcast', 'tasks', 'jobs', 'updates']
+
+def _cls(path):
+    module, name = path.rsplit('.', 1)
+    return getattr(importlib.import_module(module), name)
+
+def _public_names(cls):
+    "The public methods and properties `cls` and its bases from this package define (not what `object` or `collections.abc` give)."
+    own = [c for c in cls.__mro__ if c.__module__.startswith('cjm_fasthtml_sse')]
+    return sorted({n for c in own for n in vars(c) if not n.startswith('_')} | ({'__call__'} if any('__call__' in vars(c) for c in own) else set()))
+
+def test_every_public_class_of_these_modules_is_listed():
+    "A new public class in the manager's modules must be added to CLASSES (and so to the app)."
+    import inspect
+    found = {f'{c.__module__}.{c.__name__}' for m in MODULES for _, c in inspect.getmembers(importlib.import_module(f'cjm_fasthtml_sse.core.{m}'), inspect.isclass)
+             if c.__module__ == f'cjm_fasthtml_sse.core.{m}' and not c.__name__.startswith('_') and not issubclass(c, BaseException)}
+    assert found <= set(CLASSES), f"add these classes to CLASSES and to the mypy app: {sorted(found - set(CLASSES))}"
+
 def test_the_app_calls_every_public_method():
-    "The app above must keep up with the manager: each public method or property appears in it."
-    from cjm_fasthtml_sse import BroadcastManager
-    public = [n for n in dir(BroadcastManager) if not n.startswith('_')]
-    assert public, 'no public methods found'
-    assert not [n for n in public if f'manager.{n}' not in APP], f"add these to the mypy app: {[n for n in public if f'manager.{n}' not in APP]}"
+    "The app above must keep up with the classes: each public method or property appears in it, called on an instance."
+    missing = []
+    for path, var in CLASSES.items():
+        names = _public_names(_cls(path))
+        assert names, f'no public methods found on {path}'
+        missing += [f'{var}.{n}' for n in names if n != '__call__' and f'{var}.{n}' not in APP]
+        if '__call__' in names and f'{var}(' not in APP: missing.append(f'{var}(...)')
+    assert not missing, f"add these to the mypy app: {missing}"
+
+def test_no_public_method_is_added_with_patch():
+    "mypy can't see a method that `@patch` adds after the class: every public one is written in its class body."
+    patched = []
+    for m in MODULES:
+        path = ROOT / 'cjm_fasthtml_sse' / 'core' / f'{m}.py'
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith('_') and node.args.args:
+                cls = ast.unparse(node.args.args[0].annotation) if node.args.args[0].annotation else ''
+                if cls and not cls.startswith('_') and any('patch' in ast.unparse(d) for d in node.decorator_list): patched.append(f'{m}.py:{node.lineno} {cls}.{node.name}')
+    assert not patched, f"public methods added with @patch, invisible to mypy; move them into their class: {patched}"
 
 def test_mypy_reads_the_package(tmp_path, mypy_installed):
     "The control: a misspelt method is reported, so the check above really looks into the package rather than seeing `Any`."

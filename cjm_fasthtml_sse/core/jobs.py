@@ -112,6 +112,25 @@ class JobProgress:
             else: await self.fail()
         return False
 
+    async def update(self,
+                     percent:float, # How far the job got, 0 to 100 (clamped)
+                     message:Optional[str]=None, # What it is doing now; `None` keeps the current message
+                    )->bool: # Whether the update was broadcast (it isn't when nothing visible changed)
+        "Report progress."
+        return await self._set(percent, message, 'running', force=self._shown is None)
+
+    async def done(self,
+                   message:Optional[str]=None, # Final message; `None` keeps the current one
+                  ):
+        "Mark the job done, at 100%."
+        await self._set(100, message, 'done')
+
+    async def fail(self,
+                   message:Optional[str]=None, # What went wrong, as the users of the page should read it; `None` keeps the current message
+                  ):
+        "Mark the job failed, keeping its percentage."
+        await self._set(self.state['percent'], message, 'failed')
+
 # %% ../../nbs/core/jobs.ipynb #6a1e9327
 @patch
 async def _set(self:JobProgress, percent, message, state, force=True):
@@ -125,25 +144,3 @@ async def _set(self:JobProgress, percent, message, state, force=True):
     await self.manager.broadcast(JOB_PROGRESS, dict(new), channel=self.channel)
     self._shown = shown
     return True
-
-@patch
-async def update(self:JobProgress,
-                 percent:float, # How far the job got, 0 to 100 (clamped)
-                 message:Optional[str]=None, # What it is doing now; `None` keeps the current message
-                )->bool: # Whether the update was broadcast (it isn't when nothing visible changed)
-    "Report progress."
-    return await self._set(percent, message, 'running', force=self._shown is None)
-
-@patch
-async def done(self:JobProgress,
-               message:Optional[str]=None, # Final message; `None` keeps the current one
-              ):
-    "Mark the job done, at 100%."
-    await self._set(100, message, 'done')
-
-@patch
-async def fail(self:JobProgress,
-               message:Optional[str]=None, # What went wrong, as the users of the page should read it; `None` keeps the current message
-              ):
-    "Mark the job failed, keeping its percentage."
-    await self._set(self.state['percent'], message, 'failed')

@@ -125,11 +125,31 @@ class Periodic:
     def __repr__(self): return f'Periodic({self.name!r}, every {self.seconds:g} s)'
     def __call__(self, *args, **kwargs): return self.fn(*args, **kwargs)
 
-# %% ../../nbs/core/tasks.ipynb #3bc4ea53
-@patch(as_prop=True)
-def running(self:Periodic)->bool: # Whether it takes part in the schedule now
-    "Whether the task has started and not stopped: it holds or seeks the lease at every tick."
-    return self._loop_task is not None and not self._loop_task.done()
+    @property
+    def running(self)->bool: # Whether it takes part in the schedule now
+        "Whether the task has started and not stopped: it holds or seeks the lease at every tick."
+        return self._loop_task is not None and not self._loop_task.done()
+
+    async def start(self):
+        "Start taking part: lead and run the function when this worker holds the lease. A no-op when already running."
+        if self.running: return
+        if self.manager.closing: raise RuntimeError(f"can't start periodic task {self.name!r}: its manager is closed")
+        self._lease = _lease_for(self.manager, self.name, 1.5 * self.seconds)
+        self._loop_task = asyncio.create_task(self._loop(), name=f'periodic task {self.name}')
+
+    async def stop(self,
+                   timeout:float=5.0, # Seconds to let a run in progress finish before cancelling it
+                  ):
+        "Stop running here, and release the lease so that another worker takes over at the next tick."
+        loop_task, run = self._loop_task, self._run
+        if loop_task is not None and not loop_task.done():
+            loop_task.cancel()
+            await asyncio.gather(loop_task, return_exceptions=True)
+        if run is not None and not run.done() and not (await asyncio.wait({run}, timeout=timeout))[0]:
+            run.cancel()
+            await asyncio.gather(run, return_exceptions=True)
+        if self._lease is not None: await self._lease.release()
+        self._loop_task, self._lease, self.leading = None, None, False
 
 # %% ../../nbs/core/tasks.ipynb #ddb46c92
 def periodic_tasks(manager:BroadcastManager, # The manager the tasks were made for
@@ -171,30 +191,6 @@ async def _once(self:Periodic, tick):
     except Exception:
         self.errors += 1
         log.exception('periodic task %s raised at tick %s; it runs again at the next tick', self.name, tick)
-
-# %% ../../nbs/core/tasks.ipynb #d2d6e1e3
-@patch
-async def start(self:Periodic):
-    "Start taking part: lead and run the function when this worker holds the lease. A no-op when already running."
-    if self.running: return
-    if self.manager.closing: raise RuntimeError(f"can't start periodic task {self.name!r}: its manager is closed")
-    self._lease = _lease_for(self.manager, self.name, 1.5 * self.seconds)
-    self._loop_task = asyncio.create_task(self._loop(), name=f'periodic task {self.name}')
-
-@patch
-async def stop(self:Periodic,
-               timeout:float=5.0, # Seconds to let a run in progress finish before cancelling it
-              ):
-    "Stop running here, and release the lease so that another worker takes over at the next tick."
-    loop_task, run = self._loop_task, self._run
-    if loop_task is not None and not loop_task.done():
-        loop_task.cancel()
-        await asyncio.gather(loop_task, return_exceptions=True)
-    if run is not None and not run.done() and not (await asyncio.wait({run}, timeout=timeout))[0]:
-        run.cancel()
-        await asyncio.gather(run, return_exceptions=True)
-    if self._lease is not None: await self._lease.release()
-    self._loop_task, self._lease, self.leading = None, None, False
 
 # %% ../../nbs/core/tasks.ipynb #dd5de549
 def every(manager:BroadcastManager, # The manager whose backend coordinates the workers

@@ -74,28 +74,24 @@ class SSEElementUpdater:
         self.default_handler = fn
         return fn
 
-# %% ../../nbs/core/updates.ipynb #ec647c99
-@patch
-def handlers_for(self:SSEElementUpdater,
-                 message_type:str, # The type of a message
-                )->List[Callable]: # Handlers that run for it, in order
-    "The handlers that run for `message_type`."
-    found = [fn for pattern, fn in self.handlers if fnmatchcase(message_type, pattern)]
-    if not found and self.default_handler is not None: found = [self.default_handler]
-    return found
+    def handlers_for(self,
+                     message_type:str, # The type of a message
+                    )->List[Callable]: # Handlers that run for it, in order
+        "The handlers that run for `message_type`."
+        found = [fn for pattern, fn in self.handlers if fnmatchcase(message_type, pattern)]
+        if not found and self.default_handler is not None: found = [self.default_handler]
+        return found
 
-# %% ../../nbs/core/updates.ipynb #3a11c7bd
-@patch
-def __call__(self:SSEElementUpdater,
-             message_type:str, # The type of the message
-             data:Any, # Its data
-            )->Optional[FT]: # One FT of OOB swaps, or `None` to send nothing
-    "Render a message: the elements of every matching handler, as one out-of-band swap message."
-    builder = OOBStreamBuilder()
-    for fn in self.handlers_for(message_type):
-        try: result = fn(message_type, data)
-        except Exception as e:
-            e.add_note(f"raised by the SSEElementUpdater handler {_describe(fn)} for a {message_type!r} message")
-            raise
-        _collect(builder, result, fn)
-    return builder.build() if builder.elements else None
+    def __call__(self,
+                 message_type:str, # The type of the message
+                 data:Any, # Its data
+                )->Optional[FT]: # One FT of OOB swaps, or `None` to send nothing
+        "Render a message: the elements of every matching handler, as one out-of-band swap message."
+        builder = OOBStreamBuilder()
+        for fn in self.handlers_for(message_type):
+            try: result = fn(message_type, data)
+            except Exception as e:
+                e.add_note(f"raised by the SSEElementUpdater handler {_describe(fn)} for a {message_type!r} message")
+                raise
+            _collect(builder, result, fn)
+        return builder.build() if builder.elements else None
