@@ -40,3 +40,22 @@ def test_two_fast_producer_threads_are_held_to_the_limit():
     # each thread may have one call between the check and its count: the limit plus one per thread
     assert most <= 1000 + threads, f"{most} broadcast_threadsafe calls were pending at once: nothing held the producers back"
     assert grown < 60, f"RSS grew {grown:.0f} MB while the producers ran: the pending calls are not bounded"
+
+def test_start_teaches_the_loop_and_calls_left_on_a_dead_loop_stop_counting():
+    "After `await manager.start()` alone (what the app's startup runs), a thread may broadcast; calls left pending on an earlier loop don't hold the limit."
+    import asyncio, warnings
+    from cjm_fasthtml_sse.core.broadcast import BroadcastManager
+    manager = BroadcastManager(threadsafe_limit=3)
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(manager.broadcast('warm', {}))  # the manager learns this loop, which then stops running
+    left = [manager.broadcast_threadsafe('left', {}) for _ in range(3)]  # submitted to a loop that will never run them
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)  # the coroutines the closed loop never ran
+        loop.close()
+    async def second_run():
+        await manager.start()
+        futures = await asyncio.to_thread(lambda: [manager.broadcast_threadsafe('row', {'i': i}, timeout=5) for i in range(6)])
+        return [await asyncio.wrap_future(f) for f in futures], manager.threadsafe_pending
+    reached, pending = asyncio.run(second_run())
+    assert not any(f.done() for f in left), 'the first loop was not supposed to run them'
+    assert (reached, pending) == ([0] * 6, 0)

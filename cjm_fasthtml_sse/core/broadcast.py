@@ -318,7 +318,8 @@ class BroadcastManager:
         self._builders[element_builder] = True
 
     async def start(self):
-        "Start the backend (connect to Redis, load the recent history); a no-op for the in-process backend."
+        "Start the backend (connect to Redis, load the recent history), and learn the event loop that `broadcast_threadsafe` hands messages to."
+        self._learn_loop()
         if self._starting is None or (self._starting.done() and not self.backend.started):
             self._starting = asyncio.ensure_future(self._start_backend())
         await self._starting
@@ -346,8 +347,18 @@ async def _start_backend(self:BroadcastManager):
 
 @patch
 async def _ensure_started(self:BroadcastManager):
-    self._loop = asyncio.get_running_loop()
+    self._learn_loop()
     if not self.backend.started: await self.start()
+
+@patch
+def _learn_loop(self:BroadcastManager):
+    "Remember the running loop for `broadcast_threadsafe`; calls left pending on an earlier loop never run, so they stop counting."
+    loop = asyncio.get_running_loop()
+    if loop is self._loop: return
+    with self._room:
+        self.threadsafe_pending = 0
+        self._room.notify_all()
+    self._loop = loop
 
 @patch
 def _reserve(self:BroadcastManager, loop, timeout):
@@ -366,7 +377,7 @@ def _reserve(self:BroadcastManager, loop, timeout):
 def _release(self:BroadcastManager, _future=None):
     "One pending `broadcast_threadsafe` has run (or failed): make room for a waiting thread."
     with self._room:
-        self.threadsafe_pending -= 1
+        self.threadsafe_pending = max(0, self.threadsafe_pending - 1)  # a call from an earlier loop may finish after `_learn_loop`
         self._room.notify()
 
 @patch
