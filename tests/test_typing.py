@@ -54,7 +54,7 @@ async def main() -> None:
     count: int = manager.get_connection_count()
     history: list[BroadcastMessage] = manager.get_history(3)
     hist = manager.history
-    kept: int = len(hist) + hist.maxlen
+    kept: int = len(hist) + hist.maxlen + hist.count(hist[-1]) + hist.index(hist[-1])
     newest_message: BroadcastMessage = manager.history[-1]
     stats: dict = manager.get_stats(detail=False)
     newest: str = manager.newest_id

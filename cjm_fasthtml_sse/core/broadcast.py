@@ -34,16 +34,32 @@ def _for_everyone(entry)->bool: # True for a message that `history` lists
 
 class HistoryView(Sequence):
     "`manager.history`: the last `maxlen` messages for everyone that the shared log holds, oldest first, read-only."
-    def __init__(self, manager): self._manager = manager
+    def __init__(self,
+                 manager, # The `BroadcastManager` whose shared log it reads
+                ): self._manager, self._counted = manager, (None, 0)
     @property
-    def maxlen(self)->int: return self._manager.history_limit # The most it lists: the manager's `history_limit`
+    def maxlen(self)->int: # The manager's `history_limit`
+        "The most messages it lists, as a deque's `maxlen`."
+        return self._manager.history_limit
     def _messages(self)->list:
         log_ = self._manager._eventlog
         ms = [e.payload for e in log_.entries[log_._head:] if _for_everyone(e)]
         return ms[len(ms) - self.maxlen:] if self.maxlen else []
-    def __len__(self): return len(self._messages())
+    def __len__(self):  # counted once per state of the log: `/status` asks for it on every request
+        log_ = self._manager._eventlog
+        state = (id(log_), len(log_.entries), log_._head, log_._gone, log_.last_id)
+        if self._counted[0] != state: self._counted = (state, min(sum(map(_for_everyone, log_.entries[log_._head:])), self.maxlen))
+        return self._counted[1]
     def __getitem__(self, i): return self._messages()[i]
     def __iter__(self): return iter(self._messages())
+    def __reversed__(self): return reversed(self._messages())  # each of these reads the log once, not once per item
+    def __contains__(self, m): return m in self._messages()
+    def index(self, m:BroadcastMessage, *args)->int: # Its position, oldest first
+        "Where message `m` is, as `list.index` says (`ValueError` if it isn't listed)."
+        return self._messages().index(m, *args)
+    def count(self, m:BroadcastMessage)->int: # 1 if `m` is listed, else 0
+        "How many times message `m` is listed."
+        return self._messages().count(m)
     def __repr__(self): return f'HistoryView({self._messages()!r}, maxlen={self.maxlen})'
 
 

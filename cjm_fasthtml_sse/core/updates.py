@@ -11,7 +11,6 @@ __all__ = ['SSEElementUpdater']
 import inspect
 from fnmatch import fnmatchcase
 from typing import Any, Callable, List, Optional, Tuple
-from fastcore.basics import patch
 from fastcore.xml import FT
 from .streaming import OOBStreamBuilder
 
