@@ -390,10 +390,11 @@ def _stream_ended(self:BroadcastManager, sub):
     if self._streams.get(sub.id) is sub: self._disconnect(sub.id, 'stream ended')
 
 # %% ../../nbs/core/broadcast.ipynb #ed81062e
-def _user_channel(user:str)->str: # `@user`: a channel name no app can subscribe to, since `@` is not allowed in one
+from .ids import user_channel_name
+
+def _user_channel(user:str)->str: # `@` and the user percent-encoded: a channel name no app can subscribe to, since `@` is not allowed in one
     "The internal channel a user's streams are subscribed to, so that `send_to_user` and a resume reach them and nobody else."
-    if (problem := _name_problem(user)) is not None: raise ValueError(f"invalid user {user!r}: it {problem}; a user is {_ID_RULE}")
-    return '@' + user
+    return user_channel_name(user)
 
 @patch
 def _user_joined(self:BroadcastManager, user, connection_id):

@@ -15,7 +15,7 @@ from fasthtml.common import FastHTML
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from .streaming import sse_event
-from .ids import _ID_RULE, _name_problem, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, _public_rule, validate_channel, validate_connection_id
+from .ids import MAX_CHANNELS_PER_CONNECTION, validate_user, ConnectionIdTaken, ConnectionRefused, _event_number, _public_rule, validate_channel, validate_connection_id
 from .messages import _builder_data
 from .connections import register_stream_endpoint
 
@@ -138,8 +138,9 @@ async def _identify(identify:Callable, # `(request) -> str | None`, sync or asyn
     "The user `identify(request)` names, or `ValueError` saying what is wrong with what it returned."
     user = identify(request)
     if inspect.isawaitable(user): user = await user
-    if user is None or (problem := _name_problem(user)) is None: return user
-    raise ValueError(f"identify returned the user {user!r}, which {problem}: a user is None (anonymous) or {_ID_RULE}")
+    if user is None: return None
+    try: return validate_user(user)
+    except (TypeError, ValueError) as e: raise ValueError(f"identify returned the user {user!r}, which is not a user: {e}") from None
 
 # %% ../../nbs/core/stream.ipynb #179e9829
 @dataclass
