@@ -123,9 +123,11 @@ def _authorize_call(authorize):
 
 # %% ../../nbs/core/stream.ipynb #c0fea85c
 def _check_builder(element_builder):
-    "Refuse, at setup, an `element_builder` that can't be called as `element_builder(message_type, data)`."
+    "Refuse, at setup, an `element_builder` that can't be called as `element_builder(message_type, data)`, or that is async."
     if element_builder is None: return
     if not callable(element_builder): raise TypeError(f"element_builder must be a callable (message_type, data) -> FT | str | None, not {element_builder!r}")
+    if inspect.iscoroutinefunction(element_builder) or inspect.iscoroutinefunction(getattr(element_builder, '__call__', None)):
+        raise TypeError(f"element_builder {element_builder!r} is an async def, but a builder is called without await, once per message at broadcast time: make it a plain def, and await what it needs before you broadcast (pass the result in data)")
     try: sig = inspect.signature(element_builder)
     except (TypeError, ValueError): return
     try: sig.bind(None, None)
