@@ -8,7 +8,7 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/stream.html.md"""
 __all__ = ['log', 'RouteConfig']
 
 # %% ../../nbs/core/stream.ipynb #45763b3b
-import asyncio, inspect, logging, signal, threading, weakref
+import asyncio, inspect, logging, math, signal, threading, weakref
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
 from fasthtml.common import FastHTML
@@ -144,6 +144,26 @@ async def _identify(identify:Callable, # `(request) -> str | None`, sync or asyn
     try: return validate_user(user)
     except (TypeError, ValueError) as e: raise ValueError(f"identify returned the user {user!r}, which is not a user: {e}") from None
 
+# %% ../../nbs/core/stream.ipynb #b05bd89e
+def _check_number(name:str, # The argument's name, for the error
+                  value, # What the app passed
+                  integer:bool=False, # Must it be an int?
+                  minimum:float=0, # The smallest allowed value
+                  above:bool=False, # Must it be strictly above `minimum`?
+                  optional:bool=False, # Is `None` allowed?
+                 ):
+    "Raise a `TypeError` (wrong type) or `ValueError` (out of range) naming `name` unless `value` is a fitting number."
+    if value is None and optional: return
+    kind = 'an int' if integer else 'a number'
+    rule = f"{kind} {'>' if above else '>='} {minimum}" + (' or None' if optional else '')
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise TypeError(f"{name} must be {rule}, not {type(value).__name__} {value!r}" + (f": pass {value.strip()}, without quotes" if isinstance(value, str) and value.strip().replace('.', '', 1).isdigit() else ''))
+    if not math.isfinite(value) or value < minimum or (above and value == minimum): raise ValueError(f"{name} must be {rule}, not {value!r}")
+
+def _check_callable(name, value, signature):
+    "Raise a `TypeError` naming `name` unless `value` is `None` or callable."
+    if value is not None and not callable(value): raise TypeError(f"{name} must be a callable {signature}, not {type(value).__name__} {value!r}")
+
 # %% ../../nbs/core/stream.ipynb #179e9829
 @dataclass
 class RouteConfig:
@@ -158,11 +178,12 @@ class RouteConfig:
     identify:Optional[Callable]=None # `(request) -> str | None`, sync or async: the user the stream belongs to; `None` for anonymous
 
     def __post_init__(self):
-        if not self.heartbeat_interval > 0: raise ValueError(f"heartbeat_interval must be > 0 seconds, not {self.heartbeat_interval!r}")
-        if isinstance(self.retry_ms, bool) or not isinstance(self.retry_ms, int) or self.retry_ms < 0: raise ValueError(f"retry_ms must be an int >= 0, not {self.retry_ms!r}")
+        _check_number('heartbeat_interval', self.heartbeat_interval, above=True)
+        _check_number('retry_ms', self.retry_ms, integer=True)
         _check_builder(self.element_builder)
-        if self.initial is not None and not callable(self.initial): raise TypeError(f"initial must be a callable (request) -> FT | list | None, not {self.initial!r}")
-        if self.identify is not None and not callable(self.identify): raise TypeError(f"identify must be a callable (request) -> str | None, not {self.identify!r}")
+        _check_callable('initial', self.initial, '(request) -> FT | list | None')
+        _check_callable('identify', self.identify, '(request) -> str | None')
+        if not isinstance(self.allow_client_ids, bool): raise TypeError(f"allow_client_ids must be True or False, not {self.allow_client_ids!r}")
         self.is_public = _public_rule(self.public_channels)
         self.check = None if self.authorize is None else _authorize_call(self.authorize)
 
