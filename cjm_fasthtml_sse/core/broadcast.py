@@ -572,6 +572,8 @@ async def _wait_for_id(self:BroadcastManager, event_id):
     finally: self._id_waiters.remove(entry)
 
 # %% ../../nbs/core/broadcast.ipynb #874710f4
+from .stream import MAX_STREAMS_PER_USER, MAX_STREAMS_PER_CLIENT
+
 def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager instance
                              element_builder:Optional[Callable]=None, # `(message_type, data) -> FT | str | None`: what each client is sent; `None` sends `BroadcastMessage.to_sse()`
                              heartbeat_interval:float=15.0, # Seconds of silence before a heartbeat comment
@@ -581,10 +583,12 @@ def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager i
                              allow_client_ids:bool=False, # Accept a `connection_id` chosen by the client (check it in `authorize`); refused with 400 otherwise
                              initial:Optional[Callable]=None, # `(request) -> FT | list | None`, sync or async: what a new (not resuming) stream gets first
                              identify:Optional[Callable]=None, # `(request) -> str | None`, sync or async: the user the stream belongs to (`send_to_user`, presence); `None` for anonymous
+                             max_streams_per_user:Optional[int]=MAX_STREAMS_PER_USER, # Open streams one user may hold on this process (429 beyond); `None` for no cap
+                             max_streams_per_client:Optional[int]=MAX_STREAMS_PER_CLIENT, # Open streams one client address may hold on this process (429 beyond); `None` for no cap
                             )->Callable: # `async handler(connection_id=None, request=None)` that returns the SSE response
     "Create a broadcast handler function that can be used with FastHTML routes."
     if not isinstance(manager, BroadcastManager): raise TypeError(f"manager must be a BroadcastManager, not {type(manager).__name__}")
-    return _handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify))
+    return _handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify, max_streams_per_user, max_streams_per_client))
 
 # %% ../../nbs/core/broadcast.ipynb #761678d4
 def _check_app(app, manager, prefix):
@@ -609,8 +613,10 @@ def setup_broadcast_routes(app, # FastHTML (or Starlette) app
                            status_detail:Optional[Callable]=None, # `(request) -> bool`, sync or async: may this request see the per-channel counts?
                            initial:Optional[Callable]=None, # `(request) -> FT | list | None`, sync or async: what a new (not resuming) stream gets first
                            identify:Optional[Callable]=None, # `(request) -> str | None`, sync or async: the user the stream belongs to; see `create_broadcast_handler`
+                           max_streams_per_user:Optional[int]=MAX_STREAMS_PER_USER, # Open streams one user may hold on this process (429 beyond); `None` for no cap
+                           max_streams_per_client:Optional[int]=MAX_STREAMS_PER_CLIENT, # Open streams one client address may hold on this process (429 beyond); `None` for no cap
                           ):
     "Mount `GET {prefix}/broadcast` (the event stream) and `GET {prefix}/status` (JSON) on `app`, behind its Beforeware."
     _check_app(app, manager, prefix)
-    config = RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify)
+    config = RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify, max_streams_per_user, max_streams_per_client)
     _mount(app, manager, prefix, config, status_detail)
