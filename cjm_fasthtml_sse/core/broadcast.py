@@ -14,11 +14,11 @@ from collections import deque
 from datetime import datetime
 from typing import Any, Callable, Coroutine, Deque, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
-from .ids import _ID_RULE, _name_problem, CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, validate_channel, validate_connection_id
+from .ids import _ID_RULE, _name_problem, CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, user_channel_name, validate_channel, validate_connection_id
 from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _oob_key, _ResetMessage
 from .backends import Backend, BackendState, MemoryBackend, _spawn
 from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut
-from .stream import RouteConfig, _handler, _mount
+from .stream import MAX_STREAMS_PER_CLIENT, MAX_STREAMS_PER_USER, RouteConfig, _handler, _mount
 
 # %% ../../nbs/core/broadcast.ipynb #d326a9a6
 log = logging.getLogger('cjm_fasthtml_sse')
@@ -390,8 +390,6 @@ def _stream_ended(self:BroadcastManager, sub):
     if self._streams.get(sub.id) is sub: self._disconnect(sub.id, 'stream ended')
 
 # %% ../../nbs/core/broadcast.ipynb #ed81062e
-from .ids import user_channel_name
-
 def _user_channel(user:str)->str: # `@` and the user percent-encoded: a channel name no app can subscribe to, since `@` is not allowed in one
     "The internal channel a user's streams are subscribed to, so that `send_to_user` and a resume reach them and nobody else."
     return user_channel_name(user)
@@ -572,8 +570,6 @@ async def _wait_for_id(self:BroadcastManager, event_id):
     finally: self._id_waiters.remove(entry)
 
 # %% ../../nbs/core/broadcast.ipynb #874710f4
-from .stream import MAX_STREAMS_PER_USER, MAX_STREAMS_PER_CLIENT
-
 def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager instance
                              element_builder:Optional[Callable]=None, # `(message_type, data) -> FT | str | None`: what each client is sent; `None` sends `BroadcastMessage.to_sse()`
                              heartbeat_interval:float=15.0, # Seconds of silence before a heartbeat comment

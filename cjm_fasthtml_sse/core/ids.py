@@ -11,6 +11,7 @@ __all__ = ['ID_CHARS', 'CONNECTION_ID_PATTERN', 'CHANNEL_PATTERN', 'MAX_CHANNELS
 
 # %% ../../nbs/core/ids.ipynb #031f22a7
 import re, secrets
+from urllib.parse import quote
 
 # %% ../../nbs/core/ids.ipynb #86ae64cc
 ID_CHARS = 'A-Za-z0-9._:-'
@@ -58,8 +59,6 @@ def validate_user(user:str, # The user, as the app's `identify` names them
     return user
 
 # %% ../../nbs/core/ids.ipynb #9f953eda
-from urllib.parse import quote
-
 def user_channel_name(user:str, # The user, as the app's `identify` names them
                      )->str: # `@` and `user`, percent-encoded
     "The internal channel of `user`'s streams, which `send_to_user` publishes to."
