@@ -12,12 +12,10 @@ import re
 from typing import Callable, Optional
 from fasthtml.common import FT, FastHTML
 from .connections import HTMX_VERSIONS, add_shared_worker_route, create_sse_element, create_shared_connection_script, sse_hdrs
+from .stream import HTMX_SRC, SSE_EXTENSION_SRC
 from .broadcast import BroadcastManager, setup_broadcast_routes
 
 # %% ../../nbs/core/app.ipynb #7c4a08e1
-_HTMX_SRC = re.compile(r'(?:^|/)htmx(?:\.min)?\.js(?:[?#]|$)')
-_SSE_EXT_SRC = re.compile(r'htmx-ext-sse|(?:^|/)(?:hx-)?sse(?:\.min)?\.js(?:[?#]|$)')
-
 def _script_srcs(hdrs)->list: # The `src` of every script element in `hdrs`, nested tuples included
     "The script URLs among an app's headers."
     out = []
@@ -29,7 +27,7 @@ def _script_srcs(hdrs)->list: # The `src` of every script element in `hdrs`, nes
 def _loaded_htmx(hdrs)->Optional[int]: # 2 or 4, or `None` when the headers load no htmx
     "The major version of the htmx that `hdrs` load."
     for src in _script_srcs(hdrs):
-        if _HTMX_SRC.search(src): return 4 if re.search(r'htmx\.org@4', src) else 2
+        if HTMX_SRC.search(src): return 4 if re.search(r'htmx\.org@4', src) else 2
     return None
 
 # %% ../../nbs/core/app.ipynb #575d0c17
@@ -54,7 +52,7 @@ def setup_sse(app:FastHTML, # The app: `fast_app()`'s, or a `FastHTML()`
              )->Callable: # `sse(**attrs) -> Div`: the hidden element that opens the stream, made at each page render
     "Wire SSE into `app` in one call: the page headers (htmx once), the stream, status and worker routes, and the page element."
     if not isinstance(app, FastHTML): raise TypeError(f"setup_sse takes a FastHTML app, not {type(app).__name__}: for another ASGI app, use setup_broadcast_routes and sse_hdrs")
-    if any(_SSE_EXT_SRC.search(s) for s in _script_srcs(app.hdrs)):
+    if any(SSE_EXTENSION_SRC.search(s) for s in _script_srcs(app.hdrs)):
         raise ValueError("the app already loads the SSE extension (hdrs=sse_hdrs(...)?): setup_sse adds it, so drop it from hdrs, or wire by hand with setup_broadcast_routes")
     htmx = _loaded_htmx(app.hdrs)
     start = len(app.router.routes)
