@@ -141,6 +141,23 @@ def test_across_two_processes_send_to_user_reaches_both_and_offline_waits_for_th
     assert sorted(mid) == [['online', 'alice'], ['online', 'bob']] and online_mid == ['alice', 'bob']
     assert sorted(events) == [['offline', 'alice'], ['offline', 'bob'], ['online', 'alice'], ['online', 'bob']]
 
+def test_across_two_processes_any_user_string_is_present_and_reachable(cluster):
+    "Redis keeps presence per user under a key built from the user: an email, spaces, quotes and non-ASCII letters work there too."
+    a, b, _ = cluster
+    name = 'Zoë "Z" <zoe@example.com>'
+    async def go():
+        async with httpx.AsyncClient() as http:
+            t = await tab(a, name)
+            seen_on_b = await until_users(http, b, lambda s: name in s['online'])
+            reached = await send(http, b, name, 'private', {'to': name})
+            got = body(await t.next_event())
+            await t.close()
+            gone = await until_users(http, b, lambda s: name not in s['online'])
+            return seen_on_b['online'], reached, got, gone['online']
+    online, reached, got, after = run(go())
+    assert name in online and name not in after
+    assert reached == 0 and got == {'to': name}  # B holds no stream of hers, and A delivered B's message
+
 def test_a_killed_workers_users_go_offline_within_the_ttl(cluster):
     a, _, env = cluster
     port = free_port()
