@@ -34,3 +34,19 @@ def test_htmx_loaded_twice_under_fast_app_logs_one_error(caplog):
 
 def test_a_well_wired_app_logs_nothing(caplog):
     assert errors_after_pages(app_with(hdrs=sse_hdrs(include_htmx=False)), caplog) == []
+
+def test_an_htmx_fragment_is_not_judged_as_a_page(caplog):
+    "A fragment with an SSE element lands in a page that has the scripts: no error for it, and the first full page is still checked."
+    app, rt = fast_app(hdrs=sse_hdrs(include_htmx=False))
+    setup_broadcast_routes(app, BroadcastManager())
+    @rt('/panel')
+    def panel(): return Div(create_sse_element('/sse/broadcast'), id='panel')
+    @rt('/')
+    def index(): return Titled('Feed', create_sse_element('/sse/broadcast', hidden=True))
+    async def go():
+        async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=10) as http:
+            assert (await http.get('/panel', headers={'HX-Request': 'true'})).status_code == 200
+            assert (await http.get('/panel')).status_code == 200  # FastHTML wraps it in a full page with the app's headers
+            assert (await http.get('/')).status_code == 200
+    with caplog.at_level(logging.ERROR, logger='cjm_fasthtml_sse'): run(go())
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -266,9 +266,9 @@ SSE_EXTENSION_SRC = re.compile(r'htmx-ext-sse|(?:^|/)(?:hx-)?sse(?:\.min)?\.js(?
 _FIX = "wire the app with setup_sse(app, manager), or under fast_app() (which loads htmx) add hdrs=sse_hdrs(include_htmx=False)"
 
 def _wiring_problems(html:str, # A page the app rendered
-                    )->Optional[list]: # Sentences naming each problem and its fix; `None` for a page without an SSE element
+                    )->Optional[list]: # Sentences naming each problem and its fix; `None` for a fragment, or a page without an SSE element
     "What keeps the SSE element of page `html` from opening its stream."
-    if 'sse-connect=' not in html and 'hx-sse:connect=' not in html: return None
+    if '</head>' not in html or ('sse-connect=' not in html and 'hx-sse:connect=' not in html): return None  # a fragment gets its page's scripts
     srcs = re.findall(r'<script\b[^>]*\bsrc="([^"]*)"', html)
     htmx, problems = [s for s in srcs if HTMX_SRC.search(s)], []
     if not htmx: problems.append(f"it loads no htmx: {_FIX}")
@@ -278,14 +278,16 @@ def _wiring_problems(html:str, # A page the app rendered
     return problems
 
 # %% ../../nbs/core/stream.ipynb #611ebeb2
-def _wants_events(scope)->bool: return any(k == b'accept' and b'text/event-stream' in v for k, v in scope.get('headers', ()))
+def _not_a_page(scope)->bool:
+    "Whether the request is an event stream's or htmx's (which gets a fragment), not a page load."
+    return any((k == b'accept' and b'text/event-stream' in v) or k == b'hx-request' for k, v in scope.get('headers', ()))
 
 class _PageWatch:
     "ASGI middleware: check the first page with an SSE element for wiring mistakes, and log them once."
     def __init__(self, app, max_pages:int=100, max_bytes:int=1 << 20): self.app, self.left, self.max_bytes = app, max_pages, max_bytes
 
     async def __call__(self, scope, receive, send):
-        if self.left <= 0 or scope['type'] != 'http' or scope.get('method') != 'GET' or _wants_events(scope): return await self.app(scope, receive, send)
+        if self.left <= 0 or scope['type'] != 'http' or scope.get('method') != 'GET' or _not_a_page(scope): return await self.app(scope, receive, send)
         body = None
         async def watching(message):
             nonlocal body
@@ -299,8 +301,8 @@ class _PageWatch:
         await self.app(scope, receive, watching)
 
     def _check(self, html):
-        problems = _wiring_problems(html)
         if self.left <= 0: return
+        problems = _wiring_problems(html)
         self.left = 0 if problems is not None else self.left - 1
         if problems: log.error('cjm_fasthtml_sse: a page of this app has an SSE element that will not stream: %s', '; and '.join(problems))
 
