@@ -22,7 +22,7 @@ if os.environ.get('BENCH_REDIS'):
     backend = RedisBackend(os.environ['BENCH_REDIS'], prefix=os.environ.get('BENCH_PREFIX', 'bench'))
 manager = BroadcastManager(backend=backend) if backend is not None else BroadcastManager()
 app = FastHTML(secret_key='benchmarks')
-setup_broadcast_routes(app, manager)  # with a backend, this also starts it at app startup
+setup_broadcast_routes(app, manager, max_streams_per_client=None)  # with a backend, this also starts it at app startup; every load client connects from 127.0.0.1, past the default cap of 1,000 per address
 
 GC = os.environ.get('BENCH_GC')
 if GC == 'threshold': gc.set_threshold(50_000, 20, 100)

@@ -9,9 +9,10 @@ from .core.updates import SSEElementUpdater
 from .core.jobs import JobProgress
 from .core.tasks import every, Periodic
 from .core.metrics import setup_metrics_route
+from .core.app import setup_sse
 
 __all__ = ['sse_event', 'SSEStream', 'StreamConfig', 'OOBStreamBuilder',
            'create_sse_element', 'sse_hdrs', 'serve_sse_assets', 'create_shared_connection_script',
            'BroadcastManager', 'BroadcastMessage', 'create_broadcast_handler', 'setup_broadcast_routes',
            'Backend', 'MemoryBackend', 'RedisBackend', 'SSEElementUpdater', 'JobProgress',
-           'every', 'Periodic', 'setup_metrics_route']
+           'every', 'Periodic', 'setup_metrics_route', 'setup_sse']

@@ -129,7 +129,7 @@ def readme_tour_code():
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
     tour = readme.split('## A 5-minute tour', 1)[1].split('\n## ', 1)[0]
     blocks = re.findall(r'```python\n(.*?)```', tour, flags=re.S)
-    assert blocks and any('create_sse_element' in b for b in blocks), 'the README tour has no app code any more'
+    assert blocks and any('create_sse_element' in b or 'setup_sse(' in b for b in blocks), 'the README tour has no app code any more'
     assert blocks[-1].strip() == 'serve()', "the README tour no longer ends with serve()"
     return '\n'.join(blocks)
 

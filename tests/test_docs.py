@@ -8,11 +8,11 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES = ['cjm_fasthtml_sse.core.streaming', 'cjm_fasthtml_sse.core.ids', 'cjm_fasthtml_sse.core.messages',
            'cjm_fasthtml_sse.core.connections', 'cjm_fasthtml_sse.core.fanout', 'cjm_fasthtml_sse.core.broadcast', 'cjm_fasthtml_sse.core.stream',
            'cjm_fasthtml_sse.core.backends', 'cjm_fasthtml_sse.core.updates', 'cjm_fasthtml_sse.core.jobs',
-           'cjm_fasthtml_sse.core.tasks', 'cjm_fasthtml_sse.core.metrics',
+           'cjm_fasthtml_sse.core.tasks', 'cjm_fasthtml_sse.core.metrics', 'cjm_fasthtml_sse.core.app',
            'cjm_fasthtml_sse.testing', 'cjm_fasthtml_sse.demo']
 SIDEBAR = ['index.ipynb', 'core/streaming.ipynb', 'core/ids.ipynb', 'core/messages.ipynb', 'core/connections.ipynb', 'core/fanout.ipynb',
            'core/broadcast.ipynb', 'core/stream.ipynb', 'core/backends.ipynb', 'core/updates.ipynb', 'core/jobs.ipynb',
-           'core/tasks.ipynb', 'core/metrics.ipynb', 'testing.ipynb', 'demo.ipynb', 'deployment.ipynb']
+           'core/tasks.ipynb', 'core/metrics.ipynb', 'core/app.ipynb', 'testing.ipynb', 'demo.ipynb', 'deployment.ipynb']
 pytestmark = pytest.mark.timeout(180)
 
 def _tool(name):

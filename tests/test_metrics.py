@@ -127,3 +127,17 @@ def test_metrics_on_two_processes_sharing_redis():
     assert min(runs) == 0 and max(runs) >= 5, runs
     assert len(ticks) == 5 and all(json.loads(t.data)['type'] == 'tick' for t in ticks)
     assert 'cjm_sse_cluster_connections' not in da and 'cjm_sse_cluster_connections' not in db
+
+def test_metrics_are_closed_without_authorize():
+    "Without `authorize=`, /metrics answers nobody (it used to answer anyone: user counts, task names), and the 403 says how to open it."
+    from fasthtml.common import FastHTML
+    from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
+    from cjm_fasthtml_sse.core.metrics import setup_metrics_route
+    from cjm_fasthtml_sse.testing import serve
+    app, manager = FastHTML(), BroadcastManager()
+    setup_broadcast_routes(app, manager)
+    setup_metrics_route(app, manager)
+    async def go():
+        async with serve(app) as url, httpx.AsyncClient() as http: return await http.get(f'{url}/metrics')
+    r = run(go())
+    assert r.status_code == 403 and 'authorize=' in r.text and 'cjm_sse' not in r.text, r.text

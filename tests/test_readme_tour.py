@@ -21,3 +21,10 @@ def test_the_tour_page_starts_its_stream_where_it_was_rendered(tmp_path):
         first = run(go())
     assert first is not None and first.event == 'message', f'the click made after the render did not arrive first: {first}'
     assert '<span hx-swap-oob="true" id="counter">1</span>' == first.data
+
+def test_the_tour_wires_the_app_in_one_call():
+    "The tour's app is wired by setup_sse: no headers, routes or stream element assembled by hand."
+    from helpers import readme_tour_code
+    code = readme_tour_code()
+    assert 'setup_sse(app, manager' in code and 'sse()' in code
+    for by_hand in ('sse_hdrs', 'setup_broadcast_routes', 'create_sse_element'): assert by_hand not in code, by_hand

@@ -1,6 +1,7 @@
 "Per-user delivery and presence on real uvicorn: `identify`, `send_to_user`, `users_online` and the online/offline hooks, on one process and on two sharing a real redis-server."
 import asyncio, json, os, signal, subprocess, sys, time
 import httpx, pytest
+from urllib.parse import quote
 from cjm_fasthtml_sse.testing import SSEClient
 from helpers import ROOT, free_port, poll, redis_server, uvicorn_app, run, wait_for_port
 
@@ -13,7 +14,7 @@ async def until_users(http, url, cond, timeout=5): return await poll(lambda: use
 async def send(http, url, user, type_, data): return (await http.post(f'{url}/_test/send_to_user', json={'user': user, 'type': type_, 'data': data})).json()
 
 async def tab(url, user=None, **headers):
-    return await SSEClient.connect(f'{url}/sse/broadcast' + (f'?user={user}' if user else ''), headers=headers or None)
+    return await SSEClient.connect(f'{url}/sse/broadcast' + (f'?user={quote(user)}' if user else ''), headers=headers or None)
 
 def body(event): return json.loads(event.data)['data']
 
@@ -79,12 +80,31 @@ def test_a_resuming_stream_of_the_user_gets_what_it_missed_and_nobody_elses(one)
 
 def test_a_bad_user_from_identify_is_a_400_naming_the_problem(one):
     async def go():
-        c = await tab(one, 'no%20spaces')
+        c = await tab(one, 'x' * 600)
         text = (await c.read_until_end()).decode()
         await c.close()
         return c.status, text
     status, text = run(go())
-    assert status == 400 and "identify returned the user 'no spaces'" in text
+    assert status == 400 and "identify returned the user 'xxx" in text and 'MAX_USER_LENGTH=512' in text
+
+def test_any_user_string_works_and_send_to_user_reaches_only_that_user(one):
+    "Emails, spaces and non-ASCII letters are users like any other; users that differ only in encoding stay apart."
+    names = ['bob@example.com', 'Mary Jane', 'josé', 'jose', 'jos%C3%A9']
+    async def go():
+        async with httpx.AsyncClient() as http:
+            tabs = {n: await tab(one, n) for n in names}
+            extra = await tab(one, 'josé')
+            s = await until_users(http, one, lambda s: len(s['users']) == len(names) + 1)
+            reached = {n: await send(http, one, n, 'private', {'to': n}) for n in names}
+            got = {n: body(await c.next_event()) for n, c in tabs.items()}
+            got_extra = body(await extra.next_event())
+            for c in (*tabs.values(), extra): await c.close()
+            await until_users(http, one, lambda s: not s['users'])
+            return s, reached, got, got_extra
+    s, reached, got, got_extra = run(go())
+    assert sorted(s['online']) == sorted(names)
+    assert reached == {'bob@example.com': 1, 'Mary Jane': 1, 'josé': 2, 'jose': 1, 'jos%C3%A9': 1}
+    assert got == {n: {'to': n} for n in names} and got_extra == {'to': 'josé'}  # each tab's first message is its own user's
 
 @pytest.fixture(scope='module')
 def cluster():
@@ -120,6 +140,23 @@ def test_across_two_processes_send_to_user_reaches_both_and_offline_waits_for_th
     assert got == [{'to': 'alice'}, {'to': 'alice'}, {'to': 'bob'}]
     assert sorted(mid) == [['online', 'alice'], ['online', 'bob']] and online_mid == ['alice', 'bob']
     assert sorted(events) == [['offline', 'alice'], ['offline', 'bob'], ['online', 'alice'], ['online', 'bob']]
+
+def test_across_two_processes_any_user_string_is_present_and_reachable(cluster):
+    "Redis keeps presence per user under a key built from the user: an email, spaces, quotes and non-ASCII letters work there too."
+    a, b, _ = cluster
+    name = 'Zoë "Z" <zoe@example.com>'
+    async def go():
+        async with httpx.AsyncClient() as http:
+            t = await tab(a, name)
+            seen_on_b = await until_users(http, b, lambda s: name in s['online'])
+            reached = await send(http, b, name, 'private', {'to': name})
+            got = body(await t.next_event())
+            await t.close()
+            gone = await until_users(http, b, lambda s: name not in s['online'])
+            return seen_on_b['online'], reached, got, gone['online']
+    online, reached, got, after = run(go())
+    assert name in online and name not in after
+    assert reached == 0 and got == {'to': name}  # B holds no stream of hers, and A delivered B's message
 
 def test_a_killed_workers_users_go_offline_within_the_ttl(cluster):
     a, _, env = cluster

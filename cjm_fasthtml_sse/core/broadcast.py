@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Coroutine, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
-from .ids import _ID_RULE, _name_problem, CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, validate_channel, validate_connection_id
+from .ids import _ID_RULE, _name_problem, CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, user_channel_name, validate_channel, validate_connection_id
 from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _oob_key, _ResetMessage
 from .backends import Backend, BackendState, MemoryBackend, _spawn
 from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut, Subscriber
-from .stream import RouteConfig, _handler, _mount
+from .stream import MAX_STREAMS_PER_CLIENT, MAX_STREAMS_PER_USER, RouteConfig, _handler, _mount
 
 # %% ../../nbs/core/broadcast.ipynb #d326a9a6
 log = logging.getLogger('cjm_fasthtml_sse')
@@ -496,10 +496,9 @@ def _disconnect(self:BroadcastManager, connection_id, reason):
     self._log('%s %s', reason, connection_id)
 
 # %% ../../nbs/core/broadcast.ipynb #ed81062e
-def _user_channel(user:str)->str: # `@user`: a channel name no app can subscribe to, since `@` is not allowed in one
+def _user_channel(user:str)->str: # `@` and the user percent-encoded: a channel name no app can subscribe to, since `@` is not allowed in one
     "The internal channel a user's streams are subscribed to, so that `send_to_user` and a resume reach them and nobody else."
-    if (problem := _name_problem(user)) is not None: raise ValueError(f"invalid user {user!r}: it {problem}; a user is {_ID_RULE}")
-    return '@' + user
+    return user_channel_name(user)
 
 @patch
 def _user_joined(self:BroadcastManager, user, connection_id):
@@ -681,10 +680,12 @@ def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager i
                              allow_client_ids:bool=False, # Accept a `connection_id` chosen by the client (check it in `authorize`); refused with 400 otherwise
                              initial:Optional[Callable]=None, # `(request) -> FT | list | None`, sync or async: what a new (not resuming) stream gets first
                              identify:Optional[Callable]=None, # `(request) -> str | None`, sync or async: the user the stream belongs to (`send_to_user`, presence); `None` for anonymous
+                             max_streams_per_user:Optional[int]=MAX_STREAMS_PER_USER, # Open streams one user may hold on this process (429 beyond); `None` for no cap
+                             max_streams_per_client:Optional[int]=MAX_STREAMS_PER_CLIENT, # Open streams one client address may hold on this process (429 beyond); `None` for no cap
                             )->Callable: # `async handler(connection_id=None, request=None)` that returns the SSE response
     "Create a broadcast handler function that can be used with FastHTML routes."
     if not isinstance(manager, BroadcastManager): raise TypeError(f"manager must be a BroadcastManager, not {type(manager).__name__}")
-    return _handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify))
+    return _handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify, max_streams_per_user, max_streams_per_client))
 
 # %% ../../nbs/core/broadcast.ipynb #761678d4
 def _check_app(app, manager, prefix):
@@ -709,8 +710,10 @@ def setup_broadcast_routes(app, # FastHTML (or Starlette) app
                            status_detail:Optional[Callable]=None, # `(request) -> bool`, sync or async: may this request see the per-channel counts?
                            initial:Optional[Callable]=None, # `(request) -> FT | list | None`, sync or async: what a new (not resuming) stream gets first
                            identify:Optional[Callable]=None, # `(request) -> str | None`, sync or async: the user the stream belongs to; see `create_broadcast_handler`
+                           max_streams_per_user:Optional[int]=MAX_STREAMS_PER_USER, # Open streams one user may hold on this process (429 beyond); `None` for no cap
+                           max_streams_per_client:Optional[int]=MAX_STREAMS_PER_CLIENT, # Open streams one client address may hold on this process (429 beyond); `None` for no cap
                           ):
     "Mount `GET {prefix}/broadcast` (the event stream) and `GET {prefix}/status` (JSON) on `app`, behind its Beforeware."
     _check_app(app, manager, prefix)
-    config = RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify)
+    config = RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify, max_streams_per_user, max_streams_per_client)
     _mount(app, manager, prefix, config, status_detail)

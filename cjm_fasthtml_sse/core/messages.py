@@ -8,15 +8,26 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/messages.html.md"""
 __all__ = ['STREAM_CLOSED', 'BroadcastMessage', 'reset_event']
 
 # %% ../../nbs/core/messages.ipynb #900764e7
-import asyncio, html
+import asyncio, html, inspect, logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Dict, Optional
+from fastcore.basics import NotStr
 from fastcore.xml import FT, Safe, to_xml
 from .streaming import encode_json, sse_event
 
 # %% ../../nbs/core/messages.ipynb #43d3b88f
-def _is_html(data): return isinstance(data, FT) or hasattr(data, '__ft__') or hasattr(data, '__html__')
+_log = logging.getLogger('cjm_fasthtml_sse')
+
+def _markup_text(value)->Optional[str]: # The HTML, or `None` for a value that isn't markup
+    "The HTML of `value` when the app built it as markup: FT, `Safe`, `NotStr`, anything with `__html__`, or a non-empty list of those."
+    if isinstance(value, NotStr): return str(value)
+    if isinstance(value, FT) or hasattr(value, '__ft__'): return to_xml(value, indent=False)
+    if hasattr(value, '__html__'): return str(value.__html__())
+    if isinstance(value, (tuple, list)) and value:
+        parts = [_markup_text(v) for v in value]
+        if None not in parts: return ''.join(parts)
+    return None
 
 _INERT = str.maketrans({'<': '\\u003c', '>': '\\u003e', '&': '\\u0026'})
 
@@ -47,14 +58,28 @@ class BroadcastMessage:
                event_type:Optional[str]='message', # SSE event type
               )->str: # The message as one SSE event
         "Convert to SSE message format"
-        return sse_event(self.data if _is_html(self.data) else _inert_json(self.to_dict()), event=event_type, id=self.id)
+        markup = _markup_text(self.data)
+        return sse_event(_inert_json(self.to_dict()) if markup is None else markup, event=event_type, id=self.id)
 
 # %% ../../nbs/core/messages.ipynb #e5a3a574
 def _builder_data(out):
-    "What an `element_builder` result sends: FT, `Safe` and lists of FT as markup, a plain `str` as escaped text, anything else as inert JSON."
+    "What an `element_builder` result sends: markup the app built (FT, `Safe`, `NotStr`, `__html__`) as is, a plain `str` as escaped text, anything else as inert JSON."
     if isinstance(out, str) and not hasattr(out, '__html__'): return html.escape(out)
-    if _is_html(out) or (isinstance(out, (tuple, list)) and out and all(isinstance(o, FT) for o in out)): return out
-    return _inert_json(out)
+    markup = _markup_text(out)
+    return _inert_json(out) if markup is None else Safe(markup)
+
+_warned_str = set()  # ids of the builders already warned about returning a plain str
+
+def _built(element_builder, message):
+    "What `element_builder` makes of `message`, refusing an awaitable and warning once per builder about a plain `str`."
+    out = element_builder(message.type, message.data)
+    if inspect.isawaitable(out):
+        if inspect.iscoroutine(out): out.close()
+        raise TypeError(f"element_builder {element_builder!r} returned an awaitable: builders are called without await, once per message; make it a plain def (await what it needs before you broadcast, and pass it in data)")
+    if isinstance(out, str) and not hasattr(out, '__html__') and id(element_builder) not in _warned_str:
+        _warned_str.add(id(element_builder))
+        _log.warning('element_builder %r returned a plain str, which is sent escaped, as text: the tags show on the page. Return FT, or wrap markup the app built in NotStr(...) to send it as HTML', element_builder)
+    return out
 
 def _encoded(message, element_builder=None):
     "The wire bytes of queue item `message`, rendered by `element_builder` when there is one; cached on the message."
@@ -65,7 +90,7 @@ def _encoded(message, element_builder=None):
     if wire is None:
         if element_builder is None: wire = message.to_sse().encode()
         else:
-            out = element_builder(message.type, message.data)
+            out = _built(element_builder, message)
             wire = b'' if out is None else sse_event(_builder_data(out), event='message', id=message.id).encode()
         cache[element_builder] = wire
     return wire
@@ -102,8 +127,8 @@ def _end_queue(queue):
 # %% ../../nbs/core/messages.ipynb #89a1f97b
 def _envelope(message)->str:
     "`message` as a backend carries it: its fields as JSON (FT data as its HTML), with its `target`, `exclude` and conflation `key`."
-    html, exclude = _is_html(message.data), getattr(message, '_exclude', None)
-    return encode_json({'type': message.type, 'data': to_xml(message.data, indent=False) if html else message.data, 'html': html,
+    markup, exclude = _markup_text(message.data), getattr(message, '_exclude', None)
+    return encode_json({'type': message.type, 'data': message.data if markup is None else markup, 'html': markup is not None,
                         'timestamp': message.timestamp, 'metadata': message.metadata, 'channel': message.channel,
                         'target': getattr(message, '_target', None), 'exclude': sorted(exclude) if exclude else None, 'key': message.__dict__.get('_key')})
 

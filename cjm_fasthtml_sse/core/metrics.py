@@ -106,21 +106,24 @@ async def manager_metrics(manager:BroadcastManager, # The manager to report on
 
 # %% ../../nbs/core/metrics.ipynb #b7b5354a
 METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+_CLOSED = ("the metrics are closed: pass authorize=(request) -> bool to setup_metrics_route to say who may read them "
+           "(a bearer token your Prometheus scrape config sends, say, or lambda request: True on a private network)")
 
 def setup_metrics_route(app, # FastHTML (or Starlette) app
                         manager:BroadcastManager, # The manager to report on
                         path:str='/metrics', # Where to mount the page
                         public_channels:Iterable[str]=(), # Channels to report per-channel connection counts for
-                        authorize:Optional[Callable]=None, # `(request) -> bool`, sync or async; `False` answers 403
+                        authorize:Optional[Callable]=None, # `(request) -> bool`, sync or async; `False` answers 403, and so does every request while it is `None`
                        ):
-    "Mount `GET {path}`: the manager's metrics in the Prometheus text format."
+    "Mount `GET {path}`: the manager's metrics in the Prometheus text format, for the requests `authorize` lets in."
     public = _public(public_channels)
     if not (isinstance(path, str) and path.startswith('/')): raise ValueError(f"path must start with '/', not {path!r}")
+    if authorize is not None and not callable(authorize): raise TypeError(f"authorize must be a callable (request) -> bool, not {authorize!r}")
     async def metrics(request):
-        if authorize is not None:
-            allowed = authorize(request)
-            if inspect.isawaitable(allowed): allowed = await allowed
-            if not allowed: return PlainTextResponse('not allowed to read the metrics', status_code=403)
+        if authorize is None: return PlainTextResponse(_CLOSED, status_code=403)
+        allowed = authorize(request)
+        if inspect.isawaitable(allowed): allowed = await allowed
+        if not allowed: return PlainTextResponse('not allowed to read the metrics', status_code=403)
         return Response(await manager_metrics(manager, public), headers={'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store'})
     if isinstance(app, FastHTML): app.route(path, methods=['get'])(metrics)
     else: app.router.add_route(path, metrics, methods=['GET'])
