@@ -1,4 +1,4 @@
-"Under hypercorn, a shutdown (SIGTERM or SIGINT to its main process, or a programmatic `shutdown_trigger`) ends every open stream cleanly and promptly."
+"Under hypercorn, a shutdown (SIGTERM or SIGINT to its main process, SIGTERM to every process of it, or a programmatic `shutdown_trigger`) ends every open stream cleanly and promptly."
 import asyncio, os, signal, subprocess, sys, time
 import httpx, pytest
 from cjm_fasthtml_sse.testing import SSEClient
@@ -8,11 +8,18 @@ pytestmark = pytest.mark.timeout(120)
 GRACE = 20  # hypercorn's --graceful-timeout: long, so that waiting it out can't be mistaken for a prompt exit
 
 def _hypercorn(port, workers):
+    "hypercorn serving tests/server_app.py, in a process group of its own, so that cleanup reaches its worker processes too."
     pytest.importorskip('hypercorn', reason='pip install hypercorn (a dev dependency)')
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)])}
     return subprocess.Popen([sys.executable, '-m', 'hypercorn', 'server_app:app', '--bind', f'127.0.0.1:{port}',
                              '--workers', str(workers), '--graceful-timeout', str(GRACE), '--log-level', 'warning'],
-                            cwd=ROOT / 'tests', env=env)
+                            cwd=ROOT / 'tests', env=env, start_new_session=True)
+
+def _kill_group(proc):
+    "Kill what is left of `proc` and its workers (a test that failed may leave them running)."
+    try: os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError: pass
+    proc.wait(10)
 
 async def _open_streams(url, n):
     clients = [await SSEClient.connect(f'{url}/sse/broadcast') for _ in range(n)]
@@ -22,11 +29,12 @@ async def _open_streams(url, n):
             await asyncio.sleep(0.02)
     raise AssertionError(f'{n} streams never registered')
 
-async def _signal_and_watch(proc, url, sig, n=5):
-    "Open `n` streams, send `sig`, and return the clients (read to their end) and the seconds until the process exited."
+async def _signal_and_watch(proc, url, sig, n=5, group=False):
+    "Open `n` streams, send `sig` (to the process, or to its whole process group), and return the clients (read to their end) and the seconds until the process exited."
     clients = await _open_streams(url, n)
     start = time.monotonic()
-    proc.send_signal(sig)
+    if group: os.killpg(proc.pid, sig)
+    else: proc.send_signal(sig)
     await asyncio.gather(*(c.read_until_end(GRACE + 10) for c in clients))
     while proc.poll() is None and time.monotonic() - start < GRACE + 10: await asyncio.sleep(0.05)
     exited = time.monotonic() - start
@@ -49,8 +57,19 @@ def test_hypercorn_shutdown_ends_every_stream_cleanly(workers, sig):
         # hypercorn waits for open responses up to its graceful timeout: an exit this far before it means the streams
         # ended on the shutdown signal, not because hypercorn gave up on them (no tighter timing bound: the machine is shared).
         assert exited < GRACE / 2, f'exit took {exited:.1f} s: hypercorn waited for the streams (graceful timeout {GRACE} s)'
-    finally:
-        if proc.poll() is None: proc.kill(); proc.wait(10)
+    finally: _kill_group(proc)
+
+def test_hypercorn_sigterm_to_every_process_ends_every_stream_cleanly():
+    "systemd's default stop sends SIGTERM to every process of the service: a worker process that gets it itself still ends its streams first."
+    port = free_port()
+    proc = _hypercorn(port, 1)
+    try:
+        wait_for_port(port, proc)
+        clients, exited = asyncio.run(_signal_and_watch(proc, f'http://127.0.0.1:{port}', signal.SIGTERM, group=True))
+        assert proc.returncode is not None, f'hypercorn did not exit within {GRACE + 10} s'
+        clean = sum(c.complete for c in clients)
+        assert clean == len(clients), f'{len(clients) - clean} of {len(clients)} streams were cut rather than ended'
+    finally: _kill_group(proc)
 
 _TRIGGER_SCRIPT = '''
 import asyncio, sys

@@ -82,7 +82,7 @@ def _close_streams_on_exit(manager):
         signal.signal(sig, on_exit)
 
 # %% ../../nbs/core/stream.ipynb #50039580
-import sys
+import multiprocessing, os, sys
 
 _closing = weakref.WeakKeyDictionary()  # manager -> the `close()` task a shutdown started, until it is done
 
@@ -113,6 +113,27 @@ def _watch_hypercorn(loop:asyncio.AbstractEventLoop, # The running loop, which h
         if _is_hypercorn_shutdown(task):
             _hypercorn_watched.add(task)
             task.add_done_callback(lambda t: _close_managers(loop))
+            _end_streams_before_sigterm(loop)
+
+# %% ../../nbs/core/stream.ipynb #58784eaa
+_dying = set()  # the task that ends the streams before the process dies of SIGTERM
+
+async def _close_then_die():
+    "Close every manager, wait (up to 3 s) for their streams to end, then die of SIGTERM as the process would have."
+    _close_managers(asyncio.get_running_loop())
+    if _closing: await asyncio.wait(list(_closing.values()), timeout=3)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+def _end_streams_before_sigterm(loop:asyncio.AbstractEventLoop, # The loop hypercorn serves on
+                               ):
+    "In a hypercorn worker process, where SIGTERM would kill at once, make it end the streams first."
+    if multiprocessing.parent_process() is None or threading.current_thread() is not threading.main_thread(): return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL: return
+    def on_sigterm(signum, frame):
+        def start(): _dying.add(loop.create_task(_close_then_die()))
+        if not _dying: loop.call_soon_threadsafe(start)
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 # %% ../../nbs/core/stream.ipynb #4135d222
 _MAX_EVENT_ID = 128
