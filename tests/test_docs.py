@@ -10,9 +10,10 @@ MODULES = ['cjm_fasthtml_sse.core.streaming', 'cjm_fasthtml_sse.core.ids', 'cjm_
            'cjm_fasthtml_sse.core.backends', 'cjm_fasthtml_sse.core.updates', 'cjm_fasthtml_sse.core.jobs',
            'cjm_fasthtml_sse.core.tasks', 'cjm_fasthtml_sse.core.metrics', 'cjm_fasthtml_sse.core.app',
            'cjm_fasthtml_sse.testing', 'cjm_fasthtml_sse.demo']
-SIDEBAR = ['index.ipynb', 'core/streaming.ipynb', 'core/ids.ipynb', 'core/messages.ipynb', 'core/connections.ipynb', 'core/fanout.ipynb',
-           'core/broadcast.ipynb', 'core/stream.ipynb', 'core/backends.ipynb', 'core/updates.ipynb', 'core/jobs.ipynb',
-           'core/tasks.ipynb', 'core/metrics.ipynb', 'core/app.ipynb', 'testing.ipynb', 'demo.ipynb', 'deployment.ipynb']
+SIDEBAR = ['index.ipynb', 'guide/users_and_channels.ipynb', 'guide/resume_and_resets.ipynb', 'guide/scaling_out.ipynb', 'deployment.ipynb',
+           'demo.ipynb', 'core/app.ipynb', 'core/broadcast.ipynb', 'core/connections.ipynb', 'core/backends.ipynb', 'core/stream.ipynb', 'core/updates.ipynb',
+           'core/jobs.ipynb', 'core/tasks.ipynb', 'core/metrics.ipynb', 'testing.ipynb',
+           'core/fanout.ipynb', 'core/messages.ipynb', 'core/ids.ipynb', 'core/streaming.ipynb']  # the guide path first, then the API, top down
 pytestmark = pytest.mark.timeout(180)
 
 def _tool(name):
@@ -38,6 +39,13 @@ def site(tmp_path_factory):
 def test_sidebar_lists_the_pages_in_order():
     test_pages = bd.sidebar_pages()
     assert test_pages == SIDEBAR
+
+def test_sidebar_shows_the_guide_before_the_api(site):
+    "The sidebar's sections are headings on every page: the guide path first, then the API pages."
+    nav = re.search(r'<nav class="sidebar".*?</nav>', (site/'core'/'broadcast.html').read_text(), re.S).group(0)
+    heads = re.findall(r'<li class="section">([^<]*)</li>', nav)
+    assert heads == ['Guide', 'API', 'Under the hood'], heads
+    assert nav.index('>Guide<') < nav.index('href="../guide/users_and_channels.html"') < nav.index('>API<') < nav.index('href="broadcast.html"'), nav
 
 def test_every_notebook_rendered_to_a_page(site):
     manifest = json.loads((site/'manifest.json').read_text())

@@ -35,19 +35,24 @@ def notebooks(nbs=NBS):
     return sorted(p for p in Path(nbs).glob('**/*.ipynb')
                   if not any(part.startswith(('_', '.')) for part in p.relative_to(nbs).parts))
 
-def sidebar_pages(nbs=NBS):
-    "The notebooks `nbs/sidebar.yml` lists, in its order, as paths relative to `nbs`."
+def sidebar_outline(nbs=NBS):
+    "`nbs/sidebar.yml` in its order, as rows: `('section', title)` for a section heading, `('page', notebook)` for a page (relative to `nbs`)."
     import yaml
     doc = yaml.safe_load((Path(nbs)/'sidebar.yml').read_text(encoding='utf-8'))
     out = []
     def walk(items):
         for it in items or []:
-            if isinstance(it, str): out.append(it)
+            if isinstance(it, str): out.append(('page', it))
             elif isinstance(it, dict):
-                if 'href' in it: out.append(it['href'])
+                if 'section' in it: out.append(('section', str(it['section'])))
+                if 'href' in it: out.append(('page', it['href']))
                 walk(it.get('contents'))
     walk(doc['website']['sidebar']['contents'])
     return out
+
+def sidebar_pages(nbs=NBS):
+    "The notebooks `nbs/sidebar.yml` lists, in its order, as paths relative to `nbs`."
+    return [v for kind, v in sidebar_outline(nbs) if kind == 'page']
 
 def page_path(nb_rel):
     "The HTML page a notebook renders to: `core/streaming.ipynb` -> `core/streaming.html`."
@@ -266,8 +271,9 @@ def _page(title, description, body, nav, site_title, page):
 """
 
 def _nav(entries, page):
-    "Sidebar HTML for `entries` (title, page) with `page` marked current."
-    items = ''.join(f'<li><a href="{_relative(p, page)}"{" aria-current=page" if p == page else ""}>{html.escape(t)}</a></li>'
+    "Sidebar HTML for `entries` (title, page) with `page` marked current; an entry whose page is `None` is a section heading."
+    items = ''.join(f'<li class="section">{html.escape(t)}</li>' if p is None else
+                    f'<li><a href="{_relative(p, page)}"{" aria-current=page" if p == page else ""}>{html.escape(t)}</a></li>'
                     for t, p in entries)
     return f'<ul>{items}</ul>'
 
@@ -371,7 +377,7 @@ def build(nbs=NBS, out=OUT, split=False, log=print):
     tmp = Path(tempfile.mkdtemp(prefix='docs-', dir=out.parent if out.parent.exists() else None))
     try:
         site_url, site_title = _site_url(), _site_title()
-        entries = [(rendered[rel][0], page_path(rel)) for rel in order]
+        entries = [(rendered[v][0], page_path(v)) if kind == 'page' else (v, None) for kind, v in sidebar_outline(nbs)]
         (tmp/'site.css').write_text(_CSS + HtmlFormatter(style='default').get_style_defs('.highlight') + '\n', encoding='utf-8')
         for rel in order:
             title, desc, body = rendered[rel]

@@ -66,18 +66,73 @@ async def _initial_bytes(initial:Callable, # `(request) -> FT | list | None`, sy
 _managers_to_close = weakref.WeakSet()
 
 def _close_streams_on_exit(manager):
-    "Close `manager` as soon as the server receives its exit signal, if the server is one (like uvicorn) that we can hook."
+    "Close `manager` as soon as the server begins to shut down, if it is one we can hook: uvicorn (its signal handler) or hypercorn (its shutdown trigger)."
     _managers_to_close.add(manager)
-    if threading.current_thread() is not threading.main_thread(): return
     loop = asyncio.get_running_loop()
+    _watch_hypercorn(loop)
+    if threading.current_thread() is not threading.main_thread(): return
     for sig in (signal.SIGINT, signal.SIGTERM):
         handler = signal.getsignal(sig)
         if getattr(handler, '_closes_sse_streams', False) or not hasattr(getattr(handler, '__self__', None), 'should_exit'): continue
         def on_exit(signum, frame, _server_handler=handler):
             _server_handler(signum, frame)
-            loop.call_soon_threadsafe(lambda: [loop.create_task(m.close()) for m in list(_managers_to_close)])
+            loop.call_soon_threadsafe(_close_managers, loop)
         on_exit._closes_sse_streams = True
         signal.signal(sig, on_exit)
+
+# %% ../../nbs/core/stream.ipynb #50039580
+import multiprocessing, os, sys
+
+_closing = weakref.WeakKeyDictionary()  # manager -> the `close()` task a shutdown started, until it is done
+
+def _close_managers(loop):
+    "Start closing, on `loop`, every manager that has served a stream, unless a shutdown is closing it already."
+    for manager in [m for m in _managers_to_close if m not in _closing]:
+        task = _closing[manager] = loop.create_task(manager.close())
+        task.add_done_callback(lambda t, m=manager: _closing.pop(m, None))
+
+# %% ../../nbs/core/stream.ipynb #0a849c38
+_hypercorn_watched = weakref.WeakSet()  # hypercorn's `raise_shutdown` tasks whose end closes the managers
+_hypercorn_looked = weakref.WeakKeyDictionary()  # event loop -> its `time()` when its tasks were last looked through
+
+def _is_hypercorn_shutdown(task:asyncio.Task, # Any task
+                          )->bool: # Whether it is hypercorn waiting for its shutdown trigger
+    "Whether `task` runs `hypercorn.utils.raise_shutdown`, which returns (raising) as soon as the server's shutdown trigger fires."
+    coro = task.get_coro()
+    frame = getattr(coro, 'cr_frame', None)
+    return getattr(coro, '__qualname__', '') == 'raise_shutdown' and frame is not None and frame.f_globals.get('__name__', '').startswith('hypercorn.')
+
+def _watch_hypercorn(loop:asyncio.AbstractEventLoop, # The running loop, which hypercorn may be serving
+                    ):
+    "Close every manager when hypercorn, serving on `loop`, begins to shut down."
+    if 'hypercorn' not in sys.modules or any(t.get_loop() is loop and not t.done() for t in _hypercorn_watched): return
+    if loop.time() - _hypercorn_looked.get(loop, float('-inf')) < 1.0: return
+    _hypercorn_looked[loop] = loop.time()
+    for task in asyncio.all_tasks(loop):
+        if _is_hypercorn_shutdown(task):
+            _hypercorn_watched.add(task)
+            task.add_done_callback(lambda t: _close_managers(loop))
+            _end_streams_before_sigterm(loop)
+
+# %% ../../nbs/core/stream.ipynb #58784eaa
+_dying = set()  # the task that ends the streams before the process dies of SIGTERM
+
+async def _close_then_die():
+    "Close every manager, wait (up to 3 s) for their streams to end, then die of SIGTERM as the process would have."
+    _close_managers(asyncio.get_running_loop())
+    if _closing: await asyncio.wait(list(_closing.values()), timeout=3)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+def _end_streams_before_sigterm(loop:asyncio.AbstractEventLoop, # The loop hypercorn serves on
+                               ):
+    "In a hypercorn worker process, where SIGTERM would kill at once, make it end the streams first."
+    if multiprocessing.parent_process() is None or threading.current_thread() is not threading.main_thread(): return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL: return
+    def on_sigterm(signum, frame):
+        def start(): _dying.add(loop.create_task(_close_then_die()))
+        if not _dying: loop.call_soon_threadsafe(start)
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 # %% ../../nbs/core/stream.ipynb #4135d222
 _MAX_EVENT_ID = 128
