@@ -183,10 +183,9 @@ class Reader:
         if self.current is not None and not self.current.done(): self.current.cancel()
 
     async def run(self, ck):
-        flip = 0
-        while not self.stopping:
-            if self.mode == 'roam': flip += 1
-            w = ck.workers[(self.home + flip) % len(ck.workers)]
+        for flip in range(1_000_000): # bounded; the run stops it long before
+            if self.stopping: return
+            w = ck.workers[(self.home + (flip if self.mode == 'roam' else 0)) % len(ck.workers)]
             port = ck.proxies[w.idx].port if self.mode == 'proxy' else w.port
             self.current = asyncio.ensure_future(self._once(port))
             await asyncio.wait([self.current])
@@ -210,7 +209,7 @@ class Reader:
             self.connected = True
             chunked = b'transfer-encoding: chunked' in resp.lower()
             parser = _SSEParser(self, self.conns)
-            while True:
+            for _ in range(100_000_000): # bounded; a read times out after 45 s of silence (heartbeats come every 15 s)
                 if chunked:
                     size = int((await asyncio.wait_for(r.readline(), 45)).split(b';')[0].strip() or b'0', 16)
                     if size == 0: return
@@ -490,7 +489,7 @@ class Checker:
 
     # ---- observers
     async def _sample_rss(self):
-        while True:
+        for _ in range(1_000_000):
             for role, proc in [('redis', self.redis.proc)] + [('worker', w.proc) for w in self.workers]:
                 if proc is not None and proc.poll() is None and (mb := rss_mb(proc.pid)) is not None:
                     name = role if role == 'redis' else f'worker{[w.proc for w in self.workers].index(proc)}'
@@ -498,7 +497,7 @@ class Checker:
             await asyncio.sleep(1)
 
     async def _poll_redis(self):
-        while True:
+        for _ in range(1_000_000):
             with contextlib.suppress(Exception): await asyncio.wait_for(self._read_redis(), 5)
             await asyncio.sleep(0.5)
 
@@ -523,6 +522,7 @@ class Checker:
     # ---- the end
     async def _settle(self):
         "Wait (bounded) until Redis and every worker are up and every reader is connected again."
+        if self.redis.proc.poll() is not None: await self.redis.start()
         for w in self.workers:
             if not w.up: await w.start()
         ok = await self._until(lambda: all(r.connected for r in self.readers), 40)
