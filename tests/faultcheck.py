@@ -371,6 +371,7 @@ class Checker:
         await self._until(lambda: all(r.connected for r in self.readers), 30)
         self.t_start, self.wall0 = time.monotonic(), time.time() # fault times count from here, when every reader is in
         pubs = [asyncio.ensure_future(self._publisher(i)) for i in range(2)]
+        self.tasks += pubs
         await self._faults(schedule(self.seed, self.duration, self.kinds, self.n_workers))
         remaining = self.duration - self.now()
         if remaining > 0: await asyncio.sleep(remaining)
@@ -380,7 +381,7 @@ class Checker:
         await self._fence()
         await self._presence_checkpoint(1, 'every reader connected')
         for r in self.readers: r.stopping = True; r.hang_up()
-        await asyncio.wait(self.tasks[:len(self.readers)], timeout=10)
+        await asyncio.wait(self.tasks[:len(self.readers)], timeout=10) # the readers' tasks come first
         await self._presence_checkpoint(0, 'every reader gone')
         with contextlib.suppress(Exception): await asyncio.wait_for(self._read_redis(), 10)
         self._check()
@@ -586,7 +587,8 @@ class Checker:
         prev = None
         for x in events:
             if x.id is None:
-                V.append(Violation('event has an id', f'{r.cid} got {x.kind} {x.tag} with no id (conn {x.conn})', x.t, self._near(x.t))); continue
+                t = self.pubs[x.tag].t0 if x.tag in self.pubs else x.t # attributed to the faults around its publish
+                V.append(Violation('event has an id', f'{r.cid} got {x.kind} {x.tag} with no id (conn {x.conn})', t, self._near(t))); continue
             if prev is not None and x.id <= prev.id:
                 V.append(Violation('ids increase', f'{r.cid} got id {x.id} ({x.kind} {x.tag}) after {prev.id} ({prev.kind} {prev.tag})', x.t, self._near(x.t)))
             prev = x
@@ -650,6 +652,9 @@ def run(seed:int, duration:float, workers:int=2, readers:int=60, kinds=FAULT_KIN
     if rep.ok and not keep: shutil.rmtree(ck.folder, ignore_errors=True)
     return rep
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt(f'signal {signum}')
+
 def parse_kinds(text):
     if text in ('all', ''): return FAULT_KINDS
     if text == 'none': return ()
@@ -666,7 +671,12 @@ def main(argv=None):
     ap.add_argument('--faults', default='all', help=f'comma-separated from {",".join(FAULT_KINDS)}; or all, none')
     ap.add_argument('--keep', action='store_true', help='keep the logs folder even when the run passes')
     a = ap.parse_args(argv)
-    rep = run(a.seed, a.duration, a.workers, a.readers, parse_kinds(a.faults), keep=a.keep)
+    signal.signal(signal.SIGINT, signal.default_int_handler) # Ctrl+C works even where a shell ignores SIGINT for background jobs
+    signal.signal(signal.SIGTERM, _interrupted) # and SIGTERM cleans up the same way
+    try: rep = run(a.seed, a.duration, a.workers, a.readers, parse_kinds(a.faults), keep=a.keep)
+    except KeyboardInterrupt as e:
+        print(f'faultcheck: interrupted ({e or "Ctrl+C"}); every process it started is stopped', file=sys.stderr)
+        return 130
     print(rep.table())
     return 0 if rep.ok else 1
 
