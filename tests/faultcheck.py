@@ -14,10 +14,11 @@ The rules checked at the end (a violation of any is printed in the table, and th
 - exactly once: a message whose publish returned success (HTTP 200; `send_to` returned True) is *meant* for a stream when
   its audience includes the reader (channel, `exclude`, target, user) and its id `m` lies in the stream's window:
   first id the stream learned < m <= last id it learned (an id-only opening block counts: the stream starts there).
-  The message's id is the one Redis gave it (the checker reads the Redis stream during the run), else the smallest id a
-  reader saw it with; a message that has neither is meant for a stream whose window (in time) covers its whole publish.
-  It must arrive exactly once, unless the stream got a `reset` with id >= m (for a message with no id: a reset after the
-  publish began), or a later message with the same channel and `key`. A publish that failed or timed out is owed to
+  The message's id is the one Redis gave it (the checker reads the Redis stream during the run). A message that never
+  reached Redis (one worker delivered it alone, during an outage) has no place in the cluster's order, so it is meant
+  for a stream whose window in time covers its whole publish (2 s of slack).
+  It must arrive exactly once, unless the stream got a `reset` with id >= m (for a message that never reached Redis: a
+  reset received from its publish to `RESET_WITHIN` s after), or a later message with the same channel and `key`. A publish that failed or timed out is owed to
   nobody, but may arrive at most once. Nobody may get a message whose audience leaves them out.
 - liveness: once the faults stop and the cluster is back, a final broadcast (the fence) reaches every stream in 30 s.
 - memory: every process's RSS stays under `RSS_BOUND_MB` (sampled once a second from /proc/PID/status).
@@ -35,6 +36,7 @@ FAULT_KINDS = ('redis_pause', 'redis_restart_keep', 'redis_restart_wipe', 'worke
 RSS_BOUND_MB = {'worker': 400, 'redis': 200} # generous: a healthy worker here stays under ~120 MB, redis under ~20 MB
 TERM_BOUND = 2.0 # seconds a SIGTERMed worker may take to exit
 FENCE_WAIT, PRESENCE_WAIT = 20.0, 20.0
+RESET_WITHIN = 30.0 # seconds after its publish within which a reset excuses a message that never reached Redis
 CHANNELS = ('room-a', 'room-b')
 TAG_RE = re.compile(r'"tag"\s*:\s*"([^"\\]+)"')
 _ALL_PROCS: list = []
@@ -569,11 +571,9 @@ class Checker:
 
     def _check(self):
         rep, V = self.report, self.report.violations
-        seen_ids = collections.defaultdict(set)
-        for r in self.readers:
-            for x in r.recs:
-                if x.kind == 'msg' and x.tag and x.id is not None: seen_ids[x.tag].add(x.id)
-        msg_id = lambda tag: min(self.redis_ids[tag]) if self.redis_ids.get(tag) else (min(seen_ids[tag]) if seen_ids.get(tag) else None)
+        # A message's place in the cluster's order is the id Redis gave it. One that never reached Redis (delivered by one
+        # worker alone during an outage) has no place in it: whatever id that worker gave it is its own numbering.
+        msg_id = lambda tag: min(self.redis_ids[tag]) if self.redis_ids.get(tag) else None
         for r in self.readers: self._check_stream(r, msg_id, V)
         self._check_presence_order(V)
         for name, mb in rep.max_rss.items():
@@ -614,7 +614,7 @@ class Checker:
                 if p.key and any(i > m for i in keyed[p.channel, p.key]): continue
             else:
                 if not (first.t < p.t0 and p.t1 + 2 < last.t): continue
-                if any(x.t >= p.t0 for x in resets): continue
+                if any(p.t0 <= x.t <= p.t1 + RESET_WITHIN for x in resets): continue
             V.append(Violation('missing', f'{r.cid} ({r.mode}, w{r.home}) never got {p.tag} (id {m}; {p.kind} {p.channel or p.target or p.user or ""} via w{p.worker} at {p.t0 - self.t_start:.1f}s; window {first.id}..{last.id}, no reset covers it)', p.t0, self._near(p.t0)))
 
     def _check_presence_order(self, V):

@@ -26,13 +26,13 @@ def test_invariant_holds_under_faults():
 # without a cluster.
 from faultcheck import Checker, Pub, Reader, Rec
 
-def judge(tmp_path, recs, pubs, redis_ids=None, channels=('room-a',), cid_idx=0):
+def judge(tmp_path, recs, pubs, redis_ids=None, channels=('room-a',), cid_idx=0, others=()):
     "The violations the checker finds in one reader's history `recs` ((t, kind, id, tag)), given `pubs` and the ids Redis gave."
     ck = Checker(0, 10, kinds=(), folder=tmp_path)
     ck.t_start = ck.wall0 = 0.0
     rd = Reader(cid_idx, 'u0', channels, 'direct', 0, None)
     rd.recs = [Rec(*r) for r in recs]
-    ck.readers, ck.users, ck.workers = [rd], ['u0'], []
+    ck.readers, ck.users, ck.workers = [rd, *others], ['u0'], []
     ck.pubs = {p.tag: p for p in pubs}
     for tag, i in (redis_ids or {}).items(): ck.redis_ids[tag].add(i)
     ck._check()
@@ -61,6 +61,14 @@ def test_a_message_with_no_id_anywhere_is_owed_by_time(tmp_path):
     recs = [(0, 'pos', 10, None), (1, 'msg', 11, 'a'), (9, 'msg', 14, 'c')]
     assert judge(tmp_path, recs, [pub('a'), pub('lost', t=4.0), pub('c')], {'a': 11, 'c': 14}) == [('missing', 'r0')]
     assert judge(tmp_path, recs[:2] + [(5, 'reset', 13, None)] + recs[2:], [pub('a'), pub('lost', t=4.0), pub('c')], {'a': 11, 'c': 14}) == []
+    assert judge(tmp_path, recs[:2] + [(3, 'reset', 13, None)] + recs[2:], [pub('a'), pub('lost', t=4.0), pub('c')], {'a': 11, 'c': 14}) \
+        == [('missing', 'r0')], 'a reset before the publish covers nothing of it'
+    late = [(0, 'pos', 10, None), (1, 'msg', 11, 'a'), (40, 'reset', 13, None), (41, 'msg', 14, 'c')]
+    assert judge(tmp_path, late, [pub('a'), pub('lost', t=4.0), pub('c')], {'a': 11, 'c': 14}) == [('missing', 'r0')], 'a reset 36 s later is not about it'
+    # a local id that another worker gave it is not its place in the cluster's order: it is judged by time
+    other = Reader(1, 'u1', (), 'direct', 1, None)
+    other.recs = [Rec(4.5, 'msg', 99, 'lost')]
+    assert judge(tmp_path, recs, [pub('a'), pub('lost', t=4.0), pub('c')], {'a': 11, 'c': 14}, others=[other]) == [('missing', 'r0')]
 
 def test_duplicates_leaks_and_ids_out_of_order_are_violations(tmp_path):
     ids = {'a': 11, 'b': 12}
