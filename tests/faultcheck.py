@@ -314,7 +314,7 @@ class Report:
         if not self.ok:
             kinds = ','.join(self.fault_kinds) if tuple(self.fault_kinds) != FAULT_KINDS else 'all'
             out.append(f"reproduce: python tests/faultcheck.py --seed {self.seed} --duration {self.duration:g} --workers {self.workers} "
-                       f"--readers {self.readers} --faults {kinds or 'none'}")
+                       f"--readers {self.readers} --faults {kinds or 'none'}   (this run's logs and records.json: {self.folder})")
         return '\n'.join(out)
 
 def schedule(seed, duration, kinds=FAULT_KINDS, workers=2, quiet_tail=10.0)->List[Fault]:
