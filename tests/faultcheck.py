@@ -640,8 +640,8 @@ class Checker:
         with contextlib.suppress(Exception): await asyncio.wait(self.tasks, timeout=5) if self.tasks else None
         for p in self.proxies: await p.close()
         if self.redis is not None: self.redis.signal(signal.SIGCONT)
-        for w in self.workers: # the last SIGTERM of every worker counts too
-            with contextlib.suppress(Exception): await self._term(w)
+        # The last SIGTERM of every worker counts too: all at once, as `uvicorn --workers N` stops its children.
+        with contextlib.suppress(Exception): await asyncio.gather(*(self._term(w) for w in self.workers), return_exceptions=True)
         _kill_all()
 
 def run(seed:int, duration:float, workers:int=2, readers:int=60, kinds=FAULT_KINDS, log=print, keep=False)->Report:
