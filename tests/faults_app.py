@@ -1,0 +1,14 @@
+"The app tests/test_redis_faults.py runs under real uvicorn: tests/users_app.py (streams that know users, presence hooks) plus controls to broadcast and to read the stream position."
+import os
+from starlette.responses import JSONResponse
+from users_app import app, manager
+
+@app.post('/_test/broadcast')
+async def ctl_broadcast(request):
+    body = await request.json()
+    return JSONResponse({'sent': await manager.broadcast(body['type'], body['data']), 'newest': manager.newest_id})
+
+@app.get('/_test/position')
+async def ctl_position():
+    await manager.start()
+    return JSONResponse({'newest': manager.newest_id, 'pid': os.getpid()})

@@ -1,0 +1,84 @@
+"""Redis and cluster faults (issue 18) on real uvicorn workers and a real redis-server: a freeze, a burst of hang-ups, a killed worker, a fresh Redis, SIGTERM.
+The invariant: every stream gets every message meant for it exactly once, in increasing id order, or a `reset` marks the gap."""
+import asyncio, json, os, signal, subprocess, sys, time
+import httpx, pytest
+from cjm_fasthtml_sse.testing import SSEClient
+from helpers import ROOT, free_port, poll, redis_server, uvicorn_app, run, wait_for_port
+
+pytestmark = pytest.mark.timeout(240)
+
+def number(e): return json.loads(e.data)['data']['i'] if e.event == 'message' else None
+
+def violations(events, sent):
+    "What breaks the invariant in `events`, one stream's events in order, given `sent`, the numbers broadcast in order: a repeat, a step back, a gap with no `reset` before it, or an id that goes back (an event without an id keeps the last one)."
+    problems, pos, reset, last_id = [], -1, False, None
+    for e in events:
+        if e.id:
+            if last_id is not None and int(e.id) < last_id: problems.append(f'id {e.id} after {last_id}')
+            last_id = int(e.id)
+        if e.event == 'reset': reset = True; continue
+        if e.event != 'message': continue
+        i = sent.index(number(e))
+        if i <= pos: problems.append(f'{number(e)} again or out of order (after {sent[pos]})')
+        elif i > pos + 1 and not reset: problems.append(f'silent gap before {number(e)}: {sent[pos + 1:i]} never came')
+        pos, reset = max(pos, i), False
+    return problems
+
+def test_violations_sees_repeats_and_silent_gaps():
+    from types import SimpleNamespace as E
+    def m(i, id=None): return E(event='message', data=json.dumps({'data': {'i': i}}), id=id)
+    assert violations([m(0), m(1), m(2)], [0, 1, 2]) == []
+    assert violations([m(0), E(event='reset', data='{}', id='9'), m(2, '10')], [0, 1, 2]) == []
+    assert violations([m(0), m(2)], [0, 1, 2]) == ['silent gap before 2: [1] never came']
+    assert violations([m(0), m(0, '5')], [0, 1]) == ['0 again or out of order (after 0)']
+    assert violations([m(0, '5'), m(1, '4')], [0, 1]) == ['id 4 after 5']
+
+@pytest.fixture
+def cluster():
+    "Two uvicorn workers (separate processes) sharing one fresh redis-server: `(a, b, redis procs, start, env)`."
+    with redis_server() as (url, procs, start):
+        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_TTL': '3'}
+        with uvicorn_app('faults_app:app', free_port(), env) as a, uvicorn_app('faults_app:app', free_port(), env) as b:
+            yield a, b, procs, start, env
+
+async def bcast(http, url, i): return (await http.post(f'{url}/_test/broadcast', json={'type': 'n', 'data': {'i': i}}, timeout=10)).json()
+
+async def users(http, url): return (await http.get(f'{url}/_test/users')).json()
+
+async def until_users(http, url, cond, timeout=10): return await poll(lambda: users(http, url), cond, timeout, 'users state')
+
+async def status(http, url): return (await http.get(f'{url}/sse/status')).json()
+
+async def read_until(client, last, timeout=15):
+    "The events of `client` until the message numbered `last` (or the end of the stream, or `timeout`)."
+    got = []
+    try:
+        async with asyncio.timeout(timeout):
+            while (e := await client.next_event(timeout)) is not None:
+                got.append(e)
+                if number(e) == last: break
+    except TimeoutError: pass
+    return got
+
+def test_a_redis_freeze_while_publishing_loses_nothing_silently_and_repeats_nothing(cluster):
+    "Redis stopped for ~2.5 s while A broadcasts 5 messages, then 5 more after: A's and B's streams each get all 10 once, or a reset before a gap."
+    a, b, procs, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            ca, cb = await SSEClient.connect(f'{a}/sse/broadcast'), await SSEClient.connect(f'{b}/sse/broadcast')
+            await poll(lambda: status(http, a), lambda s: s.get('cluster_connections') == 2, 10, 'cluster connections')
+            procs[-1].send_signal(signal.SIGSTOP)
+            t = time.monotonic()
+            try:
+                for i in range(5): await bcast(http, a, i)
+                await asyncio.sleep(max(0, 2.5 - (time.monotonic() - t)))
+            finally: procs[-1].send_signal(signal.SIGCONT)
+            for i in range(5, 10): await bcast(http, a, i)
+            got = await read_until(ca, 9), await read_until(cb, 9)
+            for c in (ca, cb): await c.close()
+            return got
+    on_a, on_b = run(go())
+    sent = list(range(10))
+    assert number(on_a[-1]) == 9 and number(on_b[-1]) == 9, ([(e.event, e.data) for e in on_a], [(e.event, e.data) for e in on_b])
+    assert violations(on_a, sent) == [], [(e.event, number(e), e.id) for e in on_a]
+    assert violations(on_b, sent) == [], [(e.event, number(e), e.id) for e in on_b]
