@@ -34,10 +34,10 @@ def test_violations_sees_repeats_and_silent_gaps():
     assert violations([m(0, '5'), m(1, '4')], [0, 1]) == ['id 4 after 5']
 
 @pytest.fixture
-def cluster():
-    "Two uvicorn workers (separate processes) sharing one fresh redis-server: `(a, b, redis procs, start, env)`."
+def cluster(request):
+    "Two uvicorn workers (separate processes) sharing one fresh redis-server, with a `ttl` of 3 s unless parametrized: `(a, b, redis procs, start, env)`."
     with redis_server() as (url, procs, start):
-        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_TTL': '3'}
+        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_TTL': str(getattr(request, 'param', 3))}
         with uvicorn_app('faults_app:app', free_port(), env) as a, uvicorn_app('faults_app:app', free_port(), env) as b:
             yield a, b, procs, start, env
 
@@ -82,3 +82,46 @@ def test_a_redis_freeze_while_publishing_loses_nothing_silently_and_repeats_noth
     assert number(on_a[-1]) == 9 and number(on_b[-1]) == 9, ([(e.event, e.data) for e in on_a], [(e.event, e.data) for e in on_b])
     assert violations(on_a, sent) == [], [(e.event, number(e), e.id) for e in on_a]
     assert violations(on_b, sent) == [], [(e.event, number(e), e.id) for e in on_b]
+
+async def hang_up_while_broadcasting(http, url, clients, n):
+    "Close all `clients` at once while `url` broadcasts `n` messages, numbered 0 to n-1."
+    async def hang_up():
+        for c in clients: c.writer.close()
+    closing = asyncio.create_task(hang_up())
+    for i in range(n): await bcast(http, url, i)
+    await closing
+
+def test_300_hang_ups_at_once_starve_no_publish_and_the_counts_converge(cluster):
+    "300 streams on A hang up at once while A broadcasts 300 messages: B's stream gets all 300 (or a reset before a gap), and `cluster_connections` comes back to the truth."
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            cb = await SSEClient.connect(f'{b}/sse/broadcast')
+            many = [await SSEClient.connect(f'{a}/sse/broadcast?user=u{i}') for i in range(300)]
+            await poll(lambda: status(http, a), lambda s: s.get('cluster_connections') == 301, 20, 'cluster connections')
+            await hang_up_while_broadcasting(http, a, many, 300)
+            got = await read_until(cb, 299, 30)
+            counts = await poll(lambda: status(http, b), lambda s: s.get('cluster_connections') == 1 and s.get('cluster_users_online') == 0, 10, 'cluster counts')
+            await cb.close()
+            return got, counts
+    got, counts = run(go())
+    assert violations(got, list(range(300))) == [], [(e.event, number(e)) for e in got][:20]
+    assert got and number(got[-1]) == 299
+
+@pytest.mark.parametrize('cluster', [15], indirect=True)
+def test_after_a_burst_of_hang_ups_a_user_who_left_is_offline_at_once_and_the_hooks_fire_on_the_other_worker(cluster):
+    "ann's stream hangs up on A with 299 others (five times): she leaves `users_online` well within the ttl (15 s), and her next visit to B fires online and offline there."
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            for _ in range(5):
+                many = [await SSEClient.connect(f'{a}/sse/broadcast' + ('?user=ann' if i == 200 else '')) for i in range(300)]
+                await until_users(http, b, lambda s: s['online'] == ['ann'])
+                await hang_up_while_broadcasting(http, a, many, 50)
+                await until_users(http, b, lambda s: s['online'] == [], timeout=8)
+            again = await SSEClient.connect(f'{b}/sse/broadcast?user=ann')
+            await until_users(http, b, lambda s: s['events'] == [['online', 'ann']])
+            await again.close()
+            return (await until_users(http, b, lambda s: len(s['events']) == 2))['events'], (await users(http, a))['events']
+    on_b, on_a = run(go())
+    assert on_b == [['online', 'ann'], ['offline', 'ann']] and on_a == [['online', 'ann'], ['offline', 'ann']] * 5
