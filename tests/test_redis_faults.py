@@ -125,3 +125,28 @@ def test_after_a_burst_of_hang_ups_a_user_who_left_is_offline_at_once_and_the_ho
             return (await until_users(http, b, lambda s: len(s['events']) == 2))['events'], (await users(http, a))['events']
     on_b, on_a = run(go())
     assert on_b == [['online', 'ann'], ['offline', 'ann']] and on_a == [['online', 'ann'], ['offline', 'ann']] * 5
+
+def test_a_killed_workers_users_go_offline_through_one_surviving_workers_hook(cluster):
+    "C is SIGKILLed holding zed's stream and one of ann's (her other is on A): zed's `on_user_offline` fires exactly once, on A or B; ann stays online."
+    a, b, _, _, env = cluster
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
+                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    try:
+        wait_for_port(port, proc)
+        c = f'http://127.0.0.1:{port}'
+        async def go():
+            async with httpx.AsyncClient() as http:
+                tabs = [await SSEClient.connect(f'{c}/sse/broadcast?user={u}') for u in ('zed', 'ann')] + [await SSEClient.connect(f'{a}/sse/broadcast?user=ann')]
+                await until_users(http, b, lambda s: s['online'] == ['ann', 'zed'])
+                proc.send_signal(signal.SIGKILL); proc.wait(10)
+                async def offline(): return [e for u in (a, b) for e in (await users(http, u))['events'] if e[0] == 'offline']
+                await poll(offline, lambda e: e, 15, 'an offline hook')
+                await asyncio.sleep(3)  # a keep-alive of each survivor: time for a second, wrong, hook to fire
+                online, fired = (await users(http, b))['online'], await offline()
+                for t in tabs: await t.close()
+                return fired, online
+        fired, online = run(go())
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert fired == [['offline', 'zed']] and online == ['ann']
