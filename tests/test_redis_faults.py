@@ -150,3 +150,18 @@ def test_a_killed_workers_users_go_offline_through_one_surviving_workers_hook(cl
     finally:
         if proc.poll() is None: proc.kill(); proc.wait(10)
     assert fired == [['offline', 'zed']] and online == ['ann']
+
+def test_on_a_fresh_redis_both_workers_share_the_position_before_the_first_broadcast(cluster):
+    "Pages rendered on one worker resume on the other, both ways, before anything was ever broadcast: no `reset`, just the next message."
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            pos = [(await http.get(f'{u}/_test/position')).json()['newest'] for u in (a, b)]
+            to_b = await SSEClient.connect(f'{b}/sse/broadcast?last_event_id={pos[0]}')
+            to_a = await SSEClient.connect(f'{a}/sse/broadcast?last_event_id={pos[1]}')
+            await poll(lambda: status(http, a), lambda s: s.get('cluster_connections') == 2, 10, 'cluster connections')
+            await bcast(http, a, 0)
+            return pos, await to_b.next_event(10), await to_a.next_event(10)
+    pos, on_b, on_a = run(go())
+    assert pos[0] == pos[1]
+    assert (on_b.event, number(on_b), on_a.event, number(on_a)) == ('message', 0, 'message', 0), (on_b, on_a)
