@@ -165,3 +165,60 @@ def test_on_a_fresh_redis_both_workers_share_the_position_before_the_first_broad
     pos, on_b, on_a = run(go())
     assert pos[0] == pos[1]
     assert (on_b.event, number(on_b), on_a.event, number(on_a)) == ('message', 0, 'message', 0), (on_b, on_a)
+
+def test_sigterm_ends_two_workers_sharing_redis_every_time():
+    "Two uvicorn workers on one Redis, streams open on both, SIGTERM, four rounds (Redis frozen at the SIGTERM in two): every worker exits (a hang leaves its port bound and the next start fails)."
+    hung = []
+    with redis_server() as (url, rprocs, _):
+        env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), 'SSE_TEST_REDIS': url}
+        for round in range(4):
+            ports = [free_port(), free_port()]
+            procs = [subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(p), '--log-level', 'warning'],
+                                      cwd=ROOT, env=env) for p in ports]
+            try:
+                for p, proc in zip(ports, procs): wait_for_port(p, proc)
+                async def go():
+                    async with httpx.AsyncClient() as http:
+                        tabs = [await SSEClient.connect(f'http://127.0.0.1:{p}/sse/broadcast?user=u{i}') for p in ports for i in range(3)]
+                        await poll(lambda: status(http, f'http://127.0.0.1:{ports[0]}'), lambda s: s.get('cluster_connections') == 6, 10, 'cluster connections')
+                        await bcast(http, f'http://127.0.0.1:{ports[round % 2]}', round)
+                        for t in tabs: await t.next_event(10)
+                        await asyncio.sleep(round * 0.4)  # a different moment of the readers' 2 s blocking read each round
+                        if round % 2: rprocs[-1].send_signal(signal.SIGSTOP)
+                        for proc in procs: proc.send_signal(signal.SIGTERM)
+                        await asyncio.sleep(0.1)
+                        for t in tabs: await t.close()
+                run(go())
+                for proc in procs:
+                    try: proc.wait(10)
+                    except subprocess.TimeoutExpired: hung.append(round)
+            finally:
+                rprocs[-1].send_signal(signal.SIGCONT)
+                for proc in procs:
+                    if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert hung == [], f'a worker never exited after SIGTERM in rounds {hung}'
+
+def test_close_returns_though_the_reader_is_stuck_cancelling_and_redis_is_frozen():
+    "A reader that doesn't finish when cancelled (what a blocking XREAD did in the SIGTERM hangs) and a Redis that no longer answers: `close()` still returns."
+    from cjm_fasthtml_sse.core.backends import RedisBackend
+    with redis_server() as (url, procs, _):
+        async def go():
+            backend = RedisBackend(url, prefix='close_test', timeout=0.5)
+            backend.bind(lambda *a, **k: None, 10)
+            await backend.start()
+            release = asyncio.Event()
+            async def stuck():
+                while not release.is_set():
+                    try: await release.wait()
+                    except asyncio.CancelledError: pass
+            backend._tasks.append(asyncio.create_task(stuck()))
+            await asyncio.sleep(0.1)
+            procs[-1].send_signal(signal.SIGSTOP)
+            try:
+                closing = asyncio.create_task(backend.close())
+                done, _ = await asyncio.wait({closing}, timeout=10)
+            finally: procs[-1].send_signal(signal.SIGCONT)
+            release.set()
+            await closing
+            return bool(done)
+        assert run(go()), 'close() was still waiting after 10 s'

@@ -196,23 +196,25 @@ async def _sync_clock(self:RedisBackend):
 
 @patch
 async def close(self:RedisBackend):
-    "Stop reading, drop this process's registration (its users that nobody else holds go offline here), and close the connections; every wait is bounded by `timeout`."
+    "Stop reading, drop this process's registration (its users that nobody else holds go offline here), and close the connections, all within `timeout` seconds."
     self.started, self.healthy = False, False
+    deadline = asyncio.get_running_loop().time() + self.timeout
+    def left(): return max(0.05, deadline - asyncio.get_running_loop().time())
     tasks = [t for t in (*self._tasks, self._marker, self._flusher) if t is not None and not t.done()]
     for t in tasks: t.cancel()
-    if tasks: await asyncio.wait(tasks, timeout=self.timeout)  # a read stuck in its cancellation is left behind, not awaited
-    self._tasks, self._marker, self._flusher = [], None, None
-    gone = []
+    if tasks: await asyncio.wait(tasks, timeout=left() / 2)  # a read stuck in its cancellation is left behind, not awaited
+    self._tasks, self._marker, self._flusher, gone = [], None, None, []
     if self._redis is not None:
-        try:
-            await _bounded(self._redis.delete(self._key('alive')), self.timeout)
-            gone = await _bounded(self._redis.eval(_REAP, 0, self.prefix, self.token), self.timeout)
+        async def leave():
+            async with self._redis.pipeline(transaction=False) as p:
+                return (await p.delete(self._key('alive')).eval(_REAP, 0, self.prefix, self.token).execute())[-1]
+        try: gone = await _bounded(leave(), left())
         except Exception: pass
         self._users = set()
-    for client in (self._redis, self._reader):
-        if client is not None:
-            try: await _bounded(client.aclose(), self.timeout)
-            except Exception: pass
+    clients = [c.aclose() for c in (self._redis, self._reader) if c is not None]
+    if clients:
+        try: await _bounded(asyncio.gather(*clients, return_exceptions=True), left())
+        except Exception: pass
     if gone and self.users_gone is not None: self.users_gone(gone)
 
 async def _bounded(coro, timeout:float):
