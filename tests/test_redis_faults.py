@@ -222,3 +222,23 @@ def test_close_returns_though_the_reader_is_stuck_cancelling_and_redis_is_frozen
             await closing
             return bool(done)
         assert run(go()), 'close() was still waiting after 10 s'
+
+def test_the_status_page_makes_a_few_redis_calls_however_many_users_are_online(cluster):
+    "With 300 users online, one `/sse/status` costs Redis a handful of commands (the fewest of three requests, so that a keep-alive in between doesn't count), not one per user."
+    import redis
+    a, b, _, _, env = cluster
+    r = redis.Redis.from_url(env['SSE_TEST_REDIS'])
+    def calls(): return sum(v['calls'] for k, v in r.info('commandstats').items() if k.startswith('cmdstat_'))
+    async def go():
+        async with httpx.AsyncClient() as http:
+            tabs = [await SSEClient.connect(f'{a}/sse/broadcast?user=u{i}') for i in range(300)]
+            counted = await poll(lambda: status(http, b), lambda s: (s.get('cluster_users_online'), s.get('cluster_connections')) == (300, 300), 20, 'users and streams online')
+            costs = []
+            for _ in range(3):
+                before = calls()
+                await status(http, b)
+                costs.append(calls() - before - 1)  # less the INFO that read the count
+            for t in tabs: await t.close()
+            return counted, costs
+    counted, costs = run(go())
+    assert min(costs) < 20, costs
