@@ -11,4 +11,4 @@ async def ctl_broadcast(request):
 @app.get('/_test/position')
 async def ctl_position():
     await manager.start()
-    return JSONResponse({'newest': manager.newest_id, 'pid': os.getpid()})
+    return JSONResponse({'newest': manager.newest_id, 'pid': os.getpid(), 'healthy': manager.backend.healthy, 'owes_marker': manager.backend._local_only})

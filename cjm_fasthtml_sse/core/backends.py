@@ -118,7 +118,7 @@ def _redact(url:str, # A Redis URL, possibly with a user and password
 class RedisBackend(Backend):
     "Ids, history and fan-out in Redis, shared by every process that uses the same `url` and `prefix`."
     id_wait = 1.0 # A stream waits up to a second for our reader to catch up with another process
-    flush_every = 0.02 # Seconds between the batched writes of this process's connection registry
+    flush_every = 0.0 # Seconds to gather registry changes before each batched write (one write at a time, so never more than one connection)
     def __init__(self,
                  url:str="redis://127.0.0.1:6379/0", # Redis to use
                  prefix:str="cjm_sse", # Start of every key, so that apps can share a Redis
