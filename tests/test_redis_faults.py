@@ -245,3 +245,39 @@ def test_the_status_page_makes_a_few_redis_calls_however_many_users_are_online(c
             return counted, costs
     counted, costs = run(go())
     assert min(costs) < 20, costs
+
+async def slow_reader(url):
+    "An SSE client on a socket with a tiny receive buffer, that reads only when asked: the server soon has to hold its stream back."
+    import socket
+    from urllib.parse import urlsplit
+    u = urlsplit(url)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((u.hostname, u.port))
+    reader, writer = await asyncio.open_connection(sock=sock, limit=1024)
+    writer.write(f'GET {u.path}?{u.query} HTTP/1.1\r\nHost: {u.netloc}\r\n\r\n'.encode() if u.query else f'GET {u.path} HTTP/1.1\r\nHost: {u.netloc}\r\n\r\n'.encode())
+    client = SSEClient(reader, writer)
+    await reader.readuntil(b'\r\n\r\n')
+    client._chunked = True
+    return client
+
+def test_a_stream_still_catching_up_when_an_outage_ends_gets_a_reset_not_a_silent_gap(cluster):
+    "A stream on A that reads slowly is behind on the big messages A delivered only locally during a Redis freeze; when Redis is back they leave A's log: that stream must be told (a reset), not skip them."
+    a, b, procs, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient(timeout=20) as http:
+            slow = await slow_reader(f'{a}/sse/broadcast')
+            await poll(lambda: status(http, a), lambda s: s.get('cluster_connections') == 1, 10, 'cluster connections')
+            procs[-1].send_signal(signal.SIGSTOP)
+            try:
+                for i in range(8): await http.post(f'{a}/_test/broadcast', json={'type': 'n', 'data': {'i': i, 'pad': 'x' * 900_000}})
+            finally: procs[-1].send_signal(signal.SIGCONT)
+            try: await poll(lambda: http.get(f'{a}/_test/position'), lambda r: r.json()['healthy'] and not r.json()['owes_marker'], 10, 'A healthy again')
+            except AssertionError: pass
+            await bcast(http, a, 8)
+            got = await read_until(slow, 8, 30)
+            await slow.close()
+            return got
+    got = run(go())
+    assert got and (number(got[-1]) == 8 or got[-1].event == 'reset'), [(e.event, number(e)) for e in got]
+    assert violations(got, list(range(9))) == [], [(e.event, number(e)) for e in got]
