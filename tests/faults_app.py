@@ -6,7 +6,8 @@ from users_app import app, manager
 @app.post('/_test/broadcast')
 async def ctl_broadcast(request):
     body = await request.json()
-    return JSONResponse({'sent': await manager.broadcast(body['type'], body['data']), 'newest': manager.newest_id})
+    sent = await manager.broadcast(body['type'], body['data'])
+    return JSONResponse({'sent': sent, 'newest': manager.newest_id, 'delivered': manager.history[-1].id if manager.history else None})
 
 @app.get('/_test/position')
 async def ctl_position():

@@ -281,3 +281,22 @@ def test_a_stream_still_catching_up_when_an_outage_ends_gets_a_reset_not_a_silen
     got = run(go())
     assert got and (number(got[-1]) == 8 or got[-1].event == 'reset'), [(e.event, number(e)) for e in got]
     assert violations(got, list(range(9))) == [], [(e.event, number(e)) for e in got]
+
+def test_a_workers_own_broadcast_is_delivered_there_when_redis_gives_its_id_in_order_and_once(cluster):
+    "When `broadcast` returns on A, A has delivered the message already (no wait for the read-back); with A and B broadcasting at once, both streams get all 60 once, in the same order, ids increasing."
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            ca, cb = await SSEClient.connect(f'{a}/sse/broadcast'), await SSEClient.connect(f'{b}/sse/broadcast')
+            await poll(lambda: status(http, a), lambda s: s.get('cluster_connections') == 2, 10, 'cluster connections')
+            answers = [await bcast(http, a, i) for i in range(20)]
+            answers += await asyncio.gather(*[bcast(http, a if i % 2 else b, i) for i in range(20, 60)])
+            got = [await c.events(60, 20) for c in (ca, cb)]
+            for c in (ca, cb): await c.close()
+            return answers, got
+    answers, (on_a, on_b) = run(go())
+    assert [r['delivered'] for r in answers[:20]] == [r['newest'] for r in answers[:20]]
+    assert [(e.event, number(e), e.id) for e in on_a] == [(e.event, number(e), e.id) for e in on_b]
+    assert sorted(number(e) for e in on_a) == list(range(60)) and [number(e) for e in on_a[:20]] == list(range(20))
+    ids = [int(e.id) for e in on_a]
+    assert ids == sorted(set(ids))

@@ -134,7 +134,7 @@ class RedisBackend(Backend):
         self._keys = {k: f'{prefix}:{k}' for k in ('seq', 'stream')}
         self._deliver = self._redis = self._reader = self._marker = self._flusher = None
         self._tasks, self._local_only, self._local, self._pending, self.history_limit = [], False, set(), set(), 0
-        self._changes, self._resync, self._orphans, self._nonce, self._clock, self._leaving = {}, False, {}, 0, 0, set()
+        self._changes, self._resync, self._orphans, self._nonce, self._clock, self._leaving, self._last_delivered = {}, False, {}, 0, 0, set(), 0
 
     def __repr__(self): return f'RedisBackend({_redact(self.url)!r}, prefix={self.prefix!r})'
 
@@ -174,7 +174,7 @@ async def start(self:RedisBackend)->Optional[BackendState]: # The recent history
     last = _event_id(tail[-1][0]) if tail else seq
     entries = [(_event_id(sid), json.loads(f['m'])) for sid, f in tail]
     state = BackendState([_message_from(e, n) for n, e in entries if e.get('kind') is None and e.get('target') is None], last, entries[0][0] if entries else None)
-    self.started = True
+    self.started, self._last_delivered = True, last
     await self._refresh(resync=True)
     self.healthy = True
     self._tasks = [asyncio.create_task(self._read(_stream_id(last))), asyncio.create_task(self._keep_alive())]
@@ -252,8 +252,13 @@ async def publish(self:RedisBackend,
     self._nonce += 1
     if self.healthy and self._local_only and self._marker is not None: await asyncio.wait({self._marker}, timeout=self.timeout)  # the marker goes first
     if self.healthy and not self._local_only:
-        try: return await self._append(_envelope(message), self._nonce)
+        try: n = await self._append(_envelope(message), self._nonce)
         except BackendUnavailable as e: log.warning('%s; delivering to this process only', e)
+        else:
+            if n == self._last_delivered + 1: # next in line here: deliver it now, not when the reader reads it back
+                self._last_delivered = n
+                self._deliver(n, message)
+            return n
     self._here_only(self._nonce)
     return None
 
@@ -306,6 +311,8 @@ async def _read(self:RedisBackend, position):
 @patch
 def _on_entry(self:RedisBackend, event_id, fields):
     "Hand stream entry `event_id` to the manager: a message, another process's outage marker (a `reset` for our clients), or just the id for a message of ours already delivered here."
+    if event_id <= self._last_delivered: return # ours, delivered when Redis gave it its id
+    self._last_delivered = event_id
     if fields.get('o') == self.token and fields.get('n', '0').isdigit() and self._orphans.pop(int(fields['n']), 0) is None: return self._deliver(event_id)
     env = json.loads(fields['m'])
     if env.get('kind') == 'outage': return self._deliver(event_id, None, 'backend_outage' if env.get('origin') != self.token else None)
