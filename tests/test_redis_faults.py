@@ -300,3 +300,35 @@ def test_a_workers_own_broadcast_is_delivered_there_when_redis_gives_its_id_in_o
     assert sorted(number(e) for e in on_a) == list(range(60)) and [number(e) for e in on_a[:20]] == list(range(20))
     ids = [int(e.id) for e in on_a]
     assert ids == sorted(set(ids))
+
+def test_a_stalled_worker_is_sent_offline_and_announces_its_users_again_when_it_is_back(cluster):
+    "C freezes (SIGSTOP) past its ttl: a survivor sends zed offline; C thaws: zed is online again, with an online hook; zed leaves: hooks balance, 2 and 2."
+    a, b, _, _, env = cluster
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
+                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    try:
+        wait_for_port(port, proc)
+        c = f'http://127.0.0.1:{port}'
+        async def events(http): return sorted([e for u in (a, b, c) for e in (await users(http, u))['events']])
+        async def go():
+            async with httpx.AsyncClient() as http:
+                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
+                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                proc.send_signal(signal.SIGSTOP)
+                try:
+                    await until_users(http, b, lambda s: s['online'] == [], timeout=15)
+                    await asyncio.sleep(0.5)  # the survivor's hook runs right after the reap
+                finally: proc.send_signal(signal.SIGCONT)
+                survivors = [e for s in [await users(http, a), await users(http, b)] for e in s['events']]
+                back = await until_users(http, b, lambda s: s['online'] == ['zed'], timeout=10)
+                during = await poll(lambda: events(http), lambda e: len(e) >= 3, 10, 'hooks')
+                await zed.close()
+                after = await poll(lambda: events(http), lambda e: len(e) >= 4, 10, 'hooks')
+                return survivors, during, after
+        survivors, during, after = run(go())
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert survivors == [['offline', 'zed']]
+    assert during == [['offline', 'zed'], ['online', 'zed'], ['online', 'zed']]
+    assert after == [['offline', 'zed'], ['offline', 'zed'], ['online', 'zed'], ['online', 'zed']]

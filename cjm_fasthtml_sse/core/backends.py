@@ -41,6 +41,7 @@ class Backend:
     token:Optional[str] = None # This process's name among the processes that share the backend
     id_wait:float = 0.0 # Seconds a resuming stream waits for an id this process hasn't seen yet
     users_gone:Optional[Callable] = None # Set by the manager: `users_gone(users)` when a dead process's users are now online nowhere
+    users_back:Optional[Callable] = None # Set by the manager: `users_back(users)` when this process's users, sent offline while it was stalled, are online again
 
     def bind(self,
              deliver:Callable, # The manager's `deliver(event_id, message=None, reset=None)`
@@ -207,7 +208,7 @@ async def close(self:RedisBackend):
     if self._redis is not None:
         async def leave():
             async with self._redis.pipeline(transaction=False) as p:
-                return (await p.delete(self._key('alive')).eval(_REAP, 0, self.prefix, self.token).execute())[-1]
+                return (await p.delete(self._key('alive')).eval(_REAP, 0, self.prefix, self.token, 1).execute())[-1]
         try: gone = await _bounded(leave(), left())
         except Exception: pass
         self._users = set()
@@ -361,12 +362,22 @@ async def _keep_alive(self:RedisBackend):
     "Every `ttl / 3` seconds: refresh this process's registration, re-measure the clock, retry failed departures, and reap the processes that died."
     while True:
         await asyncio.sleep(self.ttl / 3)
-        await self._refresh(resync=not await self._exists(self._key('alive')))
+        if await self._exists(self._key('alive')): await self._refresh()
+        else: await self._rejoin()
         try: await self._sync_clock()
         except Exception: pass
         for user in list(self._leaving):
             if user not in self._users and await self._user_call(_USER_REMOVE, user) is not None: self._leaving.discard(user)
         await self._reap()
+
+@patch
+async def _rejoin(self:RedisBackend):
+    "Re-register after our keep-alive expired (a stall, or Redis lost its data); if a survivor reaped us, sending our users offline, announce them again (`users_back`)."
+    try: reaped = await asyncio.wait_for(self._redis.delete(self._key('reaped')), self.timeout)
+    except Exception: reaped = 0
+    back = [u for u in list(self._users) if await self._user_call(_USER_ADD, u) == 1] if reaped else []
+    await self._refresh(resync=True)
+    if back and self.users_back is not None: self.users_back(back)
 
 @patch
 async def _exists(self:RedisBackend, key):
@@ -393,7 +404,7 @@ async def _reap(self:RedisBackend):
             async with r.pipeline(transaction=False) as p:
                 for t in tokens: p.exists(self._key('alive', t))
                 alive = await p.execute()
-            return [u for t, a in zip(tokens, alive) if not a for u in await r.eval(_REAP, 0, self.prefix, t)]
+            return [u for t, a in zip(tokens, alive) if not a for u in await r.eval(_REAP, 0, self.prefix, t, 10 * self.ttl)]
         gone = await asyncio.wait_for(reap(), 2 * self.timeout)
     except Exception as e: return log.debug('RedisBackend: reaping failed: %r', e)
     if gone and self.users_gone is not None: self.users_gone(gone)
@@ -523,6 +534,7 @@ for _, user in ipairs(redis.call('SMEMBERS', p .. ':pusers:' .. dead)) do
   end
 end
 redis.call('DEL', p .. ':pusers:' .. dead, p .. ':conns:' .. dead)
+redis.call('SET', p .. ':reaped:' .. dead, 1, 'EX', ARGV[3]) -- if it was only stalled, it announces its users again when it is back
 return gone
 """
 

@@ -281,7 +281,7 @@ def _in_background(self:BroadcastManager, coro):
 @patch
 async def _start_backend(self:BroadcastManager):
     "Start the backend and load what it hands back."
-    self.backend.users_gone = self._gone_elsewhere
+    self.backend.users_gone, self.backend.users_back = self._gone_elsewhere, self._back_again
     state = await self.backend.start()
     if state is not None: self._load_history(state)
 
@@ -427,6 +427,12 @@ def _gone_elsewhere(self:BroadcastManager, users:List[str]):
     "Fire `on_user_offline` for `users`, whose streams were all on a process that died (the backend found them, once across the cluster)."
     for user in users:
         if user not in self._users and self._hooks['user_offline']: self._fire('user_offline', user)
+
+@patch
+def _back_again(self:BroadcastManager, users:List[str]):
+    "Fire `on_user_online` for `users`, whose streams are here: another process sent them offline while this one was stalled."
+    for user in users:
+        if user in self._users and self._hooks['user_online']: self._fire('user_online', user)
 
 # %% ../../nbs/core/broadcast.ipynb #6fc2388a
 @patch
