@@ -195,6 +195,7 @@ async def _sync_clock(self:RedisBackend):
     s, us = await asyncio.wait_for(self._redis.time(), self.timeout)
     self._clock = s * 1_000_000 + us - (t0 + time.monotonic_ns() // 1000) // 2
 
+# %% ../../nbs/core/backends.ipynb #e96b4ed9
 @patch
 async def close(self:RedisBackend):
     "Stop reading, drop this process's registration (its users that nobody else holds go offline here), and close the connections, all within `timeout` seconds."
@@ -384,6 +385,7 @@ async def _exists(self:RedisBackend, key):
     try: return bool(await asyncio.wait_for(self._redis.exists(key), self.timeout))
     except Exception: return True
 
+# %% ../../nbs/core/backends.ipynb #ba57157d
 @patch
 async def _live_tokens(self:RedisBackend)->List[str]:
     "Tokens of the processes that are alive (the dead ones are left for `_reap`)."
@@ -409,6 +411,7 @@ async def _reap(self:RedisBackend):
     except Exception as e: return log.debug('RedisBackend: reaping failed: %r', e)
     if gone and self.users_gone is not None: self.users_gone(gone)
 
+# %% ../../nbs/core/backends.ipynb #f5b57242
 @patch
 async def holder(self:RedisBackend,
                  connection_id:str, # Connection to look for
@@ -458,6 +461,7 @@ async def _flush(self:RedisBackend):
             self._resync = True
             log.debug('RedisBackend: registry write failed, the keep-alive rewrites it: %r', e)
 
+# %% ../../nbs/core/backends.ipynb #1a8dbd60
 @patch
 async def stats(self:RedisBackend)->Dict[str, Any]: # `cluster_connections`, `cluster_users_online`
     "The connections and users online across the cluster, for `{prefix}/status`: one call per live process, none per user or channel."
@@ -538,6 +542,7 @@ redis.call('SET', p .. ':reaped:' .. dead, 1, 'EX', ARGV[3]) -- if it was only s
 return gone
 """
 
+# %% ../../nbs/core/backends.ipynb #f50e4df1
 @patch
 async def _user_call(self:RedisBackend, script, user)->Optional[int]: # What the script returned; `None` if Redis didn't answer
     try: return int(await asyncio.wait_for(self._redis.eval(script, 0, self.prefix, user, self.token, self.ttl), self.timeout))
