@@ -133,7 +133,7 @@ class RedisBackend(Backend):
         self.token = secrets.token_hex(8)
         self.healthy, self.started = False, False
         self._keys = {k: f'{prefix}:{k}' for k in ('seq', 'stream')}
-        self._deliver = self._redis = self._reader = self._marker = self._flusher = None
+        self._deliver = self._redis = self._reader = self._pub = self._marker = self._flusher = None
         self._tasks, self._local_only, self._local, self._pending, self.history_limit = [], False, set(), set(), 0
         self._changes, self._resync, self._orphans, self._nonce, self._clock, self._leaving, self._last_delivered = {}, False, {}, 0, 0, set(), 0
 
@@ -162,6 +162,7 @@ async def start(self:RedisBackend)->Optional[BackendState]: # The recent history
     if self.started: return None
     self._redis = self._client(socket_timeout=self.timeout)
     self._reader = self._client(socket_timeout=self.timeout + 5)
+    self._pub = self._client(socket_timeout=self.timeout) # publishes have their own pool: no registry, presence or status traffic can take their connections
     try:
         await self._redis.ping()
         await self._sync_clock()
@@ -213,7 +214,7 @@ async def close(self:RedisBackend):
         try: gone = await _bounded(leave(), left())
         except Exception: pass
         self._users = set()
-    clients = [c.aclose() for c in (self._redis, self._reader) if c is not None]
+    clients = [c.aclose() for c in (self._redis, self._reader, self._pub) if c is not None]
     if clients:
         try: await _bounded(asyncio.gather(*clients, return_exceptions=True), left())
         except Exception: pass
@@ -238,7 +239,7 @@ async def _append(self:RedisBackend,
     maxlen, now = max(self.stream_maxlen, self.history_limit or 0, 1), time.monotonic_ns() // 1000
     deadline = now + self._clock + int(self.timeout * 500_000)  # in Redis's clock: a call that reaches Redis later is refused, not applied after we gave up
     try:
-        n = int(await asyncio.wait_for(self._redis.eval(_PUBLISH, 2, self._keys['seq'], self._keys['stream'], maxlen, envelope,
+        n = int(await asyncio.wait_for(self._pub.eval(_PUBLISH, 2, self._keys['seq'], self._keys['stream'], maxlen, envelope,
                                                         time.time_ns() // 1000, deadline, self.token, nonce), self.timeout))
     except Exception as e:
         self.healthy = False
