@@ -30,7 +30,7 @@ def _spawn(tasks:set, coro):
 @dataclass
 class BackendState:
     "What a backend that keeps its data elsewhere hands the manager at `start`."
-    history:List[BroadcastMessage]=field(default_factory=list) # The newest messages for everyone, oldest first, with their ids
+    history:List[BroadcastMessage]=field(default_factory=list) # The newest messages (for everyone, a channel, a user or one connection), oldest first, with their ids and routing
     newest_id:Optional[int]=None # The newest id given out so far; `None` if none was
     oldest_id:Optional[int]=None # The oldest id still kept (history or not): resuming from before it is impossible
 
@@ -40,6 +40,8 @@ class Backend:
     started = True # `False` while `start` still has to connect
     token:Optional[str] = None # This process's name among the processes that share the backend
     id_wait:float = 0.0 # Seconds a resuming stream waits for an id this process hasn't seen yet
+    users_gone:Optional[Callable] = None # Set by the manager: `users_gone(users)` when a dead process's users are now online nowhere
+    users_back:Optional[Callable] = None # Set by the manager: `users_back(users)` when this process's users, sent offline while it was stalled, are online again
 
     def bind(self,
              deliver:Callable, # The manager's `deliver(event_id, message=None, reset=None)`
@@ -89,10 +91,16 @@ class MemoryBackend(Backend):
 
 # %% ../../nbs/core/backends.ipynb #ffa2e0f8
 _PUBLISH = """
+redis.replicate_commands()
+local deadline = tonumber(ARGV[4])
+if deadline > 0 then
+  local now = redis.call('TIME')
+  if tonumber(now[1]) * 1000000 + tonumber(now[2]) > deadline then return -1 end
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[3]) end
 redis.call('INCR', KEYS[1])
-local n = redis.call('GET', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], n .. '-1', 'm', ARGV[2])
+local n = redis.call('GET', KEYS[1]) -- a string: Lua would print a number this large as 1.79e+15
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], n .. '-1', 'm', ARGV[2], 'o', ARGV[5], 'n', ARGV[6])
 return n
 """
 
@@ -111,6 +119,7 @@ def _redact(url:str, # A Redis URL, possibly with a user and password
 class RedisBackend(Backend):
     "Ids, history and fan-out in Redis, shared by every process that uses the same `url` and `prefix`."
     id_wait = 1.0 # A stream waits up to a second for our reader to catch up with another process
+    flush_every = 0.0 # Seconds to gather registry changes before each batched write (one write at a time, so never more than one connection)
     def __init__(self,
                  url:str="redis://127.0.0.1:6379/0", # Redis to use
                  prefix:str="cjm_sse", # Start of every key, so that apps can share a Redis
@@ -124,8 +133,9 @@ class RedisBackend(Backend):
         self.token = secrets.token_hex(8)
         self.healthy, self.started = False, False
         self._keys = {k: f'{prefix}:{k}' for k in ('seq', 'stream')}
-        self._deliver = self._redis = self._reader = None
+        self._deliver = self._redis = self._reader = self._pub = self._marker = self._flusher = None
         self._tasks, self._local_only, self._local, self._pending, self.history_limit = [], False, set(), set(), 0
+        self._changes, self._resync, self._orphans, self._nonce, self._clock, self._leaving, self._last_delivered = {}, False, {}, 0, 0, set(), 0
 
     def __repr__(self): return f'RedisBackend({_redact(self.url)!r}, prefix={self.prefix!r})'
 
@@ -148,25 +158,28 @@ from fastcore.basics import patch
 
 @patch
 async def start(self:RedisBackend)->Optional[BackendState]: # The recent history and ids; `None` if already started
-    "Connect, read the recent history, and start reading the stream."
+    "Connect, read the recent history and the shared position, and start reading the stream."
     if self.started: return None
     self._redis = self._client(socket_timeout=self.timeout)
     self._reader = self._client(socket_timeout=self.timeout + 5)
+    self._pub = self._client(socket_timeout=self.timeout) # publishes have their own pool: no registry, presence or status traffic can take their connections
     try:
         await self._redis.ping()
+        await self._sync_clock()
+        await self._redis.set(self._keys['seq'], time.time_ns() // 1000, nx=True)  # the first process to start sets the position for all
         tail = await self._redis.xrevrange(self._keys['stream'], count=max(self.history_limit or 0, 1))
-        seq = await self._redis.get(self._keys['seq'])
+        seq = int(await self._redis.get(self._keys['seq']))
     except Exception as e:
         await self.close()
         raise BackendUnavailable(self._safe(f"can't reach Redis at {self.url}: {e}")) from None
     tail.reverse()
-    last = _event_id(tail[-1][0]) if tail else (int(seq) if seq else None)
+    last = _event_id(tail[-1][0]) if tail else seq
     entries = [(_event_id(sid), json.loads(f['m'])) for sid, f in tail]
-    state = BackendState([_message_from(e, n) for n, e in entries if e.get('kind') is None and e.get('target') is None], last, entries[0][0] if entries else None)
+    state = BackendState([_message_from(e, n) for n, e in entries if e.get('kind') is None], last, entries[0][0] if entries else None)
+    self.started, self._last_delivered = True, last
     await self._refresh(resync=True)
-    self.healthy = self.started = True
-    position = tail[-1][0] if tail else (_stream_id(int(seq)) if seq else '0-0')
-    self._tasks = [asyncio.create_task(self._read(position)), asyncio.create_task(self._keep_alive())]
+    self.healthy = True
+    self._tasks = [asyncio.create_task(self._read(_stream_id(last))), asyncio.create_task(self._keep_alive())]
     self._tasks[0].add_done_callback(self._reader_stopped)
     log.info('RedisBackend: connected to %s (prefix %s)', _redact(self.url), self.prefix)
     return state
@@ -177,52 +190,101 @@ def bind(self:RedisBackend, deliver, history_limit):
     self._deliver, self.history_limit = deliver, history_limit
 
 @patch
+async def _sync_clock(self:RedisBackend):
+    "Measure Redis's clock against our monotonic one, so that a publish carries a deadline that Redis itself checks (see `_append`)."
+    t0 = time.monotonic_ns() // 1000
+    s, us = await asyncio.wait_for(self._redis.time(), self.timeout)
+    self._clock = s * 1_000_000 + us - (t0 + time.monotonic_ns() // 1000) // 2
+
+# %% ../../nbs/core/backends.ipynb #e96b4ed9
+@patch
 async def close(self:RedisBackend):
-    "Stop reading, drop this process's registration, and close the connections."
-    for t in self._tasks: t.cancel()
-    for t in self._tasks:
-        try: await t
-        except BaseException: pass
-    self._tasks, self.started, self.healthy = [], False, False
+    "Stop reading, drop this process's registration (its users that nobody else holds go offline here), and close the connections, all within `timeout` seconds."
+    self.started, self.healthy = False, False
+    deadline = asyncio.get_running_loop().time() + self.timeout
+    def left(): return max(0.05, deadline - asyncio.get_running_loop().time())
+    tasks = [t for t in (*self._tasks, self._marker, self._flusher) if t is not None and not t.done()]
+    for t in tasks: t.cancel()
+    if tasks: await asyncio.wait(tasks, timeout=left() / 2)  # a read stuck in its cancellation is left behind, not awaited
+    self._tasks, self._marker, self._flusher, gone = [], None, None, []
     if self._redis is not None:
-        try: await asyncio.wait_for(self._redis.delete(self._key('alive'), self._key('conns')), self.timeout)
+        async def leave():
+            async with self._redis.pipeline(transaction=False) as p:
+                return (await p.delete(self._key('alive')).eval(_REAP, 0, self.prefix, self.token, 1).execute())[-1]
+        try: gone = await _bounded(leave(), left())
         except Exception: pass
-        if self._users:
-            try:
-                async with self._redis.pipeline(transaction=False) as p:
-                    for user in self._users: p.srem(self._key('user', user), self.token)
-                    await asyncio.wait_for(p.execute(), self.timeout)
-            except Exception: pass
         self._users = set()
-    for client in (self._redis, self._reader):
-        if client is not None:
-            try: await client.aclose()
-            except Exception: pass
+    clients = [c.aclose() for c in (self._redis, self._reader, self._pub) if c is not None]
+    if clients:
+        try: await _bounded(asyncio.gather(*clients, return_exceptions=True), left())
+        except Exception: pass
+    if gone and self.users_gone is not None: self.users_gone(gone)
+
+async def _bounded(coro, timeout:float):
+    "Await `coro` for at most `timeout` seconds, even if it ignores its cancellation (`asyncio.wait_for` would wait for that); raise `TimeoutError` after."
+    task = asyncio.ensure_future(coro)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        task.cancel()
+        raise TimeoutError(f'no answer within {timeout} s')
+    return task.result()
 
 # %% ../../nbs/core/backends.ipynb #f106f7a4
 @patch
 async def _append(self:RedisBackend,
                   envelope:str, # A message's envelope, or a marker, as JSON
+                  nonce:int=0, # This process's number for it, so that its reader knows it if it arrives after all
                  )->int: # The id Redis gave it
-    "Append an entry to the shared stream and return its id; raise `BackendUnavailable` if Redis doesn't answer in time."
-    maxlen = max(self.stream_maxlen, self.history_limit or 0, 1)
+    "Append an entry to the shared stream and return its id; raise `BackendUnavailable` if Redis doesn't take it in time."
+    maxlen, now = max(self.stream_maxlen, self.history_limit or 0, 1), time.monotonic_ns() // 1000
+    deadline = now + self._clock + int(self.timeout * 500_000)  # in Redis's clock: a call that reaches Redis later is refused, not applied after we gave up
     try:
-        return int(await asyncio.wait_for(self._redis.eval(_PUBLISH, 2, self._keys['seq'], self._keys['stream'], maxlen, envelope,
-                                                           time.time_ns() // 1000), self.timeout))
+        n = int(await asyncio.wait_for(self._pub.eval(_PUBLISH, 2, self._keys['seq'], self._keys['stream'], maxlen, envelope,
+                                                        time.time_ns() // 1000, deadline, self.token, nonce), self.timeout))
     except Exception as e:
         self.healthy = False
         raise BackendUnavailable(self._safe(f"can't publish to Redis at {self.url}: {e!r}")) from None
+    if n < 0: raise BackendUnavailable(f"Redis at {_redact(self.url)} got the message after {self.timeout / 2} s and refused it")
+    return n
 
 @patch
 async def publish(self:RedisBackend,
                   message:BroadcastMessage, # The message, with its routing
                  )->Optional[int]: # The id Redis gave it; `None` when Redis is down and it must be delivered here only
     "Append `message` to the shared stream; every process's reader, ours included, delivers it."
-    if self.healthy:
-        try: return await self._append(_envelope(message))
+    self._nonce += 1
+    if self.healthy and self._local_only and self._marker is not None: await asyncio.wait({self._marker}, timeout=self.timeout)  # the marker goes first
+    if self.healthy and not self._local_only:
+        try: n = await self._append(_envelope(message), self._nonce)
         except BackendUnavailable as e: log.warning('%s; delivering to this process only', e)
-    self._local_only = True
+        else:
+            if n == self._last_delivered + 1: # next in line here: deliver it now, not when the reader reads it back
+                self._last_delivered = n
+                self._deliver(n, message)
+            return n
+    self._here_only(self._nonce)
     return None
+
+@patch
+def _here_only(self:RedisBackend, nonce:int):
+    "Note that message `nonce` goes to this process's clients only: skip it if it reaches Redis after all, and owe the others an outage marker."
+    self._orphans[nonce] = None
+    if len(self._orphans) > 10_000: del self._orphans[next(iter(self._orphans))]
+    self._local_only = True
+    if self._marker is None or self._marker.done(): self._marker = asyncio.get_running_loop().create_task(self._mark_outage())
+
+@patch
+async def _mark_outage(self:RedisBackend):
+    "Append an outage marker as soon as Redis takes one, so that every other process sends its clients a `reset` (a frozen Redis never fails the reader's blocking read, so this can't wait for the reader)."
+    backoff = 0.05
+    while self._local_only and self.started:
+        self._local_only = False  # a message delivered here only from now on needs another marker
+        try: await self._append(json.dumps({'kind': 'outage', 'origin': self.token}))
+        except BackendUnavailable:
+            self._local_only = True
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 1.0)
+        else: self.healthy = True
 
 # %% ../../nbs/core/backends.ipynb #75457a3c
 @patch
@@ -246,13 +308,16 @@ async def _read(self:RedisBackend, position):
         for _, entries in batches or ():
             for stream_id, fields in entries:
                 position = stream_id
-                try: self._on_entry(_event_id(stream_id), fields['m'])
+                try: self._on_entry(_event_id(stream_id), fields)
                 except Exception: log.exception('RedisBackend: skipped stream entry %s that could not be read', stream_id)
 
 @patch
-def _on_entry(self:RedisBackend, event_id, raw):
-    "Hand stream entry `event_id` to the manager: a message, or another process's outage marker (a `reset` for our clients)."
-    env = json.loads(raw)
+def _on_entry(self:RedisBackend, event_id, fields):
+    "Hand stream entry `event_id` to the manager: a message, another process's outage marker (a `reset` for our clients), or just the id for a message of ours already delivered here."
+    if event_id <= self._last_delivered: return # ours, delivered when Redis gave it its id
+    self._last_delivered = event_id
+    if fields.get('o') == self.token and fields.get('n', '0').isdigit() and self._orphans.pop(int(fields['n']), 0) is None: return self._deliver(event_id)
+    env = json.loads(fields['m'])
     if env.get('kind') == 'outage': return self._deliver(event_id, None, 'backend_outage' if env.get('origin') != self.token else None)
     try: message = _message_from(env, event_id)
     except Exception:
@@ -269,52 +334,85 @@ def _reader_stopped(self:RedisBackend, task):
 
 @patch
 async def _after_outage(self:RedisBackend):
-    "Re-register this process, and tell the others if its clients got messages that theirs could not."
+    "Re-register this process (Redis may have restarted empty), and write the outage marker if one is owed."
     await self._refresh(resync=True)
-    if self._local_only:
-        self._local_only = False
-        try: await self._append(json.dumps({'kind': 'outage', 'origin': self.token}))
-        except BackendUnavailable: self._local_only = True
+    if self._local_only and (self._marker is None or self._marker.done()): self._marker = asyncio.get_running_loop().create_task(self._mark_outage())
 
 # %% ../../nbs/core/backends.ipynb #7aedf8b1
 @patch
 async def _refresh(self:RedisBackend, resync=False):
-    "Mark this process alive for `ttl` seconds, and its users; with `resync`, rewrite its connection list (Redis may have lost it)."
-    r, alive, conns, ttl = self._redis, self._key('alive'), self._key('conns'), self.ttl
+    "Mark this process alive for `ttl` seconds, and its users; with `resync` (or after a failed write), rewrite its connections and users in full."
+    r, alive, conns, mine, ttl = self._redis, self._key('alive'), self._key('conns'), self._key('pusers'), self.ttl
+    resync, self._resync = resync or self._resync, False
     try:
         async with r.pipeline(transaction=False) as p:
             p.set(alive, 1, ex=ttl).sadd(f'{self.prefix}:procs', self.token)
             if resync:
-                p.delete(conns)
+                p.delete(conns, mine)
                 if self._local: p.hset(conns, mapping={c: 1 for c in self._local})
             p.expire(conns, ttl)
             for user in self._users: p.sadd(self._key('user', user), self.token).expire(self._key('user', user), ttl).sadd(f'{self.prefix}:users', user)
+            if self._users: p.sadd(mine, *self._users)
+            p.expire(mine, 4 * ttl)  # outlives `alive`, so that whoever reaps this process knows its users
             await asyncio.wait_for(p.execute(), self.timeout)
-    except Exception as e: log.debug('RedisBackend: refresh failed: %r', e)
+    except Exception as e:
+        self._resync = True
+        log.debug('RedisBackend: refresh failed: %r', e)
 
 @patch
 async def _keep_alive(self:RedisBackend):
+    "Every `ttl / 3` seconds: refresh this process's registration, re-measure the clock, retry failed departures, and reap the processes that died."
     while True:
         await asyncio.sleep(self.ttl / 3)
-        await self._refresh(resync=not await self._exists(self._key('alive')))
+        if await self._exists(self._key('alive')): await self._refresh()
+        else: await self._rejoin()
+        try: await self._sync_clock()
+        except Exception: pass
+        for user in list(self._leaving):
+            if user not in self._users and await self._user_call(_USER_REMOVE, user) is not None: self._leaving.discard(user)
+        await self._reap()
+
+@patch
+async def _rejoin(self:RedisBackend):
+    "Re-register after our keep-alive expired (a stall, or Redis lost its data); if a survivor reaped us, sending our users offline, announce them again (`users_back`)."
+    try: reaped = await asyncio.wait_for(self._redis.delete(self._key('reaped')), self.timeout)
+    except Exception: reaped = 0
+    back = [u for u in list(self._users) if await self._user_call(_USER_ADD, u) == 1] if reaped else []
+    await self._refresh(resync=True)
+    if back and self.users_back is not None: self.users_back(back)
 
 @patch
 async def _exists(self:RedisBackend, key):
     try: return bool(await asyncio.wait_for(self._redis.exists(key), self.timeout))
     except Exception: return True
 
+# %% ../../nbs/core/backends.ipynb #ba57157d
 @patch
 async def _live_tokens(self:RedisBackend)->List[str]:
-    "Tokens of the processes that are alive, forgetting the ones that are not."
+    "Tokens of the processes that are alive (the dead ones are left for `_reap`)."
     r = self._redis
     tokens = sorted(await r.smembers(f'{self.prefix}:procs'))
     async with r.pipeline(transaction=False) as p:
         for t in tokens: p.exists(self._key('alive', t))
         alive = await p.execute()
-    dead = [t for t, a in zip(tokens, alive) if not a]
-    if dead: await r.srem(f'{self.prefix}:procs', *dead)
     return [t for t, a in zip(tokens, alive) if a]
 
+@patch
+async def _reap(self:RedisBackend):
+    "Forget the processes whose keep-alive expired (they died): the users only they held go offline through this process's `users_gone`, once across the cluster."
+    try:
+        async def reap():
+            r = self._redis
+            tokens = [t for t in await r.smembers(f'{self.prefix}:procs') if t != self.token]
+            async with r.pipeline(transaction=False) as p:
+                for t in tokens: p.exists(self._key('alive', t))
+                alive = await p.execute()
+            return [u for t, a in zip(tokens, alive) if not a for u in await r.eval(_REAP, 0, self.prefix, t, 10 * self.ttl)]
+        gone = await asyncio.wait_for(reap(), 2 * self.timeout)
+    except Exception as e: return log.debug('RedisBackend: reaping failed: %r', e)
+    if gone and self.users_gone is not None: self.users_gone(gone)
+
+# %% ../../nbs/core/backends.ipynb #f5b57242
 @patch
 async def holder(self:RedisBackend,
                  connection_id:str, # Connection to look for
@@ -333,21 +431,51 @@ async def holder(self:RedisBackend,
 
 @patch
 def connection_added(self:RedisBackend, connection_id:str):
-    "Note that this process holds `connection_id`, here at once and in Redis soon."
+    "Note that this process holds `connection_id`: here at once, in Redis with the next batched write."
     self._local.add(connection_id)
-    _spawn(self._pending, self.add_connection(connection_id))
+    self._changed(connection_id, True)
 
 @patch
 def connection_removed(self:RedisBackend, connection_id:str):
-    "Note that this process no longer holds `connection_id`."
+    "Note that this process no longer holds `connection_id`: here at once, in Redis with the next batched write."
     self._local.discard(connection_id)
-    _spawn(self._pending, self.remove_connection(connection_id))
+    self._changed(connection_id, False)
 
 @patch
+def _changed(self:RedisBackend, connection_id:str, held:bool):
+    "Queue a registry change: one task writes the changes of each tick in one pipeline, never one pooled connection per stream."
+    self._changes[connection_id] = held
+    if self._flusher is None or self._flusher.done(): self._flusher = asyncio.get_running_loop().create_task(self._flush())
+
+@patch
+async def _flush(self:RedisBackend):
+    "Write the queued registry changes, a tick's worth at a time; if a write fails, the keep-alive rewrites the whole registry."
+    while self._changes and self.started:
+        await asyncio.sleep(self.flush_every)
+        changes, self._changes, conns = self._changes, {}, self._key('conns')
+        try:
+            async with self._redis.pipeline(transaction=False) as p:
+                if added := {c: 1 for c, held in changes.items() if held}: p.hset(conns, mapping=added)
+                if removed := [c for c, held in changes.items() if not held]: p.hdel(conns, *removed)
+                await asyncio.wait_for(p.expire(conns, self.ttl).execute(), self.timeout)
+        except Exception as e:
+            self._resync = True
+            log.debug('RedisBackend: registry write failed, the keep-alive rewrites it: %r', e)
+
+# %% ../../nbs/core/backends.ipynb #1a8dbd60
+@patch
 async def stats(self:RedisBackend)->Dict[str, Any]: # `cluster_connections`, `cluster_users_online`
-    "The connections and users online across the cluster, for `{prefix}/status`."
-    users = await self.users_online()
-    return {'cluster_connections': await self.cluster_connections(), 'cluster_users_online': None if users is None else len(users)}
+    "The connections and users online across the cluster, for `{prefix}/status`: one call per live process, none per user or channel."
+    try:
+        async def count():
+            tokens = await self._live_tokens()
+            async with self._redis.pipeline(transaction=False) as p:
+                for t in tokens: p.hlen(self._key('conns', t))
+                counts = await p.scard(f'{self.prefix}:users').execute()
+            return sum(counts[:-1]), counts[-1]
+        conns, users = await asyncio.wait_for(count(), self.timeout)
+    except Exception: conns = users = None
+    return {'cluster_connections': conns, 'cluster_users_online': users}
 
 @patch
 async def add_connection(self:RedisBackend, connection_id:str):
@@ -374,46 +502,72 @@ async def cluster_connections(self:RedisBackend)->Optional[int]: # Connections h
     except Exception: return None
 
 # %% ../../nbs/core/backends.ipynb #c413653b
-_USER_COUNT = """
-local n = 0
-for _, t in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', ARGV[2] .. t) == 1 then n = n + 1 end
+_LIVE = """
+local function live(p, k)
+  local n = 0
+  for _, t in ipairs(redis.call('SMEMBERS', k)) do
+    if redis.call('EXISTS', p .. ':alive:' .. t) == 1 then n = n + 1 end
+  end
+  return n
 end
-return n
 """
-_USER_ADD = "redis.call('SADD', KEYS[1], ARGV[1]); redis.call('EXPIRE', KEYS[1], ARGV[3]); redis.call('SADD', KEYS[2], ARGV[4])" + _USER_COUNT
-_USER_REMOVE = "redis.call('SREM', KEYS[1], ARGV[1])" + _USER_COUNT.replace('return n', "if n == 0 then redis.call('DEL', KEYS[1]); redis.call('SREM', KEYS[2], ARGV[4]) end\nreturn n")
+_USER_ADD = """
+local p, user, token, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local k, mine = p .. ':user:' .. user, p .. ':pusers:' .. token
+redis.call('SADD', k, token); redis.call('EXPIRE', k, ttl)
+redis.call('SADD', mine, user); redis.call('EXPIRE', mine, 4 * ttl)
+return redis.call('SADD', p .. ':users', user)
+"""
+_USER_REMOVE = _LIVE + """
+local p, user, token = ARGV[1], ARGV[2], ARGV[3]
+local k = p .. ':user:' .. user
+redis.call('SREM', k, token); redis.call('SREM', p .. ':pusers:' .. token, user)
+if live(p, k) > 0 then return 0 end
+redis.call('DEL', k)
+return redis.call('SREM', p .. ':users', user)
+"""
+_REAP = _LIVE + """
+local p, dead = ARGV[1], ARGV[2]
+if redis.call('EXISTS', p .. ':alive:' .. dead) == 1 or redis.call('SREM', p .. ':procs', dead) == 0 then return {} end
+local gone = {}
+for _, user in ipairs(redis.call('SMEMBERS', p .. ':pusers:' .. dead)) do
+  local k = p .. ':user:' .. user
+  redis.call('SREM', k, dead)
+  if live(p, k) == 0 then
+    redis.call('DEL', k)
+    if redis.call('SREM', p .. ':users', user) == 1 then table.insert(gone, user) end
+  end
+end
+redis.call('DEL', p .. ':pusers:' .. dead, p .. ':conns:' .. dead)
+redis.call('SET', p .. ':reaped:' .. dead, 1, 'EX', ARGV[3]) -- if it was only stalled, it announces its users again when it is back
+return gone
+"""
 
+# %% ../../nbs/core/backends.ipynb #f50e4df1
 @patch
-async def _user_call(self:RedisBackend, script, user)->Optional[int]: # Live processes holding `user` afterwards; `None` if Redis didn't answer
-    try: return int(await asyncio.wait_for(self._redis.eval(script, 2, self._key('user', user), f'{self.prefix}:users',
-                                                            self.token, f'{self.prefix}:alive:', self.ttl, user), self.timeout))
+async def _user_call(self:RedisBackend, script, user)->Optional[int]: # What the script returned; `None` if Redis didn't answer
+    try: return int(await asyncio.wait_for(self._redis.eval(script, 0, self.prefix, user, self.token, self.ttl), self.timeout))
     except Exception as e: log.debug('RedisBackend: presence of %r not recorded: %r', user, e)
 
 @patch
-async def user_added(self:RedisBackend, user:str)->bool: # True if no other live process holds a stream of `user`
+async def user_added(self:RedisBackend, user:str)->bool: # True if `user` was online nowhere before (or Redis didn't answer)
     "Record in Redis that this process holds streams of `user`; the keep-alive refreshes it."
+    if not self.started: return False # closed: `close` accounts for this process's users
     self._users.add(user)
+    self._leaving.discard(user)
     return await self._user_call(_USER_ADD, user) in (1, None)
 
 @patch
-async def user_removed(self:RedisBackend, user:str)->bool: # True if no live process holds a stream of `user` any more
-    "Record in Redis that this process holds no more streams of `user`."
+async def user_removed(self:RedisBackend, user:str)->bool: # True if no live process holds a stream of `user` any more (or Redis didn't answer)
+    "Record in Redis that this process holds no more streams of `user`; if Redis doesn't answer, the keep-alive retries."
     self._users.discard(user)
-    return await self._user_call(_USER_REMOVE, user) in (0, None)
+    if not self.started: return False
+    result = await self._user_call(_USER_REMOVE, user)
+    if result is None: self._leaving.add(user)
+    return result in (1, None)
 
 @patch
 async def users_online(self:RedisBackend)->Optional[set]: # `None` if Redis can't say
-    "Users with a stream on any live process: a process that died stops counting within `ttl` seconds."
-    try:
-        async def find():
-            r, live = self._redis, set(await self._live_tokens())
-            users = sorted(await r.smembers(f'{self.prefix}:users'))
-            async with r.pipeline(transaction=False) as p:
-                for u in users: p.smembers(self._key('user', u))
-                holders = await p.execute()
-            gone = [u for u, h in zip(users, holders) if not h]
-            if gone: await r.srem(f'{self.prefix}:users', *gone)
-            return {u for u, h in zip(users, holders) if h & live}
-        return await asyncio.wait_for(find(), self.timeout)
+    "Users with a stream on any live process, in one Redis call: a process that died stops counting within `ttl` seconds plus a keep-alive."
+    try: return set(await asyncio.wait_for(self._redis.smembers(f'{self.prefix}:users'), self.timeout))
     except Exception: return None

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Awaitable, Callable, Coroutine, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
 from .ids import _ID_RULE, _name_problem, CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, user_channel_name, validate_channel, validate_connection_id
-from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _oob_key, _ResetMessage
+from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _oob_key, _ResetMessage, reset_event
 from .backends import Backend, BackendState, MemoryBackend, _spawn
 from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut, Subscriber
 from .stream import MAX_STREAMS_PER_CLIENT, MAX_STREAMS_PER_USER, RouteConfig, _handler, _mount
@@ -318,7 +318,7 @@ class BroadcastManager:
         "Hand message `event_id` to this process's clients: the one way a backend talks to its manager."
         seen = self._seen
         if seen is not None and event_id <= seen: return
-        if event_id <= self._eventlog.last_id: self._fanout.rewind(event_id - 1 if seen is None else seen) # drop what only this process sent in an outage
+        if event_id <= self._eventlog.last_id: self._rewind(event_id - 1 if seen is None else seen) # drop what only this process sent in an outage
         self._seen = self._last_id = event_id
         if reset: self._reset_all(reset, event_id)
         elif seen is not None and event_id > seen + 1: self._reset_all('missed_messages', event_id - 1)
@@ -358,6 +358,7 @@ def _in_background(self:BroadcastManager, coro):
 @patch
 async def _start_backend(self:BroadcastManager):
     "Start the backend and load what it hands back."
+    self.backend.users_gone, self.backend.users_back = self._gone_elsewhere, self._back_again
     state = await self.backend.start()
     if state is not None: self._load_history(state)
 
@@ -526,6 +527,18 @@ def _presence_change(self:BroadcastManager, user, online):
     self._background.add(task)
     task.add_done_callback(self._background.discard)
 
+@patch
+def _gone_elsewhere(self:BroadcastManager, users:List[str]):
+    "Fire `on_user_offline` for `users`, whose streams were all on a process that died (the backend found them, once across the cluster)."
+    for user in users:
+        if user not in self._users and self._hooks['user_offline']: self._fire('user_offline', user)
+
+@patch
+def _back_again(self:BroadcastManager, users:List[str]):
+    "Fire `on_user_online` for `users`, whose streams are here: another process sent them offline while this one was stalled."
+    for user in users:
+        if user in self._users and self._hooks['user_online']: self._fire('user_online', user)
+
 # %% ../../nbs/core/broadcast.ipynb #6fc2388a
 @patch
 def _new_message(self:BroadcastManager, message_type, data, metadata, channel, exclude=None, target=None, key=None, user=None):
@@ -655,8 +668,18 @@ def _load_history(self:BroadcastManager, state:BackendState):
     if state.newest_id is not None: self._last_id = state.newest_id
     self._seen = state.newest_id
     self._new_log(state.oldest_id - 1 if state.oldest_id is not None else self._last_id)
-    for m in state.history: self._count_wire(self._eventlog.append(m, int(m.id), m.channel, getattr(m, '_exclude', None)))
+    for m in state.history: self._count_wire(self._eventlog.append(m, int(m.id), m.channel, getattr(m, '_exclude', None), getattr(m, '_target', None), m.__dict__.get('_key')))
     self._eventlog.advance(self._last_id)
+
+@patch
+def _rewind(self:BroadcastManager, keep:int):
+    "Drop from the log what only this process sent during an outage (after id `keep`); a stream not yet sent all of it ends with a `reset`, since it can't have it now."
+    top = self._eventlog.last_id
+    behind = [s for s in self._fanout.subscribers.values() if not s.live and (s.cursor < top or s.partial is not None)]
+    self._fanout.rewind(keep)
+    for sub in behind:
+        self.resets_sent += 1
+        sub.end('rewound after an outage', reset_event('backend_outage', None, keep))
 
 # %% ../../nbs/core/broadcast.ipynb #845733e1
 @patch

@@ -1,0 +1,334 @@
+"""Redis and cluster faults (issue 18) on real uvicorn workers and a real redis-server: a freeze, a burst of hang-ups, a killed worker, a fresh Redis, SIGTERM.
+The invariant: every stream gets every message meant for it exactly once, in increasing id order, or a `reset` marks the gap."""
+import asyncio, json, os, signal, subprocess, sys, time
+import httpx, pytest
+from cjm_fasthtml_sse.testing import SSEClient
+from helpers import ROOT, free_port, poll, redis_server, uvicorn_app, run, wait_for_port
+
+pytestmark = pytest.mark.timeout(240)
+
+def number(e): return json.loads(e.data)['data']['i'] if e.event == 'message' else None
+
+def violations(events, sent):
+    "What breaks the invariant in `events`, one stream's events in order, given `sent`, the numbers broadcast in order: a repeat, a step back, a gap with no `reset` before it, or an id that goes back (an event without an id keeps the last one)."
+    problems, pos, reset, last_id = [], -1, False, None
+    for e in events:
+        if e.id:
+            if last_id is not None and int(e.id) < last_id: problems.append(f'id {e.id} after {last_id}')
+            last_id = int(e.id)
+        if e.event == 'reset': reset = True; continue
+        if e.event != 'message': continue
+        i = sent.index(number(e))
+        if i <= pos: problems.append(f'{number(e)} again or out of order (after {sent[pos]})')
+        elif i > pos + 1 and not reset: problems.append(f'silent gap before {number(e)}: {sent[pos + 1:i]} never came')
+        pos, reset = max(pos, i), False
+    return problems
+
+def test_violations_sees_repeats_and_silent_gaps():
+    from types import SimpleNamespace as E
+    def m(i, id=None): return E(event='message', data=json.dumps({'data': {'i': i}}), id=id)
+    assert violations([m(0), m(1), m(2)], [0, 1, 2]) == []
+    assert violations([m(0), E(event='reset', data='{}', id='9'), m(2, '10')], [0, 1, 2]) == []
+    assert violations([m(0), m(2)], [0, 1, 2]) == ['silent gap before 2: [1] never came']
+    assert violations([m(0), m(0, '5')], [0, 1]) == ['0 again or out of order (after 0)']
+    assert violations([m(0, '5'), m(1, '4')], [0, 1]) == ['id 4 after 5']
+
+@pytest.fixture
+def cluster(request):
+    "Two uvicorn workers (separate processes) sharing one fresh redis-server, with a `ttl` of 3 s unless parametrized: `(a, b, redis procs, start, env)`."
+    with redis_server() as (url, procs, start):
+        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_TTL': str(getattr(request, 'param', 3))}
+        with uvicorn_app('faults_app:app', free_port(), env) as a, uvicorn_app('faults_app:app', free_port(), env) as b:
+            yield a, b, procs, start, env
+
+async def bcast(http, url, i): return (await http.post(f'{url}/_test/broadcast', json={'type': 'n', 'data': {'i': i}}, timeout=10)).json()
+
+async def users(http, url): return (await http.get(f'{url}/_test/users')).json()
+
+async def until_users(http, url, cond, timeout=10): return await poll(lambda: users(http, url), cond, timeout, 'users state')
+
+async def status(http, url): return (await http.get(f'{url}/sse/status')).json()
+
+async def read_until(client, last, timeout=15):
+    "The events of `client` until the message numbered `last` (or the end of the stream, or `timeout`)."
+    got = []
+    try:
+        async with asyncio.timeout(timeout):
+            while (e := await client.next_event(timeout)) is not None:
+                got.append(e)
+                if number(e) == last: break
+    except TimeoutError: pass
+    return got
+
+def test_a_redis_freeze_while_publishing_loses_nothing_silently_and_repeats_nothing(cluster):
+    "Redis stopped for ~2.5 s while A broadcasts 5 messages, then 5 more after and a last one once A is healthy: A's and B's streams each get every message once, or a reset before a gap."
+    a, b, procs, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            ca, cb = await SSEClient.connect(f'{a}/sse/broadcast'), await SSEClient.connect(f'{b}/sse/broadcast')
+            await poll(lambda: status(http, a), lambda s: s.get('cluster_connections') == 2, 10, 'cluster connections')
+            procs[-1].send_signal(signal.SIGSTOP)
+            t = time.monotonic()
+            try:
+                for i in range(5): await bcast(http, a, i)
+                await asyncio.sleep(max(0, 2.5 - (time.monotonic() - t)))
+            finally: procs[-1].send_signal(signal.SIGCONT)
+            for i in range(5, 10): await bcast(http, a, i)
+            try: await poll(lambda: http.get(f'{a}/_test/position'), lambda r: r.json()['healthy'] and not r.json()['owes_marker'], 10, 'A healthy again')
+            except AssertionError: pass  # the streams say what that cost
+            await bcast(http, a, 10)  # whatever happened before, this one reaches both
+            got = await read_until(ca, 10), await read_until(cb, 10)
+            for c in (ca, cb): await c.close()
+            return got
+    on_a, on_b = run(go())
+    sent = list(range(11))
+    assert number(on_a[-1]) == 10 and number(on_b[-1]) == 10, ([(e.event, number(e), e.id) for e in on_a], [(e.event, number(e), e.id) for e in on_b])
+    assert violations(on_a, sent) == [], [(e.event, number(e), e.id) for e in on_a]
+    assert violations(on_b, sent) == [], [(e.event, number(e), e.id) for e in on_b]
+
+async def hang_up_while_broadcasting(http, url, clients, n):
+    "Close all `clients` at once while `url` broadcasts `n` messages, numbered 0 to n-1."
+    async def hang_up():
+        for c in clients: c.writer.close()
+    closing = asyncio.create_task(hang_up())
+    for i in range(n): await bcast(http, url, i)
+    await closing
+
+def test_300_hang_ups_at_once_starve_no_publish_and_the_counts_converge(cluster):
+    "300 streams on A hang up at once while A broadcasts 300 messages: B's stream gets all 300 (or a reset before a gap), and `cluster_connections` comes back to the truth."
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            cb = await SSEClient.connect(f'{b}/sse/broadcast')
+            many = [await SSEClient.connect(f'{a}/sse/broadcast?user=u{i}') for i in range(300)]
+            await poll(lambda: status(http, a), lambda s: s.get('cluster_connections') == 301, 20, 'cluster connections')
+            await hang_up_while_broadcasting(http, a, many, 300)
+            got = await read_until(cb, 299, 30)
+            counts = await poll(lambda: status(http, b), lambda s: s.get('cluster_connections') == 1 and s.get('cluster_users_online') == 0, 10, 'cluster counts')
+            await cb.close()
+            return got, counts
+    got, counts = run(go())
+    assert violations(got, list(range(300))) == [], [(e.event, number(e)) for e in got][:20]
+    assert got and number(got[-1]) == 299
+
+@pytest.mark.parametrize('cluster', [15], indirect=True)
+def test_after_a_burst_of_hang_ups_a_user_who_left_is_offline_at_once_and_the_hooks_fire_on_the_other_worker(cluster):
+    "ann's stream hangs up on A with 299 others (five times): she leaves `users_online` well within the ttl (15 s), and her next visit to B fires online and offline there."
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            for _ in range(5):
+                many = [await SSEClient.connect(f'{a}/sse/broadcast' + ('?user=ann' if i == 200 else '')) for i in range(300)]
+                await until_users(http, b, lambda s: s['online'] == ['ann'])
+                await hang_up_while_broadcasting(http, a, many, 50)
+                await until_users(http, b, lambda s: s['online'] == [], timeout=8)
+            again = await SSEClient.connect(f'{b}/sse/broadcast?user=ann')
+            await until_users(http, b, lambda s: s['events'] == [['online', 'ann']])
+            await again.close()
+            return (await until_users(http, b, lambda s: len(s['events']) == 2))['events'], (await users(http, a))['events']
+    on_b, on_a = run(go())
+    assert on_b == [['online', 'ann'], ['offline', 'ann']] and on_a == [['online', 'ann'], ['offline', 'ann']] * 5
+
+def test_a_killed_workers_users_go_offline_through_one_surviving_workers_hook(cluster):
+    "C is SIGKILLed holding zed's stream and one of ann's (her other is on A): zed's `on_user_offline` fires exactly once, on A or B; ann stays online."
+    a, b, _, _, env = cluster
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
+                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    try:
+        wait_for_port(port, proc)
+        c = f'http://127.0.0.1:{port}'
+        async def go():
+            async with httpx.AsyncClient() as http:
+                tabs = [await SSEClient.connect(f'{c}/sse/broadcast?user={u}') for u in ('zed', 'ann')] + [await SSEClient.connect(f'{a}/sse/broadcast?user=ann')]
+                await until_users(http, b, lambda s: s['online'] == ['ann', 'zed'])
+                proc.send_signal(signal.SIGKILL); proc.wait(10)
+                async def offline(): return [e for u in (a, b) for e in (await users(http, u))['events'] if e[0] == 'offline']
+                await poll(offline, lambda e: e, 15, 'an offline hook')
+                await asyncio.sleep(3)  # a keep-alive of each survivor: time for a second, wrong, hook to fire
+                online, fired = (await users(http, b))['online'], await offline()
+                for t in tabs: await t.close()
+                return fired, online
+        fired, online = run(go())
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert fired == [['offline', 'zed']] and online == ['ann']
+
+def test_on_a_fresh_redis_both_workers_share_the_position_before_the_first_broadcast(cluster):
+    "Pages rendered on one worker resume on the other, both ways, before anything was ever broadcast: no `reset`, just the next message."
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            pos = [(await http.get(f'{u}/_test/position')).json()['newest'] for u in (a, b)]
+            to_b = await SSEClient.connect(f'{b}/sse/broadcast?last_event_id={pos[0]}')
+            to_a = await SSEClient.connect(f'{a}/sse/broadcast?last_event_id={pos[1]}')
+            await poll(lambda: status(http, a), lambda s: s.get('cluster_connections') == 2, 10, 'cluster connections')
+            await bcast(http, a, 0)
+            return pos, await to_b.next_event(10), await to_a.next_event(10)
+    pos, on_b, on_a = run(go())
+    assert pos[0] == pos[1]
+    assert (on_b.event, number(on_b), on_a.event, number(on_a)) == ('message', 0, 'message', 0), (on_b, on_a)
+
+def test_sigterm_ends_two_workers_sharing_redis_every_time():
+    "Two uvicorn workers on one Redis, streams open on both, SIGTERM, four rounds (Redis frozen at the SIGTERM in two): every worker exits (a hang leaves its port bound and the next start fails)."
+    hung = []
+    with redis_server() as (url, rprocs, _):
+        env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), 'SSE_TEST_REDIS': url}
+        for round in range(4):
+            ports = [free_port(), free_port()]
+            procs = [subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(p), '--log-level', 'warning'],
+                                      cwd=ROOT, env=env) for p in ports]
+            try:
+                for p, proc in zip(ports, procs): wait_for_port(p, proc)
+                async def go():
+                    async with httpx.AsyncClient() as http:
+                        tabs = [await SSEClient.connect(f'http://127.0.0.1:{p}/sse/broadcast?user=u{i}') for p in ports for i in range(3)]
+                        await poll(lambda: status(http, f'http://127.0.0.1:{ports[0]}'), lambda s: s.get('cluster_connections') == 6, 10, 'cluster connections')
+                        await bcast(http, f'http://127.0.0.1:{ports[round % 2]}', round)
+                        for t in tabs: await t.next_event(10)
+                        await asyncio.sleep(round * 0.4)  # a different moment of the readers' 2 s blocking read each round
+                        if round % 2: rprocs[-1].send_signal(signal.SIGSTOP)
+                        for proc in procs: proc.send_signal(signal.SIGTERM)
+                        await asyncio.sleep(0.1)
+                        for t in tabs: await t.close()
+                run(go())
+                for proc in procs:
+                    try: proc.wait(10)
+                    except subprocess.TimeoutExpired: hung.append(round)
+            finally:
+                rprocs[-1].send_signal(signal.SIGCONT)
+                for proc in procs:
+                    if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert hung == [], f'a worker never exited after SIGTERM in rounds {hung}'
+
+def test_close_returns_though_the_reader_is_stuck_cancelling_and_redis_is_frozen():
+    "A reader that doesn't finish when cancelled (what a blocking XREAD did in the SIGTERM hangs) and a Redis that no longer answers: `close()` still returns."
+    from cjm_fasthtml_sse.core.backends import RedisBackend
+    with redis_server() as (url, procs, _):
+        async def go():
+            backend = RedisBackend(url, prefix='close_test', timeout=0.5)
+            backend.bind(lambda *a, **k: None, 10)
+            await backend.start()
+            release = asyncio.Event()
+            async def stuck():
+                while not release.is_set():
+                    try: await release.wait()
+                    except asyncio.CancelledError: pass
+            backend._tasks.append(asyncio.create_task(stuck()))
+            await asyncio.sleep(0.1)
+            procs[-1].send_signal(signal.SIGSTOP)
+            try:
+                closing = asyncio.create_task(backend.close())
+                done, _ = await asyncio.wait({closing}, timeout=10)
+            finally: procs[-1].send_signal(signal.SIGCONT)
+            release.set()
+            await closing
+            return bool(done)
+        assert run(go()), 'close() was still waiting after 10 s'
+
+def test_the_status_page_makes_a_few_redis_calls_however_many_users_are_online(cluster):
+    "With 300 users online, one `/sse/status` costs Redis a handful of commands (the fewest of three requests, so that a keep-alive in between doesn't count), not one per user."
+    import redis
+    a, b, _, _, env = cluster
+    r = redis.Redis.from_url(env['SSE_TEST_REDIS'])
+    def calls(): return sum(v['calls'] for k, v in r.info('commandstats').items() if k.startswith('cmdstat_'))
+    async def go():
+        async with httpx.AsyncClient() as http:
+            tabs = [await SSEClient.connect(f'{a}/sse/broadcast?user=u{i}') for i in range(300)]
+            counted = await poll(lambda: status(http, b), lambda s: (s.get('cluster_users_online'), s.get('cluster_connections')) == (300, 300), 20, 'users and streams online')
+            costs = []
+            for _ in range(3):
+                before = calls()
+                await status(http, b)
+                costs.append(calls() - before - 1)  # less the INFO that read the count
+            for t in tabs: await t.close()
+            return counted, costs
+    counted, costs = run(go())
+    assert min(costs) < 20, costs
+
+async def slow_reader(url):
+    "An SSE client on a socket with a tiny receive buffer, that reads only when asked: the server soon has to hold its stream back."
+    import socket
+    from urllib.parse import urlsplit
+    u = urlsplit(url)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((u.hostname, u.port))
+    reader, writer = await asyncio.open_connection(sock=sock, limit=1024)
+    writer.write(f'GET {u.path}?{u.query} HTTP/1.1\r\nHost: {u.netloc}\r\n\r\n'.encode() if u.query else f'GET {u.path} HTTP/1.1\r\nHost: {u.netloc}\r\n\r\n'.encode())
+    client = SSEClient(reader, writer)
+    await reader.readuntil(b'\r\n\r\n')
+    client._chunked = True
+    return client
+
+def test_a_stream_still_catching_up_when_an_outage_ends_gets_a_reset_not_a_silent_gap(cluster):
+    "A stream on A that reads slowly is behind on the big messages A delivered only locally during a Redis freeze; when Redis is back they leave A's log: that stream must be told (a reset), not skip them."
+    a, b, procs, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient(timeout=20) as http:
+            slow = await slow_reader(f'{a}/sse/broadcast')
+            await poll(lambda: status(http, a), lambda s: s.get('cluster_connections') == 1, 10, 'cluster connections')
+            procs[-1].send_signal(signal.SIGSTOP)
+            try:
+                for i in range(8): await http.post(f'{a}/_test/broadcast', json={'type': 'n', 'data': {'i': i, 'pad': 'x' * 900_000}})
+            finally: procs[-1].send_signal(signal.SIGCONT)
+            try: await poll(lambda: http.get(f'{a}/_test/position'), lambda r: r.json()['healthy'] and not r.json()['owes_marker'], 10, 'A healthy again')
+            except AssertionError: pass
+            await bcast(http, a, 8)
+            got = await read_until(slow, 8, 30)
+            await slow.close()
+            return got
+    got = run(go())
+    assert got and (number(got[-1]) == 8 or got[-1].event == 'reset'), [(e.event, number(e)) for e in got]
+    assert violations(got, list(range(9))) == [], [(e.event, number(e)) for e in got]
+
+def test_a_workers_own_broadcast_is_delivered_there_when_redis_gives_its_id_in_order_and_once(cluster):
+    "When `broadcast` returns on A, A has delivered the message already (no wait for the read-back); with A and B broadcasting at once, both streams get all 60 once, in the same order, ids increasing."
+    a, b, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient() as http:
+            ca, cb = await SSEClient.connect(f'{a}/sse/broadcast'), await SSEClient.connect(f'{b}/sse/broadcast')
+            await poll(lambda: status(http, a), lambda s: s.get('cluster_connections') == 2, 10, 'cluster connections')
+            answers = [await bcast(http, a, i) for i in range(20)]
+            answers += await asyncio.gather(*[bcast(http, a if i % 2 else b, i) for i in range(20, 60)])
+            got = [await c.events(60, 20) for c in (ca, cb)]
+            for c in (ca, cb): await c.close()
+            return answers, got
+    answers, (on_a, on_b) = run(go())
+    assert [r['delivered'] for r in answers[:20]] == [r['newest'] for r in answers[:20]]
+    assert [(e.event, number(e), e.id) for e in on_a] == [(e.event, number(e), e.id) for e in on_b]
+    assert sorted(number(e) for e in on_a) == list(range(60)) and [number(e) for e in on_a[:20]] == list(range(20))
+    ids = [int(e.id) for e in on_a]
+    assert ids == sorted(set(ids))
+
+def test_a_stalled_worker_is_sent_offline_and_announces_its_users_again_when_it_is_back(cluster):
+    "C freezes (SIGSTOP) past its ttl: a survivor sends zed offline; C thaws: zed is online again, with an online hook; zed leaves: hooks balance, 2 and 2."
+    a, b, _, _, env = cluster
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
+                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    try:
+        wait_for_port(port, proc)
+        c = f'http://127.0.0.1:{port}'
+        async def events(http): return sorted([e for u in (a, b, c) for e in (await users(http, u))['events']])
+        async def go():
+            async with httpx.AsyncClient() as http:
+                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
+                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                proc.send_signal(signal.SIGSTOP)
+                try:
+                    await until_users(http, b, lambda s: s['online'] == [], timeout=15)
+                    await asyncio.sleep(0.5)  # the survivor's hook runs right after the reap
+                finally: proc.send_signal(signal.SIGCONT)
+                survivors = [e for s in [await users(http, a), await users(http, b)] for e in s['events']]
+                back = await until_users(http, b, lambda s: s['online'] == ['zed'], timeout=10)
+                during = await poll(lambda: events(http), lambda e: len(e) >= 3, 10, 'hooks')
+                await zed.close()
+                after = await poll(lambda: events(http), lambda e: len(e) >= 4, 10, 'hooks')
+                return survivors, during, after
+        survivors, during, after = run(go())
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert survivors == [['offline', 'zed']]
+    assert during == [['offline', 'zed'], ['online', 'zed'], ['online', 'zed']]
+    assert after == [['offline', 'zed'], ['offline', 'zed'], ['online', 'zed'], ['online', 'zed']]
