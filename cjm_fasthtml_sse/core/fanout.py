@@ -317,7 +317,7 @@ def end(self:Subscriber,
     self.hub._remove(self)
     log.debug('stream %s ended: %s', self.id, reason)
     current = asyncio.current_task()
-    if self.stalled or (self.direct and self.cycle.flow.write_paused and not final):
+    if self.stalled or (self.direct and self.cycle.flow.write_paused and not final and not self.hub.closing):  # closing: `close` gives it time to drain
         self.stalled = True
         self._cut()
     if self.wake is not None: self.wake.set()
@@ -581,16 +581,30 @@ def _sweep(self:FanOut):
 
 # %% ../../nbs/core/fanout.ipynb #1eaa0b8b
 @patch
+def _unfinished(self:Subscriber)->bool: # True while its request runs, or its socket still holds bytes the client has not taken
+    "Whether this stream still has something to get to its client."
+    return (self.task is not None and not self.task.done() and self.task is not asyncio.current_task()) or (
+        self.direct and self.cycle.transport.get_write_buffer_size() > 0)
+
+@patch
 async def close(self:FanOut,
-                timeout:float=1.0, # Seconds to wait for the streams' requests to finish
+                timeout:float=1.0, # Seconds a stream whose socket is full gets to drain, and end cleanly, before it is cut
                 ):
-    "End every stream and take no new ones."
+    "End every stream and take no new ones: each gets its clean end, unless its socket has not drained within `timeout`."
     self.closing = True
     if self._timer is not None: self._timer.cancel(); self._timer = None
-    subs = list(self.subscribers.values())
-    tasks = {s.task for s in subs if s.task is not None and not s.task.done() and s.task is not asyncio.current_task()}
-    for sub in subs: sub.end('closing')
+    if self._flusher is not None: self._flusher.cancel(); self._flusher = None
+    loop = asyncio.get_running_loop()
+    deadline, subs = loop.time() + timeout, list(self.subscribers.values())
+    tasks = {s.task for s in subs if s._unfinished() and s.task is not None and not s.task.done()}
+    for sub in subs: sub.end('closing')  # a socket that is full right now is not cut: its client may still be reading
     if tasks: await asyncio.wait(tasks, timeout=timeout)
+    while loop.time() < deadline and any(s._unfinished() for s in subs): await asyncio.sleep(0.02)
+    late = [s for s in subs if s._unfinished()]  # still full at the deadline: this client stopped reading
+    for sub in late:
+        if sub.direct: sub.cycle.transport.abort()
+        elif sub.task is not None: sub.task.cancel()
+    if tasks := {s.task for s in late if s.task is not None and not s.task.done()}: await asyncio.wait(tasks, timeout=0.5)
 
 @patch
 def stats(self:FanOut)->Dict[str, int]: # Streams, of them live, log size, and counts of lags, resets and timeouts
