@@ -394,3 +394,22 @@ def test_a_fan_out_to_200_streams_is_one_plain_call():
     n, written, new_tasks, got = run(go())
     assert (n, written, new_tasks) == (200, 200, 0)
     assert all(ids(g) == [1] for g in got)
+
+@pytest.mark.parametrize('kind', ['httptools', 'h11'])
+def test_httptools_streams_get_their_chunks_framed_by_the_engine_and_the_bytes_are_the_same(kind):
+    "Under httptools a live stream's writes skip uvicorn's `send` coroutine (the engine writes the chunk's framing itself); under h11 they go through it. The client sees the same events either way."
+    async def go():
+        hub = FanOut(EventLog(encode=encode))
+        async with server(kind, hub) as url:
+            [c] = await live_clients(hub, url, 1)
+            [sub] = hub.subscribers.values()
+            calls, inner = [], sub.send
+            async def counting(message): calls.append(message['body']); await inner(message)
+            sub.send = counting
+            for i in range(1, 6): hub.publish({'i': i}); await asyncio.sleep(0)
+            got, through_send = await c.events(5), len(calls)
+            await hub.close(); await c.close()  # the end of the response goes through uvicorn's `send` under both
+            return through_send, ids(got)
+    through_send, got = run(go())
+    assert got == [1, 2, 3, 4, 5]
+    assert through_send == (0 if kind == 'httptools' else 5)

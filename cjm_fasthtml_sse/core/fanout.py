@@ -175,13 +175,21 @@ def _uvicorn_cycle(send:Callable, # The ASGI `send` the app was given
         if hasattr(f, 'func'): todo.append(f.func)
     return None, None
 
-UVICORN_CHECKED = ('0.54.0',)  # versions whose httptools and h11 `send` were checked to complete without suspending while not paused
+UVICORN_CHECKED = ('0.54.0', '0.55.0')  # versions whose httptools and h11 `send` were checked to complete without suspending while not paused
+
+def _frames_itself(cycle)->bool: # True when a body write on `cycle` is one `transport.write` of the chunk framing
+    "Whether uvicorn's `send` on this started, chunked httptools response would only write the chunk's framing, so the engine can write it."
+    return (type(cycle).__module__ == 'uvicorn.protocols.http.httptools_impl' and cycle.chunked_encoding is True
+            and cycle.response_started and not cycle.response_complete and cycle.scope.get('method') != 'HEAD')
 
 # %% ../../nbs/core/fanout.ipynb #6aa656c4
 def _write_now(sub, body:bytes)->bool: # True if written (or the client is gone); False if the transport is paused
-    "Write `body` with uvicorn's own `send`, driven to its end in this call, with no task and no await."
+    "Write `body` now, with no task and no await: as one framed chunk (httptools), or with uvicorn's own `send` driven to its end."
     cycle = sub.cycle
     if cycle.flow.write_paused: return False
+    if sub.framed:  # what uvicorn's `send` would do, without the coroutine
+        if not cycle.disconnected: cycle.transport.write(b'%x\r\n%b\r\n' % (len(body), body))
+        return True
     m = sub.msg
     m['body'] = body
     coro = sub.send(m)
@@ -199,13 +207,13 @@ SSE_START = {'type': 'http.response.start', 'status': 200,
 class Subscriber:
     "One open stream: its filter, its cursor in the log, and how to write to it."
     __slots__ = ('hub', 'id', 'key', 'channels', 'send', 'cycle', 'msg', 'cursor', 'partial', 'live', 'closed', 'stalled',
-                 'last_write', 'stall_since', 'task', 'worker', 'waiting', 'final', 'wake', 'hb_due', 'sent', 'heartbeat')
+                 'last_write', 'stall_since', 'task', 'worker', 'waiting', 'final', 'wake', 'hb_due', 'sent', 'heartbeat', 'framed')
     def __init__(self, hub, send, sub_id, key, channels, cursor, heartbeat):
         self.hub, self.id, self.key, self.channels, self.cursor, self.heartbeat = hub, sub_id, key, channels, cursor, heartbeat
         server_send, self.cycle = _uvicorn_cycle(send)
         self.send = server_send or send
         self.msg = {'type': 'http.response.body', 'body': b'', 'more_body': True}
-        self.partial, self.live, self.closed, self.stalled, self.waiting, self.hb_due = None, False, False, False, False, False
+        self.partial, self.live, self.closed, self.stalled, self.waiting, self.hb_due, self.framed = None, False, False, False, False, False, False
         self.task = self.worker = self.final = self.stall_since = None
         self.wake = None if self.cycle is not None else asyncio.Event()
         self.last_write, self.sent = hub.loop.time(), 0
@@ -342,6 +350,7 @@ async def run(self:Subscriber,
     try:
         await (send or self.send)(start or SSE_START)
         if opening: await (send or self.send)({'type': 'http.response.body', 'body': opening, 'more_body': True})
+        self.framed = self.direct and _frames_itself(self.cycle)
         if self.direct: await self._catch_up()
         else:
             self.hub._lagging.add(self)
