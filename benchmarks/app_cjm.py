@@ -1,13 +1,14 @@
 """Ours or the original 0.0.12 (both import as `cjm_fasthtml_sse`) behind one FastHTML app.
 
-The stream is the library's own `GET /sse/broadcast`; `POST /publish?seq=N` broadcasts message N and answers how long
-`broadcast()` took; `GET /count` says how many clients are registered (in this process); `GET /gc` counts and times the collector's runs. `BENCH_EXPECT` names the side
+The app is the one a user writes: `fast_app()` with `setup_broadcast_routes`. The stream is the library's own
+`GET /sse/broadcast`; `POST /publish?seq=N` broadcasts message N and answers how long `broadcast()` took; `POST /burst?n=M&seq=N`
+broadcasts messages N..N+M-1 in a tight loop; `GET /ping` is a plain FastHTML route (the page load that must not wait for a fan-out); `GET /count` says how many clients are registered (in this process); `GET /gc` counts and times the collector's runs. `BENCH_EXPECT` names the side
 that must load. Ours only: `BENCH_REDIS=URL` (with `BENCH_PREFIX`) uses a `RedisBackend`, so that several processes share
 the fan-out; `BENCH_GC=threshold` calls `gc.set_threshold(50_000, 20, 100)` and `BENCH_GC=freeze` calls `gc.freeze()` at startup."""
 import gc, os, sys
 from time import perf_counter
 import cjm_fasthtml_sse
-from fasthtml.common import FastHTML
+from fasthtml.common import fast_app
 from starlette.responses import JSONResponse
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
 from common import payload
@@ -21,7 +22,10 @@ if os.environ.get('BENCH_REDIS'):
     from cjm_fasthtml_sse.core.backends import RedisBackend
     backend = RedisBackend(os.environ['BENCH_REDIS'], prefix=os.environ.get('BENCH_PREFIX', 'bench'))
 manager = BroadcastManager(backend=backend) if backend is not None else BroadcastManager()
-app = FastHTML(secret_key='benchmarks')
+app, rt = fast_app(secret_key='benchmarks')
+
+@rt('/ping')
+def get(): return 'pong'
 setup_broadcast_routes(app, manager, max_streams_per_client=None)  # with a backend, this also starts it at app startup; every load client connects from 127.0.0.1, past the default cap of 1,000 per address
 
 GC = os.environ.get('BENCH_GC')
@@ -53,8 +57,15 @@ async def publish(request):
     sent = await manager.broadcast('tick', data)
     return JSONResponse({'sent': sent, 'dt': perf_counter() - t})
 
+async def burst(request):
+    n, seq = int(request.query_params['n']), int(request.query_params['seq'])
+    t = perf_counter()
+    for i in range(n): await manager.broadcast('tick', payload(seq + i))
+    return JSONResponse({'sent': n, 'dt': perf_counter() - t})
+
 async def count(request): return JSONResponse({'n': manager.get_connection_count()})
 
 app.router.add_route('/publish', publish, methods=['POST'])
+app.router.add_route('/burst', burst, methods=['POST'])
 app.router.add_route('/count', count, methods=['GET'])
 app.router.add_route('/gc', gc_stats, methods=['GET'])

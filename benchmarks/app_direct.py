@@ -1,7 +1,8 @@
 """The "direct" reference over HTTP: a bare ASGI app with no queue and no task per client. The publisher awaits each client's
 `send` in turn, with the message encoded once.
 
-`GET /sse` streams, `POST /publish?seq=N` sends message N to every client, `GET /count` says how many clients listen."""
+`GET /sse` streams, `POST /publish?seq=N` sends message N to every client (`POST /burst?n=M&seq=N`: M of them in a tight
+loop), `GET /count` says how many clients listen, `GET /ping` answers at once."""
 import json
 from time import perf_counter
 from common import payload
@@ -28,6 +29,15 @@ async def app(scope, receive, send):
         t = perf_counter()
         for s in list(sends): await s(message)  # a client whose transport is paused makes everyone behind it wait: that is the price
         await _json(send, {'sent': len(sends), 'dt': perf_counter() - t})
+    elif path == '/burst':
+        q = dict(kv.split(b'=') for kv in scope['query_string'].split(b'&'))
+        t = perf_counter()
+        for i in range(int(q[b'n'])):
+            body = ('data: ' + json.dumps(payload(int(q[b'seq']) + i)) + '\n\n').encode()
+            message = {'type': 'http.response.body', 'body': body, 'more_body': True}
+            for s in list(sends): await s(message)
+        await _json(send, {'sent': int(q[b'n']), 'dt': perf_counter() - t})
+    elif path == '/ping': await _json(send, {'pong': True})
     elif path == '/count': await _json(send, {'n': len(sends)})
     else:
         await send({'type': 'http.response.start', 'status': 404, 'headers': []})

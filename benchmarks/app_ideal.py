@@ -1,6 +1,7 @@
 """The ideal over HTTP: a bare ASGI app, one queue per client, each message encoded once and written as is.
 
-`GET /sse` streams, `POST /publish?seq=N` puts message N on every queue, `GET /count` says how many clients listen."""
+`GET /sse` streams, `POST /publish?seq=N` puts message N on every queue, `GET /count` says how many clients listen,
+`GET /ping` answers at once."""
 import asyncio, json
 from time import perf_counter
 from common import payload
@@ -45,6 +46,7 @@ async def app(scope, receive, send):
             try: q.put_nowait(body); sent += 1
             except asyncio.QueueFull: pass
         await _json(send, {'sent': sent, 'dt': perf_counter() - t})
+    elif path == '/ping': await _json(send, {'pong': True})
     elif path == '/count': await _json(send, {'n': len(queues)})
     else:
         await send({'type': 'http.response.start', 'status': 404, 'headers': []})

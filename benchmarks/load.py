@@ -4,11 +4,14 @@ It opens C streams to a server on 127.0.0.1 (or, with `targets`, splits them eve
 one gets the publishes), waits until the servers have registered them all, then either
 - `deliver`: publishes M messages at R per second through `POST /publish?seq=N` and measures delivery, latency
   (the server's clock is in each payload), the server's CPU (from /proc/PID/stat) and its RSS; or
-- `hold`: prints `{"ready": ...}` and keeps reading until a line arrives on stdin, for the shutdown measurement.
+- `hold`: prints `{"ready": ...}` and keeps reading until a line arrives on stdin, for the shutdown measurement; or
+- `burst`: one `POST /burst?n=M` (the server broadcasts M messages in a tight loop) and measures the server's CPU until all
+  are delivered.
+With `ping` (a rate), `deliver` also runs `ping.py` while it publishes: `GET /ping` at that rate, its latency percentiles.
 Streams are parsed just enough to find each payload, so that the client stays cheap next to the server.
 With `gc`, it also reports the collector's runs in the (first) server during publishing (`GET /gc`, app_cjm only).
 With `targets`, the output also has `groups`: delivery, latency and CPU per server, and `extra_cpu_s` for `extra_pids`."""
-import asyncio, json, os, re, resource, sys, time
+import asyncio, json, os, re, resource, subprocess, sys, time
 from common import TOKEN, cpu_seconds, median, pct, rss_bytes, send_json
 
 WARMUP_BASE = 10**6  # warm-up messages carry seq >= this and are not counted
@@ -139,6 +142,19 @@ async def main(cfg):
         send_json(sys.stdout, {'ready': True, **out})
         await loop.run_in_executor(None, sys.stdin.readline)
         out['closed_by_server'] = sum(g.stats.closed for g in groups)
+    elif cfg['mode'] == 'burst':
+        for w in range(1, 4): await ctl.request('POST', f'/publish?seq={WARMUP_BASE + w}')
+        await wait_quiet(lambda: (all(s.warm >= 3 or s.closed for s in streams), sum(s.warm for s in streams)), 20)
+        M, expected, total = cfg['messages'], len(streams) * cfg['messages'], lambda: sum(s.got for s in streams)
+        pid = pids[0]
+        cpu0, t0 = cpu_seconds(pid), time.monotonic()
+        call = (await ctl.request('POST', f'/burst?n={M}&seq=0', timeout=120))['dt']
+        await wait_quiet(lambda: (total() >= expected, total()), 60)
+        drained_s, cpu_s, delivered = time.monotonic() - t0, cpu_seconds(pid) - cpu0, total()
+        lat = groups[0].stats.latency
+        out.update(messages=M, expected=expected, delivered=delivered, drained_s=drained_s, cpu_s=cpu_s, burst_call_ms=call * 1e3,
+                   cpu_us_per_delivery=cpu_s / delivered * 1e6 if delivered else float('nan'),
+                   lat_p50_ms=pct(lat, 50) * 1e3, lat_p99_ms=pct(lat, 99) * 1e3, closed_by_server=groups[0].stats.closed)
     else:
         for w in range(1, 4):  # warm-up messages, not counted
             await ctl.request('POST', f'/publish?seq={WARMUP_BASE + w}')
@@ -148,6 +164,8 @@ async def main(cfg):
         if cfg.get('gc'):
             for g in groups: await gc_stats(g.ctl, reset=True)
         cpu0 = {pid: cpu_seconds(pid) for pid in pids + extra}
+        pinger = None if not cfg.get('ping') else subprocess.Popen(
+            [sys.executable, 'ping.py', str(groups[0].port), str(cfg['ping']), str(cfg['messages'] / cfg['rate'])], stdout=subprocess.PIPE, text=True)
         t0, dts, late = time.monotonic(), [], 0
         for i in range(M):
             delay = t0 + i / rate - time.monotonic()
@@ -155,6 +173,10 @@ async def main(cfg):
             else: late += 1
             dts.append((await ctl.request('POST', f'/publish?seq={i}'))['dt'])
         publish_s = time.monotonic() - t0
+        if pinger is not None:
+            line = (await loop.run_in_executor(None, pinger.communicate, None, 60))[0].strip().splitlines()
+            if not line: raise RuntimeError(f'ping.py exited with {pinger.returncode} and no answer')
+            out.update(json.loads(line[-1]))
         expected = len(streams) * M
         total = lambda: sum(s.got for s in streams)
         await wait_quiet(lambda: (total() >= expected, total()), 30)

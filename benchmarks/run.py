@@ -245,10 +245,11 @@ def read_json(proc, timeout):
     if not line: raise RuntimeError(f'load client exited with {proc.wait(10)}')
     return json.loads(line)
 
-def http_run(side, clients, rate, messages, logdir):
+def http_run(side, clients, rate, messages, logdir, **extra):
+    "One load-client run against a fresh server of `side`; `extra` goes into the load client's config (`mode`, `ping`)."
     with server(side, logdir) as (srv, port):
         cfg = {'port': port, 'path': STREAM_PATH[side], 'clients': clients, 'rate': rate, 'messages': messages,
-               'server_pid': srv.pid, 'mode': 'deliver', 'gc': APP[side] == 'app_cjm'}
+               'server_pid': srv.pid, 'mode': 'deliver', 'gc': APP[side] == 'app_cjm', **extra}
         timeout = 120 + clients / 100 + messages / rate
         client = load({**cfg, 'timeout': timeout})
         try: return read_json(client, timeout + 10)
@@ -315,6 +316,110 @@ def engine_report(report):
             L.append(f'| {int(c):,} | {rate}/s | {s} | {v["delivered"]:,.0f}/{v["expected"]:,.0f} | {v["lat_p50_ms"]:.1f} ms | {v["lat_p99_ms"]:.1f} ms |'
                      f' {v["cpu_us_per_delivery"]:.1f} | {v["rss_kb_per_client"]:.1f} | {v["bcast_p50_ms"]:.3f} / {v["bcast_max_ms"]:.1f} ms | {ratio} |')
     return L + ['']
+
+# --- the loop during a large fan-out, and bursts (issue 21) ------------------------------------
+
+LOOP_SIDES = ('ours', 'direct', 'ideal')
+PING_RATE = 20
+
+def _medians(rs):
+    "Median of every numeric field over the runs `rs`."
+    keys = [k for k, v in rs[0].items() if isinstance(v, (int, float))]
+    return {k: median([r[k] for r in rs]) for k in keys}
+
+def loop_part(quick, report, logdir):
+    "p99 of `GET /ping` at 20/s on the same worker while C clients receive broadcasts at 2/s: ours, direct and the ideal, alternating."
+    clients, rate, messages, reps = (100, 2, 4, 1) if quick else (10_000, 2, 30, 3)
+    sides = ('ours',) if quick else LOOP_SIDES
+    log(f'-- the loop during a fan-out: GET /ping at {PING_RATE}/s while C={clients:,} receive {messages} broadcasts at {rate}/s, {reps} round(s)')
+    runs = {s: [] for s in sides}
+    for r in range(reps):
+        for side in rounds_order(r, sides):
+            try: runs[side].append(http_run(side, clients, rate, messages, logdir, ping=PING_RATE))
+            except Exception as e: fail(f'loop part C={clients}, {side}', str(e))
+    row = report['loop'] = {'clients': clients, 'rate': rate, 'messages': messages, 'reps': reps}
+    for side, rs in runs.items():
+        if not rs: continue
+        v = row[side] = {**_medians(rs), 'ping_p99_each': [r['ping_p99_ms'] for r in rs]}
+        log(f'   {side:8} GET /ping p50 {v["ping_p50_ms"]:.1f} ms  p99 {v["ping_p99_ms"]:.1f} ms (runs: {", ".join(f"{x:.1f}" for x in v["ping_p99_each"])})'
+            f'  max {v["ping_max_ms"]:.1f} ms  ({v["pings"]:.0f} pings)  publish p50 {v["bcast_p50_ms"]:.1f} ms  delivered {v["delivered"]:,.0f}/{v["expected"]:,.0f}'
+            f'  p99 delivery {v["lat_p99_ms"]:.1f} ms')
+
+def burst_part(quick, report, logdir):
+    "Server CPU per delivered event: a tight loop of broadcasts to C clients, next to a steady rate, alternating (ours and direct)."
+    clients, n, rate, steady, reps = (50, 100, 10, 10, 1) if quick else (200, 1000, 10, 100, 3)
+    sides = ('ours',) if quick else ('ours', 'direct')
+    log(f'-- bursts: {n:,} broadcasts in a tight loop to C={clients}, next to {steady} at {rate}/s, {reps} round(s)')
+    runs = {(s, m): [] for s in sides for m in ('steady', 'burst')}
+    for r in range(reps):
+        for side in rounds_order(r, sides):
+            for mode in (('steady', 'burst') if r % 2 == 0 else ('burst', 'steady')):
+                try: runs[side, mode].append(http_run(side, clients, rate, steady, logdir) if mode == 'steady' else
+                                             http_run(side, clients, 1, n, logdir, mode='burst'))
+                except Exception as e: fail(f'burst part C={clients}, {side} {mode}', str(e))
+    row = report['burst'] = {'clients': clients, 'n': n, 'rate': rate, 'steady': steady, 'reps': reps}
+    for (side, mode), rs in runs.items():
+        if not rs: continue
+        v = row.setdefault(side, {})[mode] = {**_medians(rs), 'cpu_each': [r['cpu_us_per_delivery'] for r in rs]}
+        log(f'   {side:8} {mode:7} CPU {v["cpu_us_per_delivery"]:.2f} µs per delivered event (runs: {", ".join(f"{x:.2f}" for x in v["cpu_each"])})'
+            f'  delivered {v["delivered"]:,.0f}/{v["expected"]:,.0f}  p99 {v["lat_p99_ms"]:.1f} ms' + (f'  the loop of broadcasts {v["burst_call_ms"]:.0f} ms' if 'burst_call_ms' in v else ''))
+
+def stop_part(quick, report, logdir):
+    "SIGTERM with 200 reading streams (5 of them with full sockets) and 5 stalled clients: time to exit, clean ends (issue 18). Not in --quick."
+    if quick: log('-- shutdown with stalled clients: skipped in --quick'); return
+    log('-- shutdown with stalled clients: 200 reading streams (5 with full sockets) + 5 that stopped reading, SIGTERM, 3 rounds')
+    env = {**os.environ, 'PYTHONPATH': str(ROOT)}
+    try:
+        p = subprocess.run([sys.executable, str(HERE / 'route_shutdown.py'), '3'], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        rows = [json.loads(l) for l in p.stdout.splitlines() if l.startswith('{')]
+        if p.returncode or not rows: raise RuntimeError(f'route_shutdown.py exited with {p.returncode}: {p.stderr[-2000:]}')
+    except Exception as e: fail('shutdown with stalled clients', str(e)); return
+    v = report['stop'] = rows[-1]
+    log(f'   ours     exit after SIGTERM: median {v["exit_s_median"]:.2f} s (each: {v["exit_s_each"]}); clean ends of 200: {v["clean_ends_each"]}')
+
+def issue21_report(report):
+    "Sections 8 and 9: the loop hold and bursts."
+    L = []
+    lp = report.get('loop')
+    if lp:
+        L += [f'## 8. The loop during a large fan-out (issue 21)', '',
+              f'One uvicorn worker; C={lp["clients"]:,} clients receive {lp["messages"]} broadcasts at {lp["rate"]}/s while `ping.py`, a process of its own,',
+              f'makes `GET /ping` at {PING_RATE}/s on one keep-alive connection to the same worker (latency counted from when each ping was due).',
+              '"ours": the `fast_app()` app with `setup_broadcast_routes` and a `/ping` route (`app_cjm.py`); "direct": raw ASGI, the publisher',
+              'awaits each client\'s `send`; "ideal": raw ASGI, a queue and a task per client. '
+              f'{lp["reps"]} alternating rounds, medians.', '',
+              '| side | GET /ping p50 | p99 (median) | p99 of each run | max | publish p50 | delivered | delivery p99 | ping p99 / direct |', '|---|---|---|---|---|---|---|---|---|']
+        d = lp.get('direct', {})
+        for s in LOOP_SIDES:
+            v = lp.get(s)
+            if not v: continue
+            L.append(f'| {s} | {v["ping_p50_ms"]:.1f} ms | {v["ping_p99_ms"]:.1f} ms | {", ".join(f"{x:.1f}" for x in v["ping_p99_each"])} ms | {v["ping_max_ms"]:.1f} ms |'
+                     f' {v["bcast_p50_ms"]:.1f} ms | {v["delivered"]:,.0f}/{v["expected"]:,.0f} | {v["lat_p99_ms"]:.1f} ms | {fmt_x(v["ping_p99_ms"], d.get("ping_p99_ms", nan))} |')
+        L.append('')
+    bu = report.get('burst')
+    if bu:
+        L += [f'## 9. Bursts (issue 21)', '',
+              f'Server CPU per delivered event with C={bu["clients"]} clients: `POST /burst` broadcasts {bu["n"]:,} messages in a tight loop',
+              f'(`for i in range(n): await manager.broadcast(...)`), against {bu["steady"]} messages at {bu["rate"]}/s ("steady") on a fresh server.',
+              f'{bu["reps"]} alternating rounds, medians.', '',
+              '| side | steady: CPU µs/event | burst: CPU µs/event | burst / steady | burst: delivered | burst: the loop of broadcasts | burst: delivery p99 |', '|---|---|---|---|---|---|---|']
+        for s in ('ours', 'direct'):
+            v = bu.get(s)
+            if not v or 'steady' not in v or 'burst' not in v: continue
+            st, b = v['steady'], v['burst']
+            L.append(f'| {s} | {st["cpu_us_per_delivery"]:.2f} | {b["cpu_us_per_delivery"]:.2f} | {fmt_x(b["cpu_us_per_delivery"], st["cpu_us_per_delivery"])} |'
+                     f' {b["delivered"]:,.0f}/{b["expected"]:,.0f} | {b["burst_call_ms"]:.0f} ms | {b["lat_p99_ms"]:.1f} ms |')
+        L.append('')
+    st = report.get('stop')
+    if st:
+        L += ['## 10. Shutdown with full and stalled sockets (issue 18)', '',
+              '`benchmarks/route_shutdown.py`: one uvicorn worker serving the built-in route (`tests/engine_app.py`); 195 streams reading,',
+              '5 whose sockets are full at SIGTERM (8 × 900 KB on their channel; they start reading after the signal) and 5 clients that',
+              f'stopped reading. SIGTERM; the time until the process exits, and how many of the 200 readers got their clean end. {st["rounds"]} rounds.', '',
+              '| exit after SIGTERM (median) | each round | clean ends (of 200), each round | goal |', '|---|---|---|---|',
+              f'| {st["exit_s_median"]:.2f} s | {", ".join("killed" if x is None else f"{x:.2f} s" for x in st["exit_s_each"])} |'
+              f' {", ".join(map(str, st["clean_ends_each"]))} | < 2 s, 200/200: {"met" if st["exit_s_median"] is not None and st["exit_s_median"] < 2 and min(st["clean_ends_each"]) == 200 else "**not met**"} |', '']
+    return L
 
 # --- across processes, through Redis ------------------------------------------------------
 
@@ -534,6 +639,7 @@ def write_report(report, path, quick, elapsed):
                          f' {m["bcast_p50_ms"]:.3f} / {m.get("bcast_p99_ms", nan):.1f} / {m["bcast_max_ms"]:.1f} ms |')
         L.append('')
     L += engine_report(report)
+    L += issue21_report(report)
     L += targets(report)
     if failures: L += ['## Failures', ''] + [f'- {f}' for f in failures] + ['']
     path.write_text('\n'.join(L))
@@ -604,17 +710,18 @@ def main():
     signal.signal(signal.SIGTERM, _sigterm)  # so that the `finally` blocks stop every process we started
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--quick', action='store_true', help='smoke run: fewer sizes and samples, under 2 minutes')
-    ap.add_argument('--only', default='inprocess,http,redis,shutdown,engine', help='comma-separated parts to run: inprocess, http, redis, shutdown, engine')
+    ap.add_argument('--only', default='inprocess,http,redis,shutdown,engine,loop,burst,stop', help='comma-separated parts to run: inprocess, http, redis, shutdown, engine, loop, burst, stop')
     ap.add_argument('--out', help='where to write the report (default RESULTS.md, or .results-quick.md with --quick)')
     args = ap.parse_args()
     t0, busy0 = time.monotonic(), busy_jiffies()
     out = Path(args.out) if args.out else HERE / ('.results-quick.md' if args.quick else 'RESULTS.md')
     report = {'date': datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}
     log(f'benchmarks: Python {sys.version.split()[0]}, {machine()}; open files limit {raise_nofile()}')
-    try: ensure_venv()
-    except Exception as e:
-        fail('creating the anchors venv', str(e)); return 1
     parts = args.only.split(',')
+    if set(parts) & {'inprocess', 'http', 'shutdown'}:  # the parts that run the original and sse-starlette
+        try: ensure_venv()
+        except Exception as e:
+            fail('creating the anchors venv', str(e)); return 1
     with tempfile.TemporaryDirectory(prefix='cjm-bench-') as tmp:
         logdir = Path(tmp)
         try:
@@ -623,6 +730,9 @@ def main():
             if 'redis' in parts: redis_part(args.quick, report, logdir)
             if 'shutdown' in parts: shutdown(args.quick, report, logdir)
             if 'engine' in parts: engine_part(args.quick, report, logdir)
+            if 'loop' in parts: loop_part(args.quick, report, logdir)
+            if 'burst' in parts: burst_part(args.quick, report, logdir)
+            if 'stop' in parts: stop_part(args.quick, report, logdir)
         except Exception:
             import traceback; fail('benchmark run', traceback.format_exc())
     elapsed = time.monotonic() - t0

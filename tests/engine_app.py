@@ -17,7 +17,7 @@ async def burst(request):
     pad, took = 'x' * body.get('pad', 0), []
     for i in range(body['n']):
         t = time.perf_counter()
-        await manager.broadcast('n', {'i': body.get('start', 0) + i, 'pad': pad})
+        await manager.broadcast('n', {'i': body.get('start', 0) + i, 'pad': pad}, channel=body.get('channel'))
         took.append(time.perf_counter() - t)
     return JSONResponse({'newest': manager.newest_id, 'took_ms': [round(x * 1000, 3) for x in took]})
 
@@ -27,6 +27,7 @@ def _rss_kb():
 @app.get('/_test/state')
 async def state():
     return JSONResponse({**manager.get_stats(detail=False), 'ids': sorted(manager.connections), 'streams': len(manager._streams),
+                         'paused': sum(s.direct and s.cycle.flow.write_paused for s in manager._streams.values()),
                          'direct': sum(getattr(s, 'direct', False) for s in manager._streams.values()), 'rss_kb': _rss_kb(), 'newest': manager.newest_id})
 
 class _Forward:
@@ -89,3 +90,5 @@ def last_counter(request):
     last = next((m for m in reversed(manager.get_history()) if m.type == 'counter'), None)
     return None if last is None else Span(last.data['i'], id='counter', hx_swap_oob='true')
 setup_broadcast_routes(app, manager, prefix='/last', initial=last_counter)
+
+setup_broadcast_routes(app, manager, prefix='/chan', public_channels=['big'])  # streams that also get channel `big`

@@ -318,3 +318,98 @@ def test_direct_path_is_found_through_fasthtml_middleware():
             await hub.close(); await c.close()
             return direct, got
     for http in ('httptools', 'h11'): assert run(go(http)) == ([True], [1, 2, 3, 4, 5])
+
+async def live_clients(hub, url, n):
+    "`n` clients with ids c0..c{n-1}, subscribed in that order, once every stream is live."
+    clients = [await SSEClient.connect(f'{url}/?id=c{k}') for k in range(n)]
+    await until(lambda: len(hub.subscribers) == n and all(s.live for s in hub.subscribers.values()), 10)
+    return clients
+
+@pytest.mark.parametrize('kind', ['httptools', 'h11'])
+def test_a_large_fan_out_is_written_in_slices_and_every_stream_gets_its_messages_in_order(kind):
+    "60 streams, slices of 10, 20 publishes (the 7th for the last stream only), some a turn of the loop apart, some back to back: each call writes to at most 10; all arrive in order."
+    async def go():
+        hub = FanOut(EventLog(encode=encode), slice_streams=10)
+        async with server(kind, hub) as url:
+            clients = await live_clients(hub, url, 60)
+            subs = list(hub.subscribers.values())
+            written = lambda: sum(s.sent for s in subs)
+            reach, in_calls, held = [], [], 0
+            for i in range(1, 21):
+                before = written()
+                reach.append(hub.publish({'i': i}, target='c59' if i == 7 else None))
+                in_calls.append(written() - before)
+                held += not all(s.live for s in subs)
+                if i % 4: await asyncio.sleep(0)  # one turn of the loop: the flusher writes a slice of what is owed
+            turns = 0
+            while not all(s.live for s in subs) and turns < 10_000: await asyncio.sleep(0); turns += 1
+            got = await asyncio.gather(*[c.events(20 if k == 59 else 19, timeout=30) for k, c in enumerate(clients)])
+            await hub.close()
+            for c in clients: await c.close()
+            return reach, in_calls, held, got, hub.sliced
+    reach, in_calls, held, got, sliced = run(go())
+    print(f'writes inside each call: {in_calls}; owed after {held} of 20 calls')
+    assert reach == [60] * 6 + [1] + [60] * 13  # `publish` says how many streams each message is for, written yet or not
+    assert max(in_calls) <= 10, f'writes inside the calls, with slices of 10: {in_calls}'
+    assert held >= 1 and sliced >= 1, 'no stream was left to a later turn of the loop'
+    assert ids(got[59]) == list(range(1, 21))
+    assert all(ids(g) == [i for i in range(1, 21) if i != 7] for g in got[:59])
+
+def test_a_burst_reaches_every_stream_whole_and_in_fewer_writes_than_events():
+    "8 streams at the defaults, 50 publishes in one turn of the loop: every stream gets all 50, in order, in fewer writes than events."
+    async def go():
+        hub = FanOut(EventLog(encode=encode))
+        async with server('httptools', hub) as url:
+            clients = await live_clients(hub, url, 8)
+            for i in range(1, 51): hub.publish({'i': i})
+            counts = []
+            for c in clients:
+                chunks = 0
+                async with asyncio.timeout(30):
+                    while len(c._events) < 50 and (data := await c.read_body()):  # one HTTP chunk per write
+                        chunks += b'data:' in data
+                        c._events += c.parser.feed(data)
+                counts.append(chunks)
+            await hub.close()
+            for c in clients: await c.close()
+            return counts, [ids(c._events) for c in clients]
+    counts, got = run(go())
+    print('writes per stream:', counts)
+    assert all(g == list(range(1, 51)) for g in got)
+    assert all(n < 50 for n in counts), f'writes per stream for 50 events: {counts}'
+
+def test_a_fan_out_to_200_streams_is_one_plain_call():
+    "At the defaults, one publish to 200 streams writes to all of them inside the call and starts no task."
+    async def go():
+        hub = FanOut(EventLog(encode=encode))
+        async with server('httptools', hub) as url:
+            clients = await live_clients(hub, url, 200)
+            before = len(asyncio.all_tasks())
+            n = hub.publish({'i': 1})
+            written, after = sum(s.sent for s in hub.subscribers.values()), len(asyncio.all_tasks())
+            got = await asyncio.gather(*[c.events(1) for c in clients])
+            await hub.close()
+            for c in clients: await c.close()
+            return n, written, after - before, got
+    n, written, new_tasks, got = run(go())
+    assert (n, written, new_tasks) == (200, 200, 0)
+    assert all(ids(g) == [1] for g in got)
+
+@pytest.mark.parametrize('kind', ['httptools', 'h11'])
+def test_httptools_streams_get_their_chunks_framed_by_the_engine_and_the_bytes_are_the_same(kind):
+    "Under httptools a live stream's writes skip uvicorn's `send` coroutine (the engine writes the chunk's framing itself); under h11 they go through it. The client sees the same events either way."
+    async def go():
+        hub = FanOut(EventLog(encode=encode))
+        async with server(kind, hub) as url:
+            [c] = await live_clients(hub, url, 1)
+            [sub] = hub.subscribers.values()
+            calls, inner = [], sub.send
+            async def counting(message): calls.append(message['body']); await inner(message)
+            sub.send = counting
+            for i in range(1, 6): hub.publish({'i': i}); await asyncio.sleep(0)
+            got, through_send = await c.events(5), len(calls)
+            await hub.close(); await c.close()  # the end of the response goes through uvicorn's `send` under both
+            return through_send, ids(got)
+    through_send, got = run(go())
+    assert got == [1, 2, 3, 4, 5]
+    assert through_send == (0 if kind == 'httptools' else 5)
