@@ -8,7 +8,7 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/app.html.md"""
 __all__ = ['setup_sse']
 
 # %% ../../nbs/core/app.ipynb #32ec9064
-import re
+import logging, re
 from typing import Callable, Optional
 from fasthtml.common import FT, FastHTML
 from .connections import HTMX_VERSIONS, add_shared_worker_route, create_sse_element, create_shared_connection_script, sse_hdrs
@@ -41,6 +41,9 @@ def _ahead_of_static(app, # FastHTML (or Starlette) app
     at = next((i for i, r in enumerate(routes) if '{fname:path}' in getattr(r, 'path', '')), len(routes))
     routes[at:at] = added
 
+# %% ../../nbs/core/app.ipynb #b542f8c4
+_log = logging.getLogger('cjm_fasthtml_sse')
+
 # %% ../../nbs/core/app.ipynb #dec4fc08
 def setup_sse(app:FastHTML, # The app: `fast_app()`'s, or a `FastHTML()`
               manager:BroadcastManager, # The manager whose messages the pages receive
@@ -49,7 +52,7 @@ def setup_sse(app:FastHTML, # The app: `fast_app()`'s, or a `FastHTML()`
               share:bool=False, # Let the tabs of one browser share one stream through a shared worker
               local:Optional[str]=None, # URL prefix of local npm copies of htmx and its extension (see `serve_sse_assets`); `None` for the CDN
               **route_kwargs, # Any other argument of `setup_broadcast_routes`: `authorize`, `identify`, `initial`, `heartbeat_interval`...
-             )->Callable: # `sse(**attrs) -> Div`: the hidden element that opens the stream, made at each page render
+             )->Callable: # `sse(resume=None, **attrs) -> Div`: the hidden element that opens the stream, made at each page render
     "Wire SSE into `app` in one call: the page headers (htmx once), the stream, status and worker routes, and the page element."
     if not isinstance(app, FastHTML): raise TypeError(f"setup_sse takes a FastHTML app, not {type(app).__name__}: for another ASGI app, use setup_broadcast_routes and sse_hdrs")
     if any(SSE_EXTENSION_SRC.search(s) for s in _script_srcs(app.hdrs)):
@@ -62,7 +65,15 @@ def setup_sse(app:FastHTML, # The app: `fast_app()`'s, or a `FastHTML()`
     scripts = list(sse_hdrs(htmx or 2, local=local, include_htmx=htmx is None))
     if share: scripts.insert(len(scripts) - 2, create_shared_connection_script(worker_url))
     app.hdrs = [*app.hdrs, *scripts]
-    def sse(**attrs)->FT: # A hidden `Div` that opens `{prefix}/broadcast`; `attrs` as `create_sse_element` takes them
-        "The element that opens this app's stream, at the position the page is rendered at."
-        return create_sse_element(f'{prefix}/broadcast', hidden=True, htmx_version=htmx or 2, **attrs)
+    fresh = route_kwargs.get('initial') is not None and not share
+    if share and route_kwargs.get('initial') is not None:
+        _log.warning("setup_sse(share=True, initial=...): tabs that share one stream all continue from their page's render, so initial= serves only streams opened with no position; render the page's state from manager.latest(...)")
+    def sse(resume:Optional[bool]=None, # Continue from the page's render (the page shows the state); `False`: a new stream that gets `initial=` first. `None`: `False` when `initial=` is set and `share` is off
+            **attrs, # As `create_sse_element` takes them: `element_id`, `swap_strategy`, `cls`...
+           )->FT: # A hidden `Div` that opens `{prefix}/broadcast`
+        "The element that opens this app's stream: from the position the page is rendered at, or (with `initial=`) as a new stream."
+        if resume is None: resume = not fresh
+        if resume: return create_sse_element(f'{prefix}/broadcast', hidden=True, htmx_version=htmx or 2, **attrs)
+        if 'last_event_id' in attrs: raise ValueError("sse(resume=False) opens a new stream, with no position: leave last_event_id out, or pass resume=True")
+        return create_sse_element(f'{prefix}/broadcast?last_event_id=', hidden=True, htmx_version=htmx or 2, **attrs)
     return sse
