@@ -87,6 +87,7 @@ def setup_sse(app:FastHTML, # The app: `fast_app()`'s, or a `FastHTML()`
         "The element that opens this app's stream: from the position the page is rendered at, or (with `initial=`) as a new stream."
         if resume is None: resume = not fresh
         if not resume and 'last_event_id' in attrs: raise ValueError("sse(resume=False) opens a new stream, with no position: leave last_event_id out, or pass resume=True")
+        if not resume and share: raise ValueError("sse(resume=False) with share=True: a tab that joins a shared stream gets only what follows, never initial=; render the page's state (from manager.latest) and keep resume=True")
         element = create_sse_element(f'{prefix}/broadcast' + ('' if resume else '?last_event_id='), hidden=True, htmx_version=htmx or 2, **attrs)
         return element if status is None else Div(element, status_monitor_element(status, style=_CORNER))
     return sse
