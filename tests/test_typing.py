@@ -57,6 +57,8 @@ async def main() -> None:
     kept: int = len(hist) + hist.maxlen + hist.count(hist[-1]) + hist.index(hist[-1])
     newest_message: BroadcastMessage = manager.history[-1]
     stats: dict = manager.get_stats(detail=False)
+    current: BroadcastMessage | None = manager.latest('#counter', channel='news')
+    remembered: int = manager.latest_limit
     newest: str = manager.newest_id
     older: str = manager.last_event_id
     manager.on_connect(lambda cid, meta, channels: None)
@@ -74,7 +76,7 @@ async def main() -> None:
     wire: str = sse_event('hi', event='message', id='1')
     message = BroadcastMessage('t', {'a': 1})
     text: str = message.to_sse()
-    print(n, running, moved, shown, handlers, rendered, opening, position, kept, newest_message, reached, online, later, dropped, timeouts, ticker, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
+    print(n, current, remembered, running, moved, shown, handlers, rendered, opening, position, kept, newest_message, reached, online, later, dropped, timeouts, ticker, ok, count, history, stats, newest, older, item, element, wire, text, handler, validate_channel('news'),
           ConnectionRefused, STREAM_CLOSED, RedisBackend, SSEElementUpdater, JobProgress)
 
 asyncio.run(main())

@@ -8,10 +8,10 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/app.html.md"""
 __all__ = ['setup_sse']
 
 # %% ../../nbs/core/app.ipynb #32ec9064
-import re
-from typing import Callable, Optional
-from fasthtml.common import FT, FastHTML
-from .connections import HTMX_VERSIONS, add_shared_worker_route, create_sse_element, create_shared_connection_script, sse_hdrs
+import logging, re
+from typing import Callable, Optional, Union
+from fasthtml.common import FT, Div, FastHTML
+from .connections import HTMX_VERSIONS, StatusMonitorConfig, add_shared_worker_route, create_sse_element, create_shared_connection_script, create_status_monitor_script, sse_hdrs, status_monitor_element
 from .stream import HTMX_SRC, SSE_EXTENSION_SRC
 from .broadcast import BroadcastManager, setup_broadcast_routes
 
@@ -41,6 +41,19 @@ def _ahead_of_static(app, # FastHTML (or Starlette) app
     at = next((i for i, r in enumerate(routes) if '{fname:path}' in getattr(r, 'path', '')), len(routes))
     routes[at:at] = added
 
+# %% ../../nbs/core/app.ipynb #b542f8c4
+_log = logging.getLogger('cjm_fasthtml_sse')
+
+# %% ../../nbs/core/app.ipynb #c0563702
+_CORNER = 'position: fixed; bottom: 0.5rem; right: 0.5rem; font-size: 0.8rem; opacity: 0.8; z-index: 1000'
+
+def _indicator_config(indicator)->Optional[StatusMonitorConfig]: # The monitor's settings, or `None` for no indicator
+    "What `setup_sse(indicator=...)` asks for: `False` none, `True` the default monitor, or a `StatusMonitorConfig`."
+    if indicator is False or indicator is None: return None
+    if indicator is True: return StatusMonitorConfig()
+    if isinstance(indicator, StatusMonitorConfig): return indicator
+    raise TypeError(f"indicator must be True, False or a StatusMonitorConfig, not {type(indicator).__name__} {indicator!r}")
+
 # %% ../../nbs/core/app.ipynb #dec4fc08
 def setup_sse(app:FastHTML, # The app: `fast_app()`'s, or a `FastHTML()`
               manager:BroadcastManager, # The manager whose messages the pages receive
@@ -48,8 +61,9 @@ def setup_sse(app:FastHTML, # The app: `fast_app()`'s, or a `FastHTML()`
               prefix:str='/sse', # URL prefix of the stream, status and shared worker routes
               share:bool=False, # Let the tabs of one browser share one stream through a shared worker
               local:Optional[str]=None, # URL prefix of local npm copies of htmx and its extension (see `serve_sse_assets`); `None` for the CDN
+              indicator:Union[bool, StatusMonitorConfig]=False, # Show a small connection indicator with each `sse()`: `True`, or a `StatusMonitorConfig`
               **route_kwargs, # Any other argument of `setup_broadcast_routes`: `authorize`, `identify`, `initial`, `heartbeat_interval`...
-             )->Callable: # `sse(**attrs) -> Div`: the hidden element that opens the stream, made at each page render
+             )->Callable: # `sse(resume=None, **attrs) -> Div`: the hidden element that opens the stream (with the indicator, if on), made at each page render
     "Wire SSE into `app` in one call: the page headers (htmx once), the stream, status and worker routes, and the page element."
     if not isinstance(app, FastHTML): raise TypeError(f"setup_sse takes a FastHTML app, not {type(app).__name__}: for another ASGI app, use setup_broadcast_routes and sse_hdrs")
     if any(SSE_EXTENSION_SRC.search(s) for s in _script_srcs(app.hdrs)):
@@ -61,8 +75,19 @@ def setup_sse(app:FastHTML, # The app: `fast_app()`'s, or a `FastHTML()`
     _ahead_of_static(app, start)
     scripts = list(sse_hdrs(htmx or 2, local=local, include_htmx=htmx is None))
     if share: scripts.insert(len(scripts) - 2, create_shared_connection_script(worker_url))
+    status = _indicator_config(indicator)
+    if status is not None: scripts.append(create_status_monitor_script(status))
     app.hdrs = [*app.hdrs, *scripts]
-    def sse(**attrs)->FT: # A hidden `Div` that opens `{prefix}/broadcast`; `attrs` as `create_sse_element` takes them
-        "The element that opens this app's stream, at the position the page is rendered at."
-        return create_sse_element(f'{prefix}/broadcast', hidden=True, htmx_version=htmx or 2, **attrs)
+    fresh = route_kwargs.get('initial') is not None and not share
+    if share and route_kwargs.get('initial') is not None:
+        _log.warning("setup_sse(share=True, initial=...): tabs that share one stream all continue from their page's render, so initial= serves only streams opened with no position; render the page's state from manager.latest(...)")
+    def sse(resume:Optional[bool]=None, # Continue from the page's render (the page shows the state); `False`: a new stream that gets `initial=` first. `None`: `False` when `initial=` is set and `share` is off
+            **attrs, # As `create_sse_element` takes them: `element_id`, `swap_strategy`, `cls`...
+           )->FT: # A hidden `Div` that opens `{prefix}/broadcast`
+        "The element that opens this app's stream: from the position the page is rendered at, or (with `initial=`) as a new stream."
+        if resume is None: resume = not fresh
+        if not resume and 'last_event_id' in attrs: raise ValueError("sse(resume=False) opens a new stream, with no position: leave last_event_id out, or pass resume=True")
+        if not resume and share: raise ValueError("sse(resume=False) with share=True: a tab that joins a shared stream gets only what follows, never initial=; render the page's state (from manager.latest) and keep resume=True")
+        element = create_sse_element(f'{prefix}/broadcast' + ('' if resume else '?last_event_id='), hidden=True, htmx_version=htmx or 2, **attrs)
+        return element if status is None else Div(element, status_monitor_element(status, style=_CORNER))
     return sse

@@ -66,6 +66,7 @@ class HistoryView(Sequence):
 # %% ../../nbs/core/broadcast.ipynb #a6da4e51
 class BroadcastManager:
     "Manages SSE broadcast connections across multiple tabs/clients"
+    latest_limit:int = 10_000 # Conflation keys `latest` remembers (per channel); beyond it the key updated longest ago is forgotten
     def __init__(self,
                  max_queue_size:int=100, # Messages a `register()` queue holds before its reader is dropped (the built-in streams read the shared log instead)
                  history_limit:int=LOG_MAX_ENTRIES, # Messages kept: in `history`, and in the shared log that streams catch up and resume from
@@ -267,6 +268,16 @@ class BroadcastManager:
         if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0): raise ValueError(f"limit must be None or an int >= 0, not {limit!r}")
         messages = list(self.history)
         return messages if limit is None else messages[-limit:] if limit else []
+
+    def latest(self,
+               key:str, # A conflation key: `broadcast(..., key=...)`'s, or `#id` for FT that replaces element `id` out of band
+               channel:Optional[str]=None, # The channel it was broadcast on; `None` for the messages to everyone
+              )->Optional[BroadcastMessage]: # The newest such message, with its id; `None` if none is known
+        "The current state for `key`: the newest message broadcast with it, from any process (with Redis), to build a page or `initial=` on."
+        if not isinstance(key, str) or not key: raise ValueError(f"key must be a non-empty str, not {key!r}")
+        if channel is not None: validate_channel(channel)
+        held = self.__dict__.get('_latest', {}).get((channel, key))
+        return None if held is None else held[1]
 
     def get_stats(self,
                   detail:bool=True, # Add `channels`, the connections per channel name; `{prefix}/status` leaves it out unless `status_detail` allows
@@ -603,6 +614,7 @@ def _fan(self:BroadcastManager, message, event_id=None)->int: # How many connect
     "Append `message` to the shared log (as `event_id`, else the next id) and write it to its streams; put it on its queues."
     target, exclude = getattr(message, '_target', None), getattr(message, '_exclude', None)
     n = self._fanout.publish(message, event_id, message.channel, exclude, target, message.__dict__.get('_key'))
+    if event_id is not None: self._remember_latest(message, event_id)
     self._count_wire(self._eventlog.entries[-1])
     if target is None: return n + self._deliver(message, self._targets(message.channel, exclude))
     queue = self._queues.get(target)
@@ -641,6 +653,21 @@ def _deliver_message(self:BroadcastManager, message, event_id):
     message._sent = self._fan(message, event_id)
     if broadcast and self._hooks['broadcast']: self._fire('broadcast', message)
 
+# %% ../../nbs/core/broadcast.ipynb #109e4161
+from collections import OrderedDict
+
+@patch
+def _remember_latest(self:BroadcastManager, message, event_id:int):
+    "Keep `message`, numbered `event_id` by the cluster, as the newest for its (channel, key), if it is keyed state for everyone or a channel."
+    key = message.__dict__.get('_key')
+    if key is None or isinstance(message, _ResetMessage) or getattr(message, '_target', None) is not None or (message.channel or '').startswith('@'): return
+    kept = self.__dict__.setdefault('_latest', OrderedDict())
+    slot, held = (message.channel, key), kept.get((message.channel, key))
+    if held is not None and held[0] > event_id: return
+    kept[slot] = (event_id, message)
+    kept.move_to_end(slot)
+    while len(kept) > self.latest_limit: kept.popitem(last=False)
+
 # %% ../../nbs/core/broadcast.ipynb #f2d4fdc3
 def _add(hooks, fn):
     "Append `fn` to `hooks` and return it, so that a hook registration works as a decorator."
@@ -669,6 +696,7 @@ def _load_history(self:BroadcastManager, state:BackendState):
     self._seen = state.newest_id
     self._new_log(state.oldest_id - 1 if state.oldest_id is not None else self._last_id)
     for m in state.history: self._count_wire(self._eventlog.append(m, int(m.id), m.channel, getattr(m, '_exclude', None), getattr(m, '_target', None), m.__dict__.get('_key')))
+    for m in state.history: self._remember_latest(m, int(m.id))
     self._eventlog.advance(self._last_id)
 
 @patch
