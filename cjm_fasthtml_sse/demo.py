@@ -24,7 +24,7 @@ from .core.connections import (cleanup_sse_on_unload, create_connection_manager_
                                                 SHARED_WORKER_PATH, sse_script_urls, serve_sse_assets, status_monitor_element,
                                                 create_status_monitor_script, sse_page_script)
 from .core.jobs import JOB_PROGRESS, JobProgress, job_progress_handler, job_element_id
-from .core.streaming import OOBStreamBuilder
+from .core.classic import OOBStreamBuilder
 
 # %% ../nbs/demo.ipynb #9d3d1cad
 def asset_urls(assets:Optional[str]=None, # Folder with `node_modules` from `npm install --prefix DIR ...`; `None` uses the CDN
