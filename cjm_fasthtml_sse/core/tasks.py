@@ -8,26 +8,26 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/tasks.html.md"""
 __all__ = ['TASK_NAME', 'validate_task_name', 'Periodic', 'periodic_tasks', 'every']
 
 # %% ../../nbs/core/tasks.ipynb #d7b02e88
-import asyncio, inspect, math, re, time, weakref
+import asyncio, inspect, math, time, weakref
 from typing import Callable, List, Optional
 from fastcore.basics import patch
 from .broadcast import BroadcastManager, log
+from .ids import NAME_PATTERN, as_name, validate_name
 
 # %% ../../nbs/core/tasks.ipynb #6b119afa
-TASK_NAME = re.compile(r'^[A-Za-z0-9._:-]{1,128}$')
+TASK_NAME = NAME_PATTERN  # the name rule of `core.ids`: 1 to 128 characters from A-Z a-z 0-9 . _ : -
 
 def validate_task_name(name:str, # Task name to check
                       )->str: # `name`, unchanged
-    "Return `name` when it is a valid task name, or raise `ValueError` saying what is allowed."
-    if isinstance(name, str) and TASK_NAME.fullmatch(name): return name
-    raise ValueError(f"invalid task name {name!r}: a task name is 1 to 128 characters from A-Z a-z 0-9 . _ : -")
+    "Return `name` when it is a valid task name, or raise `ValueError` saying what is wrong and what is allowed."
+    return validate_name(name, 'task name')
 
 # %% ../../nbs/core/tasks.ipynb #ddaba93c
 def _default_name(fn):
     "`fn`'s module and qualified name, as a task name."
     qual = getattr(fn, '__qualname__', None)
     if qual is None: raise ValueError(f"{fn!r} has no __qualname__ to name its task by; pass name=")
-    return re.sub(r'[^A-Za-z0-9._:-]', '_', f'{fn.__module__}.{qual}')[-128:]
+    return as_name(f'{fn.__module__}.{qual}')
 
 # %% ../../nbs/core/tasks.ipynb #a9c90b24
 def _takes_tick(fn):
