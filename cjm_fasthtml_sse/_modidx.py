@@ -808,6 +808,8 @@ d = { 'settings': { 'branch': 'main',
                                           'cjm_fasthtml_sse.testing.SSEClient.read_until_end': ( 'testing.html#sseclient.read_until_end',
                                                                                                  'cjm_fasthtml_sse/testing.py'),
                                           'cjm_fasthtml_sse.testing.serve': ('testing.html#serve', 'cjm_fasthtml_sse/testing.py'),
+                                          'cjm_fasthtml_sse.testing.start_redis': ( 'testing.html#start_redis',
+                                                                                    'cjm_fasthtml_sse/testing.py'),
                                           'cjm_fasthtml_sse.testing.test_fail_async': ( 'testing.html#test_fail_async',
                                                                                         'cjm_fasthtml_sse/testing.py'),
                                           'cjm_fasthtml_sse.testing.until': ('testing.html#until', 'cjm_fasthtml_sse/testing.py')}}}
