@@ -87,6 +87,7 @@ async def read_body(self:SSEClient)->bytes: # The next piece of the body; `b''` 
     self.raw += data
     return data
 
+# %% ../nbs/testing.ipynb #91799ae5
 @patch
 async def next_event(self:SSEClient,
                      timeout:float=5, # Seconds to wait
@@ -99,6 +100,7 @@ async def next_event(self:SSEClient,
             self._events += self.parser.feed(data)
     return self._events.pop(0)
 
+# %% ../nbs/testing.ipynb #3a545cb3
 @patch
 async def events(self:SSEClient,
                  n:int, # How many events to wait for
@@ -110,6 +112,7 @@ async def events(self:SSEClient,
         while len(out) < n and (ev := await self.next_event(timeout)) is not None: out.append(ev)
     return out
 
+# %% ../nbs/testing.ipynb #605e5962
 @patch
 async def read_until_end(self:SSEClient,
                          timeout:float=5, # Seconds to wait for the server to end the response
@@ -119,6 +122,7 @@ async def read_until_end(self:SSEClient,
         while not self.ended: self._events += self.parser.feed(await self.read_body())
     return self.raw
 
+# %% ../nbs/testing.ipynb #9ba94ac2
 @patch
 async def close(self:SSEClient):
     "Hang up."

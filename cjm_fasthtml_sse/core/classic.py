@@ -64,6 +64,7 @@ async def _transformed(item, transform_fn):
     data = transform_fn(item)
     return await data if inspect.isawaitable(data) else data
 
+# %% ../../nbs/core/classic.ipynb #b6f3e7aa
 @patch
 async def stream(self:SSEStream,
                  data_source:Union[AsyncGenerator,Callable], # Async iterable, iterable, or a callable returning one
