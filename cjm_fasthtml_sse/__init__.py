@@ -1,7 +1,8 @@
 __version__ = "0.1.0"
 
 # The names most apps need, importable from the package itself. Each one still lives in (and is documented with) its module.
-from .core.streaming import sse_event, SSEStream, StreamConfig, OOBStreamBuilder
+from .core.streaming import sse_event
+from .core.classic import SSEStream, StreamConfig, OOBStreamBuilder
 from .core.connections import create_sse_element, sse_hdrs, serve_sse_assets, create_shared_connection_script
 from .core.broadcast import BroadcastManager, BroadcastMessage, create_broadcast_handler, setup_broadcast_routes
 from .core.backends import Backend, MemoryBackend, RedisBackend

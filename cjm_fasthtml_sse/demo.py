@@ -24,7 +24,7 @@ from .core.connections import (cleanup_sse_on_unload, create_connection_manager_
                                                 SHARED_WORKER_PATH, sse_script_urls, serve_sse_assets, status_monitor_element,
                                                 create_status_monitor_script, sse_page_script)
 from .core.jobs import JOB_PROGRESS, JobProgress, job_progress_handler, job_element_id
-from .core.streaming import OOBStreamBuilder
+from .core.classic import OOBStreamBuilder
 
 # %% ../nbs/demo.ipynb #9d3d1cad
 def asset_urls(assets:Optional[str]=None, # Folder with `node_modules` from `npm install --prefix DIR ...`; `None` uses the CDN
@@ -116,6 +116,7 @@ _CSS = """main.container{max-width:44rem}article>header h2{margin:0;font-size:1.
 .job-progress progress{width:100%}.sse-connected{color:var(--pico-ins-color)}.sse-reconnecting,.sse-connecting{color:#c38a00}
 .sse-offline{color:var(--pico-del-color)}"""
 
+# %% ../nbs/demo.ipynb #e81d164d
 def _pico(assets):
     "Pico CSS, the stylesheet `fast_app` links: the copy in `assets` when npm installed one there, else FastHTML's CDN link."
     local = '@picocss/pico/css/pico.min.css'
@@ -123,6 +124,7 @@ def _pico(assets):
         return [Link(rel='stylesheet', href=f'/assets/{local}'), picolink[1]]
     return list(picolink)
 
+# %% ../nbs/demo.ipynb #50e9ee47
 def _scripts(urls, htmx, share, worker_url):
     "The page's scripts, in order: htmx, the connection sharing, the SSE extension, then the helpers."
     shared = [create_shared_connection_script(worker_url=worker_url, name='demo')] if share else []
@@ -131,6 +133,63 @@ def _scripts(urls, htmx, share, worker_url):
     return [Script(src=urls['htmx']), *shared, Script(src=urls['sse']), create_reconnection_script(), cleanup_sse_on_unload(),
             create_connection_manager_script('/sse/status', 2000), create_status_monitor_script(), sse_page_script()]
 
+# %% ../nbs/demo.ipynb #64850218
+def _page_route(app, manager, htmx, share):
+    "Mount `/`: the counter, the feed, the job and the connection card, with the hidden element that holds the stream."
+    def listener():
+        "The hidden element that holds the stream, resuming after the newest event at render time."
+        return create_sse_element('/sse/broadcast', element_id='sse-listener', hidden=True, htmx_version=htmx, hx_swap='none',
+                                  last_event_id=manager.newest_id)
+
+    def connections():
+        "The connection count, how many of this browser's tabs share its stream, and the status."
+        shared = [" · shared by this browser's ", Span('1', data_sse_shared_tabs=''), ' tabs'] if share else []
+        return Article(P('Connections: ', Span(manager.get_connection_count(), id='connections', data_sse_stats='connections'),
+                         *shared, ' · ', status_monitor_element()),
+                       Small('Connections counts event streams, not tabs: the tabs of one browser share one stream.'), id='connections-card')
+
+    @app.get('/')
+    async def index():
+        return Title('cjm-fasthtml-sse demo'), Main(
+            Header(H1('Cross-tab sync'), P('Open this page in another tab, then click or post a message.')),
+            Article(Header(H2('Counter')), Div(Button('−', id='decrement', hx_post='/counter/decrement', hx_swap='none', cls='secondary'),
+                    Span(app.state.counter, id='counter'), Button('+', id='increment', hx_post='/counter/increment', hx_swap='none'),
+                    cls='counter-row')),
+            Article(Header(H2('Messages')), Form(Div(Input(name='text', placeholder='Say something', required=True, maxlength=500, autocomplete='off'),
+                                         Button('Send'), role='group'), id='message-form', hx_post='/messages', hx_swap='none',
+                                         **{'hx-on::after-request': 'if(event.detail.successful) this.reset()'}),
+                    Ul(*[Li(t) for t in app.state.feed], id='feed')),
+            Article(Header(H2('Job')), Button('Run a job', id='run-job', hx_post='/job/run', hx_swap='none'), _job_view(app.state.job)),
+            connections(), listener(), cls='container')
+
+# %% ../nbs/demo.ipynb #d949ba93
+def _action_routes(app, manager, state, redis, job_seconds):
+    "Mount the POST routes of the buttons and the form: the counter, the job and the messages."
+    @app.post('/counter/{op}')
+    async def counter(op:str):
+        if op not in ('increment', 'decrement'): return Response(f'unknown counter operation {op!r}', status_code=404)
+        step = 1 if op == 'increment' else -1
+        if redis: return await manager.broadcast('counter', {'value': await app.state.redis.incrby(_COUNTER_KEY, step)})
+        app.state.counter += step
+        _save_state(state, app.state.counter, app.state.feed)
+        await manager.broadcast('counter', {'value': app.state.counter})
+
+    @app.post('/job/run')
+    async def run_job():
+        task = app.state.job_task
+        if task is not None and not task.done(): return Response('a job is already running', status_code=409)
+        app.state.job_task = asyncio.create_task(_run_job(JobProgress(manager, DEMO_JOB, everyone=True), job_seconds))
+
+    @app.post('/messages')
+    async def post_message(text:str=''):
+        text = text.strip()
+        if not text or len(text) > 500: return Response('text must be 1 to 500 characters', status_code=400)
+        if redis: return await manager.broadcast('message', {'text': text})
+        app.state.feed = (app.state.feed + [text])[-100:]
+        _save_state(state, app.state.counter, app.state.feed)
+        await manager.broadcast('message', {'text': text})
+
+# %% ../nbs/demo.ipynb #4ceab0d0
 def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, instead of the CDN
              manager:Optional[BroadcastManager]=None, # Manager to use; a new one by default
              htmx:int=2, # htmx major version: 2 or 4
@@ -158,57 +217,8 @@ def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, 
         if message.type == JOB_PROGRESS: app.state.job = dict(message.data)
     setup_broadcast_routes(app, manager, element_builder=render_update)
     if redis: _mirror_in_every_worker(app, manager, redis)
-
-    def listener():
-        "The hidden element that holds the stream, resuming after the newest event at render time."
-        return create_sse_element('/sse/broadcast', element_id='sse-listener', hidden=True, htmx_version=htmx, hx_swap='none',
-                                  last_event_id=manager.newest_id)
-
-    def connections():
-        "The connection count, how many of this browser's tabs share its stream, and the status."
-        shared = [" · shared by this browser's ", Span('1', data_sse_shared_tabs=''), ' tabs'] if share else []
-        return Article(P('Connections: ', Span(manager.get_connection_count(), id='connections', data_sse_stats='connections'),
-                         *shared, ' · ', status_monitor_element()),
-                       Small('Connections counts event streams, not tabs: the tabs of one browser share one stream.'), id='connections-card')
-
-    @app.get('/')
-    async def index():
-        return Title('cjm-fasthtml-sse demo'), Main(
-            Header(H1('Cross-tab sync'), P('Open this page in another tab, then click or post a message.')),
-            Article(Header(H2('Counter')), Div(Button('−', id='decrement', hx_post='/counter/decrement', hx_swap='none', cls='secondary'),
-                    Span(app.state.counter, id='counter'), Button('+', id='increment', hx_post='/counter/increment', hx_swap='none'),
-                    cls='counter-row')),
-            Article(Header(H2('Messages')), Form(Div(Input(name='text', placeholder='Say something', required=True, maxlength=500, autocomplete='off'),
-                                         Button('Send'), role='group'), id='message-form', hx_post='/messages', hx_swap='none',
-                                         **{'hx-on::after-request': 'if(event.detail.successful) this.reset()'}),
-                    Ul(*[Li(t) for t in app.state.feed], id='feed')),
-            Article(Header(H2('Job')), Button('Run a job', id='run-job', hx_post='/job/run', hx_swap='none'), _job_view(app.state.job)),
-            connections(), listener(), cls='container')
-
-    @app.post('/counter/{op}')
-    async def counter(op:str):
-        if op not in ('increment', 'decrement'): return Response(f'unknown counter operation {op!r}', status_code=404)
-        step = 1 if op == 'increment' else -1
-        if redis: return await manager.broadcast('counter', {'value': await app.state.redis.incrby(_COUNTER_KEY, step)})
-        app.state.counter += step
-        _save_state(state, app.state.counter, app.state.feed)
-        await manager.broadcast('counter', {'value': app.state.counter})
-
-    @app.post('/job/run')
-    async def run_job():
-        task = app.state.job_task
-        if task is not None and not task.done(): return Response('a job is already running', status_code=409)
-        app.state.job_task = asyncio.create_task(_run_job(JobProgress(manager, DEMO_JOB, everyone=True), job_seconds))
-
-    @app.post('/messages')
-    async def post_message(text:str=''):
-        text = text.strip()
-        if not text or len(text) > 500: return Response('text must be 1 to 500 characters', status_code=400)
-        if redis: return await manager.broadcast('message', {'text': text})
-        app.state.feed = (app.state.feed + [text])[-100:]
-        _save_state(state, app.state.counter, app.state.feed)
-        await manager.broadcast('message', {'text': text})
-
+    _page_route(app, manager, htmx, share)
+    _action_routes(app, manager, state, redis, job_seconds)
     return app
 
 # %% ../nbs/demo.ipynb #8876248e

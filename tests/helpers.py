@@ -17,7 +17,7 @@ def require_program(name, install_hint=None):
     if REQUIRE_ALL: pytest.fail(msg + " (CJM_SSE_REQUIRE_ALL=1 turns this skip into a failure)")
     pytest.skip(msg)
 
-import asyncio, contextlib, socket, subprocess, sys, time
+import asyncio, contextlib, json, socket, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,11 +38,13 @@ def wait_for_port(port, proc, timeout=20):
     raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
 
 @contextlib.contextmanager
-def running(args, port, env=None):
-    "Run `python *args` from the repo root (with tests/ importable) until the block ends; yield the base URL."
+def running(args, port, env=None, procs=None):
+    """Run `python *args` from the repo root (with tests/ importable) until the block ends; yield the base URL.
+    The process is appended to the list `procs` when one is given, for a test that signals it."""
     import os
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **(env or {})}
     proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env)
+    if procs is not None: procs.append(proc)
     try:
         wait_for_port(port, proc)
         yield f'http://127.0.0.1:{port}'
@@ -59,9 +61,9 @@ def uvicorn_app(module_app, port, env=None):
 
 
 # Client-side helpers for talking to tests/server_app.py
-from cjm_fasthtml_sse.testing import SSEClient
+from cjm_fasthtml_sse.testing import SSEClient, start_redis
 
-def run(coro): return asyncio.run(asyncio.wait_for(coro, 60))
+def run(coro, timeout=120): return asyncio.run(asyncio.wait_for(coro, timeout))
 
 async def state(http, url): return (await http.get(f'{url}/_test/state')).json()
 
@@ -73,9 +75,20 @@ async def poll(fetch, cond, timeout=5, what='server state'):
         await asyncio.sleep(0.02)
     return s
 
-async def until(http, url, cond, timeout=5):
+async def until(http, url, cond, timeout=10):
     "Poll the server state (`/_test/state`) until `cond(state)` holds."
     return await poll(lambda: state(http, url), cond, timeout)
+
+@contextlib.contextmanager
+def engine_server(kind='httptools', redis=None, procs=None, **kw):
+    """tests/engine_app.py under a real server: uvicorn (httptools or h11), uvicorn behind a transport-hiding middleware (`hidden`), or
+    hypercorn; its manager takes `kw`, and `redis` is a Redis URL for a `RedisBackend`. Yields the URL; the process goes into `procs`."""
+    port = free_port()
+    if kind == 'hypercorn': args = ['-m', 'hypercorn', 'engine_app:app', '--bind', f'127.0.0.1:{port}', '--graceful-timeout', '1']
+    else: args = ['-m', 'uvicorn', 'engine_app:hidden' if kind == 'hidden' else 'engine_app:app', '--host', '127.0.0.1', '--port', str(port),
+                  '--log-level', 'warning', '--http', 'h11' if kind == 'h11' else 'httptools', '--loop', 'uvloop']
+    env = {'SSE_ENGINE_KW': json.dumps(kw), **({'SSE_ENGINE_REDIS': redis} if redis else {})}
+    with running(args, port, env, procs) as url: yield url
 
 async def connect(url, n=1, path='/sse/broadcast', **params):
     query = '&'.join(f'{k}={v}' for k, v in params.items())
@@ -99,14 +112,12 @@ def stalled_socket(port, path):
 @contextlib.contextmanager
 def redis_server():
     "A throwaway redis-server on a free 127.0.0.1 port with no persistence; yields `(url, processes, start)`: `start()` starts it again on the same port."
-    exe = require_program('redis-server', 'apt-get install redis-server')
+    require_program('redis-server', 'apt-get install redis-server')
     port = free_port()
     procs = []
     def start():
-        p = subprocess.Popen([exe, '--port', str(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        p, _ = start_redis(port)
         procs.append(p)
-        wait_for_port(port, p)
         return p
     start()
     try: yield f'redis://127.0.0.1:{port}/0', procs, start

@@ -1,7 +1,7 @@
 "Per-key conflation on a real uvicorn: a client that catches up skips the keyed messages a later one replaces, never an unkeyed one, and ids stay in order."
 import asyncio, json, socket
 import httpx, pytest
-from test_engine import serve, run, until
+from helpers import engine_server, run, until
 from cjm_fasthtml_sse.testing import SSEClient
 
 pytestmark = pytest.mark.timeout(120)
@@ -10,7 +10,7 @@ def kinds(events): return [(json.loads(e.data)['type'], json.loads(e.data)['data
 
 def test_a_stalled_client_catches_up_with_one_counter_and_every_feed_message():
     "A tab stalls (6 MB it hasn't read), then 10,000 keyed counter updates and 10 feed messages go out: it catches up with 1 counter + 10 feed, no reset; a reading tab gets every feed message and the last counter."
-    with serve(send_timeout=120) as url:  # the stall lasts as long as the 10,000 take on a busy machine: no cut meanwhile
+    with engine_server(send_timeout=120) as url:  # the stall lasts as long as the 10,000 take on a busy machine: no cut meanwhile
         async def go():
             async with httpx.AsyncClient(timeout=60) as http:
                 live, slow = [await SSEClient.connect(f'{url}/sse/broadcast') for _ in range(2)]
@@ -47,7 +47,7 @@ def test_a_stalled_client_catches_up_with_one_counter_and_every_feed_message():
 def test_conflation_works_across_processes_through_redis():
     "The same through Redis: the messages are broadcast on process A, the stalled tab is on process B, and B's log conflates them."
     from helpers import redis_server
-    with redis_server() as (redis, *_), serve(redis=redis, send_timeout=120) as a, serve(redis=redis, send_timeout=120) as b:
+    with redis_server() as (redis, *_), engine_server(redis=redis, send_timeout=120) as a, engine_server(redis=redis, send_timeout=120) as b:
         async def go():
             async with httpx.AsyncClient(timeout=60) as http:
                 slow = await SSEClient.connect(f'{b}/sse/broadcast')

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ['cjm_fasthtml_sse.core.streaming', 'cjm_fasthtml_sse.core.ids', 'cjm_fasthtml_sse.core.messages',
+MODULES = ['cjm_fasthtml_sse.core.streaming', 'cjm_fasthtml_sse.core.classic', 'cjm_fasthtml_sse.core.ids', 'cjm_fasthtml_sse.core.messages',
            'cjm_fasthtml_sse.core.connections', 'cjm_fasthtml_sse.core.fanout', 'cjm_fasthtml_sse.core.broadcast', 'cjm_fasthtml_sse.core.stream',
            'cjm_fasthtml_sse.core.backends', 'cjm_fasthtml_sse.core.updates', 'cjm_fasthtml_sse.core.jobs',
            'cjm_fasthtml_sse.core.tasks', 'cjm_fasthtml_sse.core.metrics', 'cjm_fasthtml_sse.core.app',
@@ -13,7 +13,8 @@ MODULES = ['cjm_fasthtml_sse.core.streaming', 'cjm_fasthtml_sse.core.ids', 'cjm_
 SIDEBAR = ['index.ipynb', 'guide/users_and_channels.ipynb', 'guide/resume_and_resets.ipynb', 'guide/scaling_out.ipynb', 'deployment.ipynb',
            'demo.ipynb', 'core/app.ipynb', 'core/broadcast.ipynb', 'core/connections.ipynb', 'core/backends.ipynb', 'core/stream.ipynb', 'core/updates.ipynb',
            'core/jobs.ipynb', 'core/tasks.ipynb', 'core/metrics.ipynb', 'testing.ipynb',
-           'core/fanout.ipynb', 'core/messages.ipynb', 'core/ids.ipynb', 'core/streaming.ipynb']  # the guide path first, then the API, top down
+           'core/fanout.ipynb', 'core/messages.ipynb', 'core/ids.ipynb', 'core/streaming.ipynb',
+           'core/classic.ipynb']  # the guide path first, then the API, top down, then the classic 0.0.x API
 pytestmark = pytest.mark.timeout(180)
 
 def _tool(name):
@@ -44,7 +45,7 @@ def test_sidebar_shows_the_guide_before_the_api(site):
     "The sidebar's sections are headings on every page: the guide path first, then the API pages."
     nav = re.search(r'<nav class="sidebar".*?</nav>', (site/'core'/'broadcast.html').read_text(), re.S).group(0)
     heads = re.findall(r'<li class="section">([^<]*)</li>', nav)
-    assert heads == ['Guide', 'API', 'Under the hood'], heads
+    assert heads == ['Guide', 'API', 'Under the hood', 'Classic 0.0.x API'], heads
     assert nav.index('>Guide<') < nav.index('href="../guide/users_and_channels.html"') < nav.index('>API<') < nav.index('href="broadcast.html"'), nav
 
 def test_every_notebook_rendered_to_a_page(site):

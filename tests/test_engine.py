@@ -1,37 +1,17 @@
 "The shared-log engine through the real route (`setup_broadcast_routes` on uvicorn or hypercorn): bursts, falling off the log, bounded resumes, send_timeout and the fallback path."
-import asyncio, contextlib, json, os, socket, subprocess, sys, time
+import asyncio, json, socket, time
 import httpx, pytest
-from helpers import ROOT, free_port, poll, state, wait_for_port
+from helpers import engine_server, run, state, until
 from cjm_fasthtml_sse.testing import SSEClient
 
 pytestmark = pytest.mark.timeout(180)
-
-@contextlib.contextmanager
-def serve(kind='httptools', redis=None, **kw):
-    "engine_app under a real server: uvicorn (httptools or h11), uvicorn behind a transport-hiding middleware, or hypercorn; yields the URL; `serve.proc` is the process."
-    port = free_port()
-    if kind == 'hypercorn': args = ['-m', 'hypercorn', 'engine_app:app', '--bind', f'127.0.0.1:{port}', '--graceful-timeout', '1']
-    else: args = ['-m', 'uvicorn', 'engine_app:hidden' if kind == 'hidden' else 'engine_app:app', '--host', '127.0.0.1', '--port', str(port),
-                  '--log-level', 'warning', '--http', 'h11' if kind == 'h11' else 'httptools', '--loop', 'uvloop']
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), 'SSE_ENGINE_KW': json.dumps(kw), **({'SSE_ENGINE_REDIS': redis} if redis else {})}
-    serve.proc = proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env)
-    try:
-        wait_for_port(port, proc)
-        yield f'http://127.0.0.1:{port}'
-    finally:
-        if proc.poll() is None: proc.terminate()
-        try: proc.wait(10)
-        except subprocess.TimeoutExpired: proc.kill(); proc.wait(10)
-
-def run(coro, timeout=120): return asyncio.run(asyncio.wait_for(coro, timeout))
-async def until(http, url, cond, timeout=10): return await poll(lambda: state(http, url), cond, timeout)
 
 def numbers(events): return [json.loads(e.data)['data']['i'] for e in events if e.event == 'message']
 
 @pytest.mark.parametrize('kind', ['httptools', 'hidden'])
 def test_a_burst_of_1000_at_the_defaults_reaches_200_reading_clients_whole(kind):
     "`for i in range(1000): await manager.broadcast(...)` with 200 tabs reading: every tab gets all 1,000, in order, and no reset."
-    with serve(kind) as url:
+    with engine_server(kind) as url:
         async def go():
             async with httpx.AsyncClient(timeout=30) as http:
                 tabs = [await SSEClient.connect(f'{url}/sse/broadcast') for _ in range(200)]
@@ -50,7 +30,7 @@ def test_a_burst_of_1000_at_the_defaults_reaches_200_reading_clients_whole(kind)
 
 def test_a_client_that_falls_off_the_log_gets_one_reset_then_the_stream_ends():
     "A tab stops reading while 400 × 64 KB go by a log that holds 2 MiB: once it reads again it gets a gapless run, one reset, and the end."
-    with serve(log_max_bytes=2 * 2**20) as url:
+    with engine_server(log_max_bytes=2 * 2**20) as url:
         port = int(url.rsplit(':', 1)[1])
         async def go():
             async with httpx.AsyncClient(timeout=30) as http:
@@ -64,7 +44,7 @@ def test_a_client_that_falls_off_the_log_gets_one_reset_then_the_stream_ends():
                 await slow.read_until_end(30)
                 await reader.close()
                 return live, slow._events, slow.complete, await state(http, url)
-        live, events, complete, after = run(go())
+        live, events, complete, after = run(go(), 120)
     assert numbers(live) == list(range(400))
     assert [e.event for e in events].count('reset') == 1 and events[-1].event == 'reset'
     before = numbers(events[:-1])
@@ -83,7 +63,7 @@ def mute_socket(port, path, headers=()):
 
 def test_20_non_readers_resuming_over_50MB_stay_bounded_and_are_cut_within_send_timeout():
     "50 × 1 MB broadcast, then 20 clients resume from before them and never read: RSS grows ≤ 20 MB, and all are cut ≤ send_timeout + 1 s after connecting."
-    with serve(send_timeout=2) as url:
+    with engine_server(send_timeout=2) as url:
         port = int(url.rsplit(':', 1)[1])
         async def go():
             async with httpx.AsyncClient(timeout=60) as http:
@@ -100,14 +80,14 @@ def test_20_non_readers_resuming_over_50MB_stay_bounded_and_are_cut_within_send_
                 cut = time.monotonic() - opened
                 for m in mutes: m.close()
                 return rss0, peak, cut, s
-        rss0, peak, cut, after = run(go())
+        rss0, peak, cut, after = run(go(), 120)
     assert peak - rss0 <= 20 * 1024, f'RSS grew {(peak - rss0) / 1024:.1f} MB with 20 stalled resumers'
     assert after['connections'] == 0 and cut <= 2 + 1, f'the stalled resumers were cut {cut:.1f} s after connecting (send_timeout=2)'
     assert after['send_timeouts'] == 20
 
 def test_send_timeout_counts_from_the_stall_not_from_the_next_write():
     "A client stops draining at t0 (5 MB arrive at once), nothing more is sent for 1.5 s, then one small message: it is cut at t0 + send_timeout, not 1.5 s later."
-    with serve(send_timeout=2) as url:
+    with engine_server(send_timeout=2) as url:
         port = int(url.rsplit(':', 1)[1])
         async def go():
             async with httpx.AsyncClient(timeout=60) as http:
@@ -120,13 +100,13 @@ def test_send_timeout_counts_from_the_stall_not_from_the_next_write():
                 s = await until(http, url, lambda s: s['connections'] == 0, timeout=10)
                 mute.close()
                 return time.monotonic() - t0, s
-        cut, after = run(go())
+        cut, after = run(go(), 120)
     assert after['send_timeouts'] == 1
     assert cut <= 2 + 0.8, f'cut {cut:.2f} s after the stall, with send_timeout=2'
 
 def test_a_client_that_stops_reading_is_cut_even_when_nothing_more_is_sent():
     "One message larger than the kernel's buffers fills a non-reader's socket, and nothing follows: the stream is still cut send_timeout after the stall, not kept."
-    with serve(send_timeout=2, max_message_bytes=8_000_000) as url:
+    with engine_server(send_timeout=2, max_message_bytes=8_000_000) as url:
         port = int(url.rsplit(':', 1)[1])
         async def go():
             async with httpx.AsyncClient(timeout=60) as http:
@@ -137,14 +117,15 @@ def test_a_client_that_stops_reading_is_cut_even_when_nothing_more_is_sent():
                 s = await until(http, url, lambda s: s['connections'] == 0, timeout=8)
                 mute.close()
                 return time.monotonic() - t0, s
-        cut, after = run(go())
+        cut, after = run(go(), 120)
     assert after['send_timeouts'] == 1
     assert cut <= 2 + 1, f'cut {cut:.2f} s after the stall, with send_timeout=2'
 
 @pytest.mark.parametrize('kind', ['hypercorn', 'hidden', 'h11'])
 def test_every_server_delivers_resumes_and_exits_promptly(kind):
     "The same route under hypercorn and behind a transport-hiding middleware (the plain ASGI `send` fallback), and under uvicorn's h11."
-    with serve(kind) as url:
+    procs = []
+    with engine_server(kind, procs=procs) as url:
         async def go():
             async with httpx.AsyncClient(timeout=30) as http:
                 tabs = [await SSEClient.connect(f'{url}/sse/broadcast') for _ in range(3)]
@@ -157,12 +138,12 @@ def test_every_server_delivers_resumes_and_exits_promptly(kind):
                 live = [await t.next_event() for t in [*tabs, back]]
                 after = await state(http, url)
                 t0 = time.monotonic()
-                serve.proc.terminate()  # SIGTERM while the 4 streams are open
-                while serve.proc.poll() is None and time.monotonic() - t0 < 10: await asyncio.sleep(0.02)
+                procs[0].terminate()  # SIGTERM while the 4 streams are open
+                while procs[0].poll() is None and time.monotonic() - t0 < 10: await asyncio.sleep(0.02)
                 took = time.monotonic() - t0
                 ended = [await t.read_until_end(1) is not None for t in [*tabs, back]]
                 return got, resumed, live, after, took
-        got, resumed, live, after, took = run(go())
+        got, resumed, live, after, took = run(go(), 120)
     assert all(numbers(g) == list(range(5)) for g in got)
     assert numbers(resumed) == [2, 3, 4] and numbers(live) == [5] * 4
     assert after['direct'] == (4 if kind == 'h11' else 0)

@@ -1,13 +1,13 @@
 "Initial state on connect, on a real uvicorn: a new stream gets the app's current state first, then only later messages; a resuming stream gets no initial state and resumes exactly."
 import asyncio, json
 import httpx, pytest
-from test_engine import serve, run, until
+from helpers import engine_server, run, until
 from cjm_fasthtml_sse.testing import SSEClient
 
 pytestmark = pytest.mark.timeout(60)
 
 def test_a_new_stream_starts_with_the_state_and_a_resume_after_it_is_exact():
-    with serve() as url:
+    with engine_server() as url:
         async def go():
             async with httpx.AsyncClient(timeout=10) as http:
                 for _ in range(3): await http.post(f'{url}/_test/count')
@@ -32,7 +32,7 @@ def test_a_new_stream_starts_with_the_state_and_a_resume_after_it_is_exact():
 def test_initial_state_and_resume_across_processes_through_redis():
     "The state is read on process B from the history that Redis shares; the updates are broadcast on A; a resume on A after B's position is exact."
     from helpers import redis_server
-    with redis_server() as (redis, *_), serve(redis=redis) as a, serve(redis=redis) as b:
+    with redis_server() as (redis, *_), engine_server(redis=redis) as a, engine_server(redis=redis) as b:
         async def go():
             async with httpx.AsyncClient(timeout=10) as http:
                 for _ in range(3): await http.post(f'{a}/_test/count')

@@ -236,13 +236,11 @@ def test_an_excluded_client_is_not_sent_the_message_when_it_resumes_on_the_other
 
 def _redis_with_password(password):
     "A redis-server on a free port that requires `password`."
-    from helpers import require_program, wait_for_port
-    exe = require_program('redis-server', 'apt-get install redis-server')
-    port = free_port()
-    proc = subprocess.Popen([exe, '--port', str(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', password],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port, proc)
-    return proc, port
+    from helpers import require_program
+    from cjm_fasthtml_sse.testing import start_redis
+    require_program('redis-server', 'apt-get install redis-server')
+    proc, url = start_redis(options=('--requirepass', password))
+    return proc, int(url.rsplit(':', 1)[1].split('/')[0])
 
 def test_a_password_in_the_redis_url_never_reaches_a_log_an_error_or_a_repr(caplog):
     "Credentials are redacted in the startup error, the log lines when Redis comes and goes, and repr."

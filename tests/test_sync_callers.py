@@ -1,13 +1,13 @@
 "Broadcasting from sync code on a real uvicorn: a plain `def` route and a worker thread deliver through `broadcast_threadsafe`; a forgotten await is an error that names the fix."
 import asyncio, json
 import httpx, pytest
-from test_engine import serve, run, until
+from helpers import engine_server, run, until
 from cjm_fasthtml_sse.testing import SSEClient
 
 pytestmark = pytest.mark.timeout(60)
 
 def test_a_def_route_and_a_thread_deliver_and_a_forgotten_await_is_loud():
-    with serve() as url:
+    with engine_server() as url:
         async def go():
             async with httpx.AsyncClient(timeout=10) as http:
                 tab = await SSEClient.connect(f'{url}/sse/broadcast')

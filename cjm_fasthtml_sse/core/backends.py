@@ -571,3 +571,83 @@ async def users_online(self:RedisBackend)->Optional[set]: # `None` if Redis can'
     "Users with a stream on any live process, in one Redis call: a process that died stops counting within `ttl` seconds plus a keep-alive."
     try: return set(await asyncio.wait_for(self._redis.smembers(f'{self.prefix}:users'), self.timeout))
     except Exception: return None
+
+# %% ../../nbs/core/backends.ipynb #4ce14610
+class _LocalLease:
+    "Leadership when there is one process: it always leads, and each tick runs once."
+    def __init__(self): self.last = None
+    async def hold(self, tick):
+        claimed = tick is not None and (self.last is None or tick > self.last)
+        if claimed: self.last = tick
+        return True, claimed
+    async def release(self): pass
+
+# %% ../../nbs/core/backends.ipynb #dd1b0a8f
+@patch
+def lease(self:Backend,
+          name:str, # The lease's name, the same on every process that competes for it
+          ttl:float, # Seconds the lease lives unless its holder renews it
+         ): # Its `async hold(tick)` returns `(leading, claimed)`; `async release()` gives it up
+    "A lease on `name`: whether this process leads, and whether it claims each tick. Alone, it always leads."
+    return _LocalLease()
+
+# %% ../../nbs/core/backends.ipynb #84e683a0
+_HOLD = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if ARGV[3] == '' then return 0 end
+local last = redis.call('GET', KEYS[2])
+if last and tonumber(last) >= tonumber(ARGV[3]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+return 1
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+# %% ../../nbs/core/backends.ipynb #036a06b0
+class _RedisLease:
+    "Leadership held in Redis: a key taken with `SET NX PX` and a random token, renewed and released only by its holder."
+    def __init__(self, backend, name, ttl):
+        self.backend, self.ttl_ms, self.token, self._redis = backend, max(int(ttl * 1000), 10), secrets.token_hex(8), None
+        self.key = f'{backend.prefix}:task:{name}'
+        self.keep_ms = max(4 * self.ttl_ms, 60_000)
+
+    async def _hold(self, arg):
+        r = self._redis
+        got = int(await r.eval(_HOLD, 2, self.key, self.key + ':last', self.token, self.ttl_ms, arg, self.keep_ms))
+        if got == -1 and await r.set(self.key, self.token, nx=True, px=self.ttl_ms):
+            got = int(await r.eval(_HOLD, 2, self.key, self.key + ':last', self.token, self.ttl_ms, arg, self.keep_ms))
+        return got
+
+    async def hold(self, tick):
+        if self._redis is None: self._redis = self.backend._client(socket_timeout=self.backend.timeout)
+        got = await asyncio.wait_for(self._hold('' if tick is None else str(tick)), self.backend.timeout)
+        return got >= 0, got == 1
+
+# %% ../../nbs/core/backends.ipynb #91dc5b53
+@patch
+async def release(self:_RedisLease):
+    "Give the lease up if this worker still holds it, and close the connection."
+    if self._redis is None: return
+    try: await asyncio.wait_for(self._redis.eval(_RELEASE, 1, self.key, self.token), self.backend.timeout)
+    except Exception as e: log.warning("lease %s: couldn't release it (%r); it expires on its own", self.key, e)
+    try: await self._redis.aclose()
+    except Exception: pass
+    self._redis = None
+
+# %% ../../nbs/core/backends.ipynb #4866117b
+@patch
+def lease(self:RedisBackend,
+          name:str, # The lease's name, the same on every process that competes for it
+          ttl:float, # Seconds the lease lives unless its holder renews it
+         ): # Its `async hold(tick)` returns `(leading, claimed)`; `async release()` gives it up
+    "A lease on `name` shared by every process on this Redis: one holder at a time, and each tick claimed once."
+    return _RedisLease(self, name, ttl)
+
+# %% ../../nbs/core/backends.ipynb #f1296933
+@patch
+async def cluster_connections(self:Backend)->Optional[int]: # Open streams on every live process; `None` when only this process counts
+    "How many streams are open across the cluster, or `None` when the backend isn't shared."
+    return None

@@ -14,7 +14,8 @@ from typing import Any, Dict, Optional
 from fastcore.basics import patch
 from fastcore.xml import FT
 from fasthtml.common import Div, Progress, Span
-from .broadcast import BroadcastManager, validate_channel
+from .broadcast import BroadcastManager
+from .ids import validate_channel, validate_name
 from .updates import SSEElementUpdater
 
 # %% ../../nbs/core/jobs.ipynb #e2ee491b
@@ -23,11 +24,8 @@ JOB_STATES = ('running', 'done', 'failed')
 
 def validate_job_id(job_id:str, # Job id to check
                    )->str: # `job_id`, unchanged
-    "Return `job_id` when it is a valid job id, or raise `ValueError` saying what is allowed."
-    if isinstance(job_id, str) and len(job_id) <= 124:
-        try: return validate_channel(job_id)
-        except ValueError: pass
-    raise ValueError(f"invalid job id {job_id!r}: a job id is 1 to 124 characters from A-Z a-z 0-9 . _ : -")
+    "Return `job_id` when it is a valid job id, or raise `ValueError` saying what is wrong and what is allowed."
+    return validate_name(job_id, 'job id', max_len=124)
 
 def job_channel(job_id:str, # The job's id
                )->str: # The channel its updates are broadcast on

@@ -15,7 +15,6 @@ from fasthtml.common import FastHTML
 from starlette.responses import PlainTextResponse, Response
 from .broadcast import BroadcastManager, validate_channel
 from .tasks import periodic_tasks
-from .backends import RedisBackend
 
 # %% ../../nbs/core/metrics.ipynb #e7511efc
 METRIC_NAME = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*$')
@@ -95,7 +94,7 @@ async def manager_metrics(manager:BroadcastManager, # The manager to report on
     stats, public, backend = manager.get_stats(), _public(public_channels), manager.backend
     out = [prometheus_family(name, kind, help, stats[key]) for key, name, kind, help in _STATS if _is_number(stats.get(key))]
     out.append(prometheus_family('cjm_sse_backend_healthy', 'gauge', '1 while the backend (Redis) can be reached.', bool(backend.healthy)))
-    if isinstance(backend, RedisBackend) and backend.healthy and (cluster := await backend.cluster_connections()) is not None:
+    if backend.healthy and (cluster := await backend.cluster_connections()) is not None:
         out.append(prometheus_family('cjm_sse_cluster_connections', 'gauge', 'Open event streams on all live processes, as Redis counts them.', cluster))
     if public:
         counts = stats.get('channels', {})

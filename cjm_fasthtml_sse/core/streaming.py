@@ -1,4 +1,4 @@
-"""The SSE wire format: one encoder for every byte we send, a parser to check it, and the stream helpers built on them.
+"""The SSE wire format: one encoder for every byte we send, and a parser to check it.
 
 Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/streaming.html.md"""
 
@@ -8,12 +8,10 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/streaming.html.md"""
 __all__ = ['encode_json', 'sse_event', 'SSEEvent', 'SSEParser', 'StreamConfig', 'SSEStream', 'OOBStreamBuilder']
 
 # %% ../../nbs/core/streaming.ipynb #3b210c27
-import asyncio, codecs, dataclasses, datetime as dt, decimal, enum, inspect, json, re, uuid
+import codecs, dataclasses, datetime as dt, decimal, enum, json, re, uuid
 from dataclasses import dataclass
-from typing import Any, AsyncGenerator, Callable, Dict, List, Optional, Union
-from fastcore.basics import patch
+from typing import Any, List, Optional, Union
 from fastcore.xml import FT, to_xml
-from fasthtml.common import Div
 
 # %% ../../nbs/core/streaming.ipynb #6f75b75a
 def _is_ft(o): return isinstance(o, FT) or hasattr(o, '__ft__')
@@ -125,143 +123,12 @@ class SSEParser:
         self._data, self._event = [], ''
         if data: return SSEEvent('\n'.join(data), event or 'message', self.last_event_id)
 
-# %% ../../nbs/core/streaming.ipynb #1e039f1a
-@dataclass
-class StreamConfig:
-    "Configuration for SSE streaming"
-    heartbeat_interval: float = 30.0 # Seconds of silence before a heartbeat comment is sent
-    timeout: Optional[float] = None # End the stream after this many seconds; `None` streams until the source ends
-    send_initial_message: bool = True # Start the stream with a comment
-    initial_message: str = 'Connected' # Text of that comment
-    send_close_message: bool = True # End the stream with a comment
-    close_message: str = 'Connection closed' # Text of that comment
-    debug: bool = False # Send a comment naming an error raised by the source before re-raising it
+# %% ../../nbs/core/streaming.ipynb #a27195ac
+_all_ = ['StreamConfig', 'SSEStream', 'OOBStreamBuilder']  # the classic names stay in `__all__`, so `import *` still brings them
 
-    def __post_init__(self):
-        if not self.heartbeat_interval > 0: raise ValueError(f"heartbeat_interval must be > 0 seconds, not {self.heartbeat_interval!r}")
-        if self.timeout is not None and not self.timeout >= 0: raise ValueError(f"timeout must be None or >= 0 seconds, not {self.timeout!r}")
-
-# %% ../../nbs/core/streaming.ipynb #ec086fe6
-def _as_async_iterator(source):
-    "An async iterator over `source`: an async iterable, a sync iterable, or a callable returning one."
-    if callable(source) and not hasattr(source, '__aiter__') and not hasattr(source, '__iter__'): source = source()
-    if hasattr(source, '__aiter__'): return aiter(source)
-    if hasattr(source, '__iter__'):
-        async def _gen():
-            for item in source: yield item
-        return _gen()
-    raise TypeError(f"data_source must be an async iterable, an iterable or a callable returning one, not {type(source).__name__}")
-
-# %% ../../nbs/core/streaming.ipynb #5a7d8943
-class SSEStream:
-    "Generic SSE stream handler"
-    def __init__(self,
-                 config:Optional[StreamConfig]=None, # Stream configuration; defaults to `StreamConfig()`
-                ):
-        self.config = config or StreamConfig()
-        self._active, self._message_count, self._stop = False, 0, asyncio.Event()
-
-    def stop(self):
-        "End the stream now, from any task."
-        self._active = False
-        self._stop.set()
-
-# %% ../../nbs/core/streaming.ipynb #4b7e9aa2
-async def _transformed(item, transform_fn):
-    "The data to send for `item`, after `transform_fn`."
-    if transform_fn is None: return item
-    data = transform_fn(item)
-    return await data if inspect.isawaitable(data) else data
-
-@patch
-async def stream(self:SSEStream,
-                 data_source:Union[AsyncGenerator,Callable], # Async iterable, iterable, or a callable returning one
-                 transform_fn:Optional[Callable]=None, # Sync or async function applied to each item; `None` results are skipped
-                )->AsyncGenerator[str, None]: # SSE-encoded strings
-    "Stream data from a source through SSE."
-    cfg, loop = self.config, asyncio.get_running_loop()
-    source = _as_async_iterator(data_source)
-    deadline = None if cfg.timeout is None else loop.time() + cfg.timeout
-    self._active = True
-    stopped, pending = asyncio.ensure_future(self._stop.wait()), None
-    try:
-        if cfg.send_initial_message: yield sse_event(comment=cfg.initial_message)
-        while True:
-            if pending is None: pending = asyncio.ensure_future(anext(source))
-            wait = cfg.heartbeat_interval if deadline is None else min(cfg.heartbeat_interval, deadline - loop.time())
-            done, _ = await asyncio.wait((pending, stopped), timeout=max(wait, 0), return_when=asyncio.FIRST_COMPLETED)
-            if stopped in done: break
-            if pending in done:
-                item, pending = pending, None
-                try: data = await _transformed(item.result(), transform_fn)
-                except StopAsyncIteration: break
-                if data is None: continue
-                self._message_count += 1
-                yield sse_event(data)
-            elif deadline is not None and loop.time() >= deadline: break
-            else: yield sse_event(comment='heartbeat')
-        if cfg.send_close_message: yield sse_event(comment=cfg.close_message)
-    except Exception as e:
-        if cfg.debug: yield sse_event(comment=f'error: {e!r}')
-        raise
-    finally:
-        self._active = False
-        self._stop.clear()
-        stopped.cancel()
-        if pending is not None:
-            pending.cancel()
-            await asyncio.gather(pending, return_exceptions=True)
-        if hasattr(source, 'aclose'): await source.aclose()
-
-# %% ../../nbs/core/streaming.ipynb #80685c24
-def _with_oob(element, target_id, swap_mode):
-    "A copy of FT `element` that swaps out-of-band into `target_id`."
-    if not isinstance(element, FT):
-        raise TypeError(f"wrap=False (or outerHTML) puts hx-swap-oob on the element itself, so it must be an FT component, not {type(element).__name__}")
-    own_id = element.attrs.get('id')
-    if own_id is not None and own_id != target_id:
-        raise ValueError(f"element already has id {own_id!r}, which differs from target_id {target_id!r}")
-    return FT(element.tag, element.children, {**element.attrs, 'id': target_id, 'hx-swap-oob': swap_mode}, void_=element.void_)
-
-# %% ../../nbs/core/streaming.ipynb #8cd54faf
-class OOBStreamBuilder:
-    "Build SSE messages with OOB (Out-of-Band) swaps"
-    def __init__(self): self.elements: List[Any] = []
-
-    def add_element(self,
-                    element:Any, # The element to add
-                    target_id:Optional[str]=None, # Id of the page element to swap into; `None` adds `element` as it is
-                    swap_mode:str='innerHTML', # htmx swap mode: innerHTML, outerHTML, beforeend, afterbegin, ...
-                    wrap:bool=True, # Wrap in a `Div` carrying the OOB attributes, rather than setting them on `element`
-                   )->'OOBStreamBuilder': # Self, for chaining
-        "Add an element with OOB swap configuration."
-        if target_id is None: self.elements.append(element)
-        elif wrap and swap_mode != 'outerHTML': self.elements.append(Div(element, id=target_id, hx_swap_oob=swap_mode))
-        else: self.elements.append(_with_oob(element, target_id, swap_mode))
-        return self
-
-    def add_elements(self,
-                     elements:List[tuple], # Tuples of (element, target_id, swap_mode, wrap), with the trailing ones optional
-                    )->'OOBStreamBuilder': # Self, for chaining
-        "Add multiple elements with OOB configurations."
-        for item in elements:
-            args = item if isinstance(item, tuple) else (item,)
-            if not 1 <= len(args) <= 4: raise ValueError(f"expected a tuple of 1 to 4 items (element, target_id, swap_mode, wrap), got {len(args)}")
-            self.add_element(*args)
-        return self
-
-    def build(self)->FT: # The element, or a `Div` around several
-        "Build the FT to send: a single FT element as it is, anything else inside a `Div`."
-        one = len(self.elements) == 1 and isinstance(self.elements[0], FT)
-        return self.elements[0] if one else Div(*self.elements)
-
-    def to_sse(self,
-               event:str='message', # SSE event type
-              )->str: # The built content as one SSE message
-        "Encode `build()` as an SSE message."
-        return sse_event(self.build(), event=event)
-
-    def clear(self)->'OOBStreamBuilder': # Self, for chaining
-        "Clear all elements."
-        self.elements = []
-        return self
+def __getattr__(name):
+    "The classic 0.0.x names, imported from `core.classic` on first use, so that loading this module imports nothing above it."
+    if name in _all_:
+        from cjm_fasthtml_sse.core import classic
+        return getattr(classic, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,27 +8,26 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/tasks.html.md"""
 __all__ = ['TASK_NAME', 'validate_task_name', 'Periodic', 'periodic_tasks', 'every']
 
 # %% ../../nbs/core/tasks.ipynb #d7b02e88
-import asyncio, inspect, math, re, secrets, time, weakref
+import asyncio, inspect, math, time, weakref
 from typing import Callable, List, Optional
 from fastcore.basics import patch
 from .broadcast import BroadcastManager, log
-from .backends import RedisBackend
+from .ids import NAME_PATTERN, as_name, validate_name
 
 # %% ../../nbs/core/tasks.ipynb #6b119afa
-TASK_NAME = re.compile(r'^[A-Za-z0-9._:-]{1,128}$')
+TASK_NAME = NAME_PATTERN  # the name rule of `core.ids`: 1 to 128 characters from A-Z a-z 0-9 . _ : -
 
 def validate_task_name(name:str, # Task name to check
                       )->str: # `name`, unchanged
-    "Return `name` when it is a valid task name, or raise `ValueError` saying what is allowed."
-    if isinstance(name, str) and TASK_NAME.fullmatch(name): return name
-    raise ValueError(f"invalid task name {name!r}: a task name is 1 to 128 characters from A-Z a-z 0-9 . _ : -")
+    "Return `name` when it is a valid task name, or raise `ValueError` saying what is wrong and what is allowed."
+    return validate_name(name, 'task name')
 
 # %% ../../nbs/core/tasks.ipynb #ddaba93c
 def _default_name(fn):
     "`fn`'s module and qualified name, as a task name."
     qual = getattr(fn, '__qualname__', None)
     if qual is None: raise ValueError(f"{fn!r} has no __qualname__ to name its task by; pass name=")
-    return re.sub(r'[^A-Za-z0-9._:-]', '_', f'{fn.__module__}.{qual}')[-128:]
+    return as_name(f'{fn.__module__}.{qual}')
 
 # %% ../../nbs/core/tasks.ipynb #a9c90b24
 def _takes_tick(fn):
@@ -38,66 +37,6 @@ def _takes_tick(fn):
     needed = [n for n, p in params.items() if n != 'tick' and p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     if needed: raise ValueError(f"a periodic task is called with no arguments, or with `tick` only, but {fn.__name__} also needs {', '.join(needed)}")
     return 'tick' in params and params['tick'].kind is not inspect.Parameter.POSITIONAL_ONLY
-
-# %% ../../nbs/core/tasks.ipynb #65df5616
-class _LocalLease:
-    "Leadership when there is one process: it always leads, and each tick runs once."
-    def __init__(self): self.last = None
-    async def hold(self, tick):
-        claimed = tick is not None and (self.last is None or tick > self.last)
-        if claimed: self.last = tick
-        return True, claimed
-    async def release(self): pass
-
-# %% ../../nbs/core/tasks.ipynb #a80c343f
-_HOLD = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if ARGV[3] == '' then return 0 end
-local last = redis.call('GET', KEYS[2])
-if last and tonumber(last) >= tonumber(ARGV[3]) then return 0 end
-redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-return 1
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
-# %% ../../nbs/core/tasks.ipynb #9f4d65cd
-class _RedisLease:
-    "Leadership held in Redis: a key taken with `SET NX PX` and a random token, renewed and released only by its holder."
-    def __init__(self, backend, name, ttl):
-        self.backend, self.ttl_ms, self.token, self._redis = backend, max(int(ttl * 1000), 10), secrets.token_hex(8), None
-        self.key = f'{backend.prefix}:task:{name}'
-        self.keep_ms = max(4 * self.ttl_ms, 60_000)
-
-    async def _hold(self, arg):
-        r = self._redis
-        got = int(await r.eval(_HOLD, 2, self.key, self.key + ':last', self.token, self.ttl_ms, arg, self.keep_ms))
-        if got == -1 and await r.set(self.key, self.token, nx=True, px=self.ttl_ms):
-            got = int(await r.eval(_HOLD, 2, self.key, self.key + ':last', self.token, self.ttl_ms, arg, self.keep_ms))
-        return got
-
-    async def hold(self, tick):
-        if self._redis is None: self._redis = self.backend._client(socket_timeout=self.backend.timeout)
-        got = await asyncio.wait_for(self._hold('' if tick is None else str(tick)), self.backend.timeout)
-        return got >= 0, got == 1
-
-# %% ../../nbs/core/tasks.ipynb #6b793817
-@patch
-async def release(self:_RedisLease):
-    "Give the lease up if this worker still holds it, and close the connection."
-    if self._redis is None: return
-    try: await asyncio.wait_for(self._redis.eval(_RELEASE, 1, self.key, self.token), self.backend.timeout)
-    except Exception as e: log.warning("periodic task lease %s: couldn't release it (%r); it expires on its own", self.key, e)
-    try: await self._redis.aclose()
-    except Exception: pass
-    self._redis = None
-
-def _lease_for(manager, name, ttl):
-    "A Redis lease when the manager's backend is shared, otherwise a local one."
-    return _RedisLease(manager.backend, name, ttl) if isinstance(manager.backend, RedisBackend) else _LocalLease()
 
 # %% ../../nbs/core/tasks.ipynb #1b6984af
 _tasks = weakref.WeakKeyDictionary()  # manager -> {name: Periodic}, both weak, so neither keeps the other alive
@@ -134,7 +73,7 @@ class Periodic:
         "Start taking part: lead and run the function when this worker holds the lease. A no-op when already running."
         if self.running: return
         if self.manager.closing: raise RuntimeError(f"can't start periodic task {self.name!r}: its manager is closed")
-        self._lease = _lease_for(self.manager, self.name, 1.5 * self.seconds)
+        self._lease = self.manager.backend.lease(self.name, 1.5 * self.seconds)
         self._loop_task = asyncio.create_task(self._loop(), name=f'periodic task {self.name}')
 
     async def stop(self,

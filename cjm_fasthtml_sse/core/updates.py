@@ -12,7 +12,7 @@ import inspect
 from fnmatch import fnmatchcase
 from typing import Any, Callable, List, Optional, Tuple
 from fastcore.xml import FT
-from .streaming import OOBStreamBuilder
+from .classic import OOBStreamBuilder
 
 # %% ../../nbs/core/updates.ipynb #12c2e89b
 def _describe(fn):
