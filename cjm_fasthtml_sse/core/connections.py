@@ -274,9 +274,14 @@ def _script(fn:str, # Function that the last file defines, called with `settings
 # %% ../../nbs/core/connections.ipynb #589fc61d
 def sse_page_script(extension_wait:int=4000, # Milliseconds to wait for htmx 4's `hx-sse` to start a stream before reporting it missing
                     debug:bool=False, # Log to the browser console
+                    reset_backoff:int=1000, # Milliseconds before a second recovery from `reset`; it doubles with each one in a row
+                    reset_backoff_max:int=60000, # The longest wait between two recoveries
                    )->Script: # The script `sse_hdrs` adds by default
-    "The page script: streams resume after the last event seen, `reset` fires a cancelable `sse:reset` and then reloads, a missing extension is reported."
-    return _script('cjmPage', dict(extensionWaitMs=_positive_int('extension_wait', extension_wait), debug=bool(debug)), 'page.js')
+    "The page script: streams resume after the last event seen, `reset` fires a cancelable `sse:reset` and then brings the page up to date, wiring mistakes are reported."
+    settings = dict(extensionWaitMs=_positive_int('extension_wait', extension_wait), debug=bool(debug),
+                    resetBackoffMs=_positive_int('reset_backoff', reset_backoff),
+                    resetBackoffMaxMs=_positive_int('reset_backoff_max', reset_backoff_max))
+    return _script('cjmPage', settings, 'page.js')
 
 # %% ../../nbs/core/connections.ipynb #e497a444
 HTMX_VERSION, HTMX_SSE_VERSION, HTMX4_VERSION = '2.0.11', '2.2.4', '4.0.1'

@@ -1,0 +1,50 @@
+"""The page script (`sse_page_script`, added by `sse_hdrs`) in a real Chromium, where a user meets it on day one (issues 18
+and 19): a reset that never ends must not turn into a reload loop, and a refused stream or a wiring mistake must say what
+went wrong in the browser console, naming the fix."""
+import httpx, pytest
+from pages import run_plain_app
+
+pytestmark = pytest.mark.timeout(180)
+
+def cjm_errors(page):
+    "The console.error lines of the library on `page`, as they come."
+    errors = []
+    page.on('console', lambda msg: errors.append(msg.text) if msg.type == 'error' and 'cjm_fasthtml_sse' in msg.text else None)
+    return errors
+
+def test_a_page_that_always_gets_a_reset_never_loops(browser, context, htmx2_assets):
+    """A stream that answers every connection with a reset (the page's position is never known, e.g. a cached copy of a page
+    from before a restart): in 10 s the page asks the server for its markup a handful of times, not once per reset."""
+    with run_plain_app(htmx2_assets) as url:
+        page = context.new_page()
+        loads = []
+        page.on('load', lambda p: loads.append(p.url))
+        page.goto(url + '/?stream=/always-reset')
+        page.wait_for_timeout(10_000)
+        hits = httpx.get(url + '/hits', timeout=5).json()
+        print(f'\nalways reset: {hits["/"]} requests of the page and {hits["/always-reset"]} of its stream in 10 s, {len(loads)} page loads')
+        assert hits['/'] <= 8, f'the page looped: {hits}'
+        assert hits['/'] >= 2, f'the page never tried to bring itself up to date: {hits}'
+        assert len(loads) == 1, f'a page stale on arrival fetches fresh markup instead of reloading: {loads}'
+        assert hits['/always-reset'] >= hits['/'], 'each fresh body opened its stream again'
+        assert page.evaluate("""() => { const el = document.getElementById('feed');
+            const s = el && el['htmx-internal-data'] && el['htmx-internal-data'].sseEventSource; return !!s && s.readyState === 1; }"""), \
+            'the fresh body has an open stream'
+
+@pytest.mark.parametrize('htmx,code', [(2, 400), (4, 403)])
+def test_a_refused_stream_logs_its_status_and_reason(browser, context, htmx2_assets, htmx4_assets, htmx, code):
+    "A stream the server refuses (a failed identify=, a cap): the console shows the status and the server's reason, once."
+    with run_plain_app(htmx2_assets, htmx4_assets) as url:
+        page = context.new_page()
+        errors = cjm_errors(page)
+        page.goto(f'{url}/?htmx={htmx}&stream=/refused/{code}')
+        page.wait_for_function("document.readyState === 'complete'")
+        deadline = 100
+        while deadline and not any('refused' in e for e in errors):
+            page.wait_for_timeout(100)
+            deadline -= 1
+        page.wait_for_timeout(2000)
+    refused = [e for e in errors if 'refused' in e]
+    assert len(refused) == 1, errors
+    assert f'stream /refused/{code} refused: {code} ' in refused[0] and "identify returned 'bob@example.com'" in refused[0], refused[0]
+    assert not [e for e in errors if 'did not load' in e], f'a refused stream is not a missing extension: {errors}'
