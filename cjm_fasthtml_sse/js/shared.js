@@ -35,11 +35,13 @@ function cjmSharedConnections(config) {
       this._types = Object.create(null);
       this._types.message = this._types.reset = true;
       this._acked = false;
+      this._catching = false;
       proxies[this._sub] = this;
       this._subscribe();
     }
     _subscribe() {
       this._acked = false;
+      this._catching = false;
       post({t: 'sub', tab: tab, sub: this._sub, key: this._key, lastId: this._lastId, types: Object.keys(this._types)});
     }
     addEventListener(type, listener, options) {
@@ -64,10 +66,16 @@ function cjmSharedConnections(config) {
     _ack(m) {
       if (this.readyState === 2) return;
       this._acked = true;
-      if (!this._lastId && m.from) this._lastId = m.from;
+      this._catching = !!m.catchUp;
+      if (!this._lastId && m.from && !m.catchUp) this._lastId = m.from;
       this._state(m.state);
       var self = this;
       if (m.reset) this._event(m.reset);
+      (m.events || []).forEach(function (ev) { self._event(ev); });
+    }
+    _caught(m) {
+      this._catching = false;
+      var self = this;
       (m.events || []).forEach(function (ev) { self._event(ev); });
     }
     _state(state) {
@@ -100,8 +108,12 @@ function cjmSharedConnections(config) {
     var sub;
     if (m.t === 'ack') {
       if (proxies[m.sub]) proxies[m.sub]._ack(m);
+    } else if (m.t === 'ev' && m.sub) {
+      if (proxies[m.sub]) proxies[m.sub]._event(m.ev);
     } else if (m.t === 'ev') {
-      for (sub in proxies) if (proxies[sub] && proxies[sub]._key === m.key) proxies[sub]._event(m.ev);
+      for (sub in proxies) if (proxies[sub] && proxies[sub]._key === m.key && !proxies[sub]._catching) proxies[sub]._event(m.ev);
+    } else if (m.t === 'caught') {
+      if (proxies[m.sub]) proxies[m.sub]._caught(m);
     } else if (m.t === 'state') {
       for (sub in proxies) if (proxies[sub] && proxies[sub]._key === m.key) proxies[sub]._state(m.state);
     } else if (m.t === 'tabs') showTabs(m.count);

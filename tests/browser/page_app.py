@@ -2,7 +2,8 @@
 
 Run under uvicorn by `tests/browser/test_browser_helpers.py`, with `SSE_TEST_ASSETS` set to an npm prefix holding
 `htmx.org@2` and `htmx-ext-sse@2`. Query parameters of `/`:
-`cleanup=1`, `reconnect=MS` (check interval), `manager_ms=MS` (update interval), `share=worker|locks`, `worker=URL`.
+`cleanup=1`, `reconnect=MS` (check interval), `manager_ms=MS` (update interval), `share=worker|locks`, `worker=URL`,
+`buffer=N` (the shared hub's buffer), `from_id=ID` (the id the page's stream resumes after, as if rendered then).
 """
 import asyncio, os
 from pathlib import Path
@@ -27,16 +28,16 @@ setup_broadcast_routes(app, manager, element_builder=feed_item)
 add_shared_worker_route(app)
 
 @app.get('/')
-def index(cleanup:int=0, reconnect:int=0, manager_ms:int=0, share:str='', worker:str='/sse/shared-worker.js'):
+def index(cleanup:int=0, reconnect:int=0, manager_ms:int=0, share:str='', worker:str='/sse/shared-worker.js', buffer:int=100, from_id:str=''):
     scripts = [Script(src='/assets/htmx.org/dist/htmx.min.js')]
-    if share: scripts.append(create_shared_connection_script(worker_url=worker if share == 'worker' else None, name='page', debug=True))
+    if share: scripts.append(create_shared_connection_script(worker_url=worker if share == 'worker' else None, name='page', buffer_size=buffer, debug=True))
     scripts.append(Script(src='/assets/htmx-ext-sse/sse.js'))
     if reconnect: scripts.append(create_reconnection_script(check_interval=reconnect, debug=True))
     if cleanup: scripts.append(cleanup_sse_on_unload())
     if manager_ms: scripts.append(create_connection_manager_script('/sse/status', manager_ms))
     return (Title('helpers'), *scripts,
             Main(P('connections: ', P(0, id='connections', data_sse_stats='connections')), P('tabs sharing: ', Span('?', id='tabs', data_sse_shared_tabs='')), Ul(id='feed'),
-                 create_sse_element('/sse/broadcast', element_id='listener', hidden=True, hx_swap='none')))
+                 create_sse_element('/sse/broadcast', element_id='listener', hidden=True, hx_swap='none', last_event_id=from_id or None)))
 
 @app.post('/send')
 async def send(text:str):

@@ -107,3 +107,29 @@ def test_shared_tabs_count_stays_current(browser, htmx2_assets, share):
                 assert [tabs_shown(t) for t in tabs] == ['2', '2']
             finally: other.close()
     finally: context.close()
+
+
+@pytest.mark.parametrize('share', ['worker', 'locks'])
+def test_a_tab_behind_the_hub_buffer_catches_up_from_the_server(browser, htmx2_assets, share):
+    """The hub keeps 2 events here; a tab rendered 7 events ago joins: it gets those 7 from the server's log (its own catch-up
+    stream), then follows the shared stream, every message once and no reset or reload; then the catch-up stream closes."""
+    from pages import page_app
+    context = browser.new_context()
+    try:
+        with page_app(htmx2_assets) as url, httpx.Client(timeout=5) as http:
+            first = open_tab(context, url, f'/?share={share}&buffer=2')
+            ids = [http.post(f'{url}/send', data={'text': f'm{i}'}).json()['id'] for i in range(10)]
+            wait_feed(first, [f'm{i}' for i in range(10)], 5)
+            resets = []
+            second = context.new_page()
+            second.on('console', lambda msg: resets.append(msg.text) if 'not_buffered' in msg.text else None)
+            second.goto(f'{url}/?share={share}&buffer=2&from_id={ids[2]}')
+            second.evaluate('window.firstRender = true')
+            wait_feed(second, [f'm{i}' for i in range(3, 10)], 5)
+            for i in range(10, 13): http.post(f'{url}/send', data={'text': f'm{i}'}).raise_for_status()
+            wait_feed(second, [f'm{i}' for i in range(3, 13)], 5)
+            wait_feed(first, [f'm{i}' for i in range(13)], 5)
+            assert second.evaluate('window.firstRender === true'), 'the tab reloaded'
+            assert not resets, resets
+            wait_until(lambda: connections(url) == 1, 5, 'the catch-up stream closed: one connection again', second)
+    finally: context.close()
