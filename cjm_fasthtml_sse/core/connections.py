@@ -27,6 +27,7 @@ from fastcore.basics import patch
 from fastcore.xml import FT
 from fasthtml.common import Div, FastHTML, Script, Span
 from starlette.responses import Response
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from .streaming import sse_event, encode_json
 
@@ -328,13 +329,13 @@ def serve_sse_assets(app, # FastHTML (or Starlette) app
                      htmx:int=2, # htmx major version whose files must be there: 2 or 4
                      path:str=SSE_ASSETS_PATH, # URL path to serve the packages under
                     )->str: # `path`, to pass to `sse_hdrs` as `local`
-    "Serve the npm packages in `folder` from `app` at `path`, after checking that htmx and its SSE extension are there."
+    "Serve the npm packages in `folder` from `app` at `path` (ahead of `fast_app`'s static route), after checking that htmx and its SSE extension are there."
     root = Path(folder)
     if (root / 'node_modules').is_dir(): root = root / 'node_modules'
     missing = [str(root / pkg / p) for _, pkg, _, p in _SSE_FILES[_htmx_major(htmx)] if not (root / pkg / p).is_file()]
     if missing: raise FileNotFoundError(f"missing {', '.join(missing)}; install them with `{npm_install_command(htmx, folder)}`")
     if not isinstance(path, str) or not path.startswith('/'): raise ValueError(f"path must be a URL path starting with '/', not {path!r}")
-    app.mount(path.rstrip('/') or '/', StaticFiles(directory=root))
+    app.router.routes.insert(0, Mount(path.rstrip('/') or '/', StaticFiles(directory=root)))
     return path
 
 # %% ../../nbs/core/connections.ipynb #5594ab31
@@ -438,9 +439,11 @@ def shared_worker_js()->str: # JavaScript source of the shared worker
 def add_shared_worker_route(app, # FastHTML (or Starlette) app
                             path:str=SHARED_WORKER_PATH, # Where to serve the worker
                            )->str: # `path`, to pass as `worker_url`
-    "Serve `shared_worker_js()` at `path` on `app`."
+    "Serve `shared_worker_js()` at `path` on `app`, ahead of its other routes (`fast_app`'s static route matches any `.js` path)."
+    if not isinstance(path, str) or not path.startswith('/'): raise ValueError(f"path must be a URL path starting with '/', not {path!r}")
     body = shared_worker_js()
     def shared_worker(request): return Response(body, media_type='text/javascript', headers={'cache-control': 'no-cache'})
-    if isinstance(app, FastHTML): app.route(path, methods=['get'])(shared_worker)
-    else: app.router.add_route(path, shared_worker, methods=['GET'])
+    routes = app.router.routes
+    routes[:] = [r for r in routes if not (getattr(r, 'path', None) == path and getattr(r, 'name', None) == 'cjm_sse_shared_worker')]
+    routes.insert(0, Route(path, shared_worker, methods=['GET'], name='cjm_sse_shared_worker'))
     return path

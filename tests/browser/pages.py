@@ -102,3 +102,9 @@ def run_plain_app(htmx2_assets, htmx4_assets=None, port=None):
     port = port or free_port()
     env = {'SSE_TEST_ASSETS': htmx2_assets, **({'SSE_TEST_ASSETS4': htmx4_assets} if htmx4_assets else {})}
     return running(['-m', 'uvicorn', 'browser.plain_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'], port, env)
+
+def run_fast_app(twice=False, port=None):
+    "Run `tests/browser/fast_app_app.py` under uvicorn (htmx loaded twice with `twice`); the test answers its CDN scripts."
+    port = port or free_port()
+    env = {'SSE_TEST_TWICE': '1' if twice else '0'}
+    return running(['-m', 'uvicorn', 'browser.fast_app_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'], port, env)

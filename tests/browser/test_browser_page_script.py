@@ -2,7 +2,7 @@
 and 19): a reset that never ends must not turn into a reload loop, and a refused stream or a wiring mistake must say what
 went wrong in the browser console, naming the fix."""
 import httpx, pytest
-from pages import run_plain_app
+from pages import connections, open_tab, run_fast_app, run_plain_app, serve_cdn_locally, wait_feed, wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -48,3 +48,30 @@ def test_a_refused_stream_logs_its_status_and_reason(browser, context, htmx2_ass
     assert len(refused) == 1, errors
     assert f'stream /refused/{code} refused: {code} ' in refused[0] and "identify returned 'bob@example.com'" in refused[0], refused[0]
     assert not [e for e in errors if 'did not load' in e], f'a refused stream is not a missing extension: {errors}'
+
+
+def test_shared_worker_route_under_fast_app(browser, context, htmx2_assets):
+    "Under fast_app(), whose static route matches any .js path: the worker script is served, and two tabs share through it."
+    serve_cdn_locally(context, htmx2_assets)
+    with run_fast_app() as url:
+        r = httpx.get(url + '/sse/shared-worker.js', timeout=5)
+        assert (r.status_code, r.headers.get('content-type', '').split(';')[0]) == (200, 'text/javascript'), (r.status_code, r.text[:200])
+        tabs = [open_tab(context, url) for _ in range(2)]
+        wait_until(lambda: all(t.text_content('#tabs') == '2' for t in tabs), 5, 'two tabs share', tabs[-1])
+        assert [t.evaluate('cjmSharedSSE.mode') for t in tabs] == ['worker', 'worker'], 'the tabs fell back from the shared worker'
+        assert connections(url) == 1
+        httpx.post(url + '/send', data={'text': 'hello'}, timeout=5).raise_for_status()
+        for t in tabs: wait_feed(t, ['hello'], 5)
+
+def test_htmx_loaded_twice_is_named(browser, context, htmx2_assets):
+    "sse_hdrs() under fast_app() loads htmx twice: one console.error names that and the fix, and none blames the extension."
+    serve_cdn_locally(context, htmx2_assets)
+    with run_fast_app(twice=True) as url:
+        page = context.new_page()
+        errors = cjm_errors(page)
+        page.goto(url + '/')
+        page.wait_for_function("document.readyState === 'complete'")
+        page.wait_for_timeout(1500)
+    assert len(errors) == 1, errors
+    assert 'htmx is loaded 2 times' in errors[0] and 'sse_hdrs(include_htmx=False)' in errors[0], errors[0]
+    assert 'did not load' not in errors[0], errors[0]
