@@ -1,5 +1,6 @@
 // cjm_fasthtml_sse: the hub that holds one EventSource per stream URL for all tabs, in the shared worker or in the leading tab.
 function Hub(out, options) {
+  'use strict';
   var withResume = cjmSSE.withResume, compareIds = cjmSSE.compareIds;
   var hub = this, streams = Object.create(null), tabCount = -1;
   var bufferSize = Math.max(1, options.bufferSize | 0) || 100;

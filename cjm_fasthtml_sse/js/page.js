@@ -59,11 +59,11 @@ function cjmPage(config) {
   }
   function swapBody(doc) {
     Array.prototype.forEach.call(doc.body.querySelectorAll('script'), function (s) { if (running(s)) s.remove(); });
-    closeStreams();
     if (doc.title) document.title = doc.title;
     var htmx2 = window.htmx && typeof htmx.swap === 'function' && /^2\./.test(String(htmx.version));
-    if (htmx2) htmx.swap(document.body, doc.body.innerHTML, {swapStyle: 'innerHTML'});
+    if (htmx2) htmx.swap(document.body, doc.body.innerHTML, {swapStyle: 'innerHTML'});  // its cleanup closes the old streams
     else {
+      closeStreams();
       document.body.innerHTML = doc.body.innerHTML;
       if (window.htmx) htmx.process(document.body);
     }
