@@ -133,3 +133,27 @@ def test_a_tab_behind_the_hub_buffer_catches_up_from_the_server(browser, htmx2_a
             assert not resets, resets
             wait_until(lambda: connections(url) == 1, 5, 'the catch-up stream closed: one connection again', second)
     finally: context.close()
+
+
+@pytest.mark.parametrize('share', ['worker', 'locks'])
+def test_a_tab_that_joins_a_fast_stream_misses_nothing(browser, htmx2_assets, share):
+    """1,500 messages a second while a second tab loads: by the time it subscribes, the hub's 100-event buffer no longer
+    reaches back to the position its page was rendered at. It still shows every message after that position, once, in order."""
+    from pages import page_app, feed
+    context = browser.new_context()
+    try:
+        with page_app(htmx2_assets) as url, httpx.Client(timeout=5) as http:
+            first = open_tab(context, url, f'/?share={share}')
+            n = 3000
+            http.post(f'{url}/burst', data={'n': n, 'rate': 1500}).raise_for_status()
+            wait_until(lambda: len(feed(first)) >= 300, 10, 'the burst is under way', first)
+            second = open_tab(context, url, f'/?share={share}')
+            wait_until(lambda: len(feed(second)) and feed(second)[-1] == f'b{n - 1}', 30, 'the second tab got the last message', second)
+            got, rendered = feed(second), int(second.text_content('#sent'))
+            assert rendered < n - 300, f'the second tab was rendered too late to test anything (after b{rendered - 1})'
+            start = int(got[0][1:])
+            assert start <= rendered + 1, f'the second tab was rendered after b{rendered - 1} but shows b{start} first: it missed {start - rendered}'
+            assert got == [f'b{i}' for i in range(start, n)], f'gaps or repeats after b{start}: {len(got)} messages for {n - start}'
+            wait_until(lambda: len(feed(first)) == n, 10, 'the first tab got them all', first)
+            print(f'\n{share}: the second tab joined at b{start} of {n} and showed all {n - start} after it, once each')
+    finally: context.close()
