@@ -50,6 +50,15 @@ function cjmPage(config) {
       if (source) source.close();
     });
   }
+  // htmx 4's hx-sse reads until its element leaves the page: end the reads of the elements a swap removed.
+  function readersOf(elts) {
+    return Array.prototype.map.call(elts, function (elt) { return elt._htmx && elt._htmx.sse; }).filter(Boolean);
+  }
+  function endReads(connections) {
+    connections.forEach(function (connection) {
+      if (connection.reader) connection.reader.cancel().catch(function () { return null; });
+    });
+  }
   // Scripts already running (htmx, its extension, this one) stay as they are: a second copy of htmx would drop every hook.
   function running(script) {
     var src = script.getAttribute('src');
@@ -63,8 +72,10 @@ function cjmPage(config) {
     var htmx2 = window.htmx && typeof htmx.swap === 'function' && /^2\./.test(String(htmx.version));
     if (htmx2) htmx.swap(document.body, doc.body.innerHTML, {swapStyle: 'innerHTML'});  // its cleanup closes the old streams
     else {
+      var old = readersOf(document.querySelectorAll(S.CONNECT4));
       closeStreams();
       document.body.innerHTML = doc.body.innerHTML;
+      endReads(old);
       if (window.htmx) htmx.process(document.body);
     }
   }

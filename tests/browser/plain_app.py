@@ -26,7 +26,7 @@ def index(ext:int=1, htmx:int=2, stream:str='/sse/broadcast'):
     scripts = sse_hdrs(local='/assets') if ext else (Script(src='/assets/htmx.org/dist/htmx.min.js'), Script(src='/nowhere/sse.js'), sse_page_script())
     return (Title('plain'), *scripts, Main(P('feed:'), create_sse_element(stream, 'feed')))
 
-hits = {'/': 0, '/always-reset': 0}
+hits = {'/': 0, '/always-reset': 0, 'open': 0}
 
 @app.get('/hits')
 def get_hits(): return JSONResponse(hits)
@@ -36,10 +36,13 @@ async def always_reset():
     "A stream that never knows the page's position: a `reset` first, then nothing but comments for up to 60 s."
     hits['/always-reset'] += 1
     async def body():
-        yield 'id: 1000\nevent: reset\ndata: {"reason": "unknown_id", "last_event_id": null}\n\n'
-        for _ in range(60):
-            await asyncio.sleep(1)
-            yield ': idle\n\n'
+        hits['open'] += 1
+        try:
+            yield 'id: 1000\nevent: reset\ndata: {"reason": "unknown_id", "last_event_id": null}\n\n'
+            for _ in range(120):
+                await asyncio.sleep(0.5)
+                yield ': idle\n\n'
+        finally: hits['open'] -= 1
     return StreamingResponse(body(), media_type='text/event-stream', headers={'cache-control': 'no-store'})
 
 @app.get('/refused/{code}')

@@ -12,24 +12,29 @@ def cjm_errors(page):
     page.on('console', lambda msg: errors.append(msg.text) if msg.type == 'error' and 'cjm_fasthtml_sse' in msg.text else None)
     return errors
 
-def test_a_page_that_always_gets_a_reset_never_loops(browser, context, htmx2_assets):
+OPEN_STREAM = {2: """() => { const el = document.getElementById('feed');
+    const s = el && el['htmx-internal-data'] && el['htmx-internal-data'].sseEventSource; return !!s && s.readyState === 1; }""",
+               4: "() => { const el = document.getElementById('feed'); return !!(el && el._htmx && el._htmx.sse && el._htmx.sse.status === 200); }"}
+
+@pytest.mark.parametrize('htmx', [2, 4])
+def test_a_page_that_always_gets_a_reset_never_loops(browser, context, htmx2_assets, htmx4_assets, htmx):
     """A stream that answers every connection with a reset (the page's position is never known, e.g. a cached copy of a page
-    from before a restart): in 10 s the page asks the server for its markup a handful of times, not once per reset."""
-    with run_plain_app(htmx2_assets) as url:
+    from before a restart): in 10 s the page asks the server for its markup a handful of times, not once per reset, and
+    the streams of the markup it replaced are closed."""
+    with run_plain_app(htmx2_assets, htmx4_assets) as url:
         page = context.new_page()
         loads = []
         page.on('load', lambda p: loads.append(p.url))
-        page.goto(url + '/?stream=/always-reset')
+        page.goto(f'{url}/?htmx={htmx}&stream=/always-reset')
         page.wait_for_timeout(10_000)
         hits = httpx.get(url + '/hits', timeout=5).json()
-        print(f'\nalways reset: {hits["/"]} requests of the page and {hits["/always-reset"]} of its stream in 10 s, {len(loads)} page loads')
+        print(f'\nalways reset (htmx {htmx}): {hits["/"]} requests of the page and {hits["/always-reset"]} of its stream in 10 s, {hits["open"]} open at the end, {len(loads)} page loads')
         assert hits['/'] <= 8, f'the page looped: {hits}'
         assert hits['/'] >= 2, f'the page never tried to bring itself up to date: {hits}'
         assert len(loads) == 1, f'a page stale on arrival fetches fresh markup instead of reloading: {loads}'
         assert hits['/always-reset'] >= hits['/'], 'each fresh body opened its stream again'
-        assert page.evaluate("""() => { const el = document.getElementById('feed');
-            const s = el && el['htmx-internal-data'] && el['htmx-internal-data'].sseEventSource; return !!s && s.readyState === 1; }"""), \
-            'the fresh body has an open stream'
+        assert page.evaluate(OPEN_STREAM[htmx]), 'the fresh body has an open stream'
+        assert hits['open'] <= 2, f'the streams of replaced markup stay open: {hits}'
 
 @pytest.mark.parametrize('htmx,code', [(2, 400), (4, 403)])
 def test_a_refused_stream_logs_its_status_and_reason(browser, context, htmx2_assets, htmx4_assets, htmx, code):
