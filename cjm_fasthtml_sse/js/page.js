@@ -132,29 +132,38 @@ function cjmPage(config) {
   // A refused stream: an EventSource can't read the status, so fetch its URL once (per URL and page) to read the status and
   // the reason, and log them. The fetch is aborted as soon as the answer is known, so it never holds a stream open.
   function probe(url) {
-    var key = S.resumeKey(url);
-    if (probed[key] || !self.fetch || !self.AbortController) return Promise.resolve(null);
-    probed[key] = true;
+    var key = S.resumeKey(url), state = probed[key] = probed[key] || {tries: 0, done: false, busy: false};
+    if (state.done || state.busy || state.tries >= 3 || !self.fetch || !self.AbortController) return Promise.resolve(null);
+    state.tries += 1;
+    state.busy = true;
     var abort = new AbortController(), timer = setTimeout(function () { abort.abort(); }, 10000);
     return fetch(url, {credentials: 'same-origin', cache: 'no-store', headers: {'Accept': 'text/event-stream'}, signal: abort.signal})
       .then(function (response) {
+        state.done = true;  // an answer: never again for this URL (a network error may try again, up to 3 times)
         if (response.ok) return null;
         return response.text().then(function (text) { return {status: response.status, text: text}; });
       })
       .then(function (refused) {
+        state.busy = false;
         clearTimeout(timer);
         abort.abort();
         if (!refused) return null;
         console.error('cjm_fasthtml_sse: stream ' + S.parseUrl(url).pathname + ' refused: ' + refused.status + ' ' +
                       refused.text.replace(/\s+/g, ' ').trim().slice(0, 500));
         return refused;
-      }, function () { clearTimeout(timer); return null; });
+      }, function () { state.busy = false; clearTimeout(timer); return null; });
   }
 
   S.onSources({
     watch: function (source, url) {
       source.addEventListener('reset', function (event) { onReset(elementOf(source), event.data, event.lastEventId, url); });
-      source.addEventListener('error', function () { if (source.readyState === 2) probe(url); });
+      // Closed after an error: refused. A stand-in of the shared connection never closes (its hub retries), so one that
+      // fails before it ever opened is checked too.
+      var opened = false;
+      source.addEventListener('open', function () { opened = true; });
+      source.addEventListener('error', function () {
+        if (source.readyState === 2 || (!opened && window.cjmSharedSSE && source instanceof window.cjmSharedSSE.SharedEventSource)) probe(url);
+      });
     },
     event: function (type) { arrived(type); }
   });

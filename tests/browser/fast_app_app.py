@@ -22,9 +22,14 @@ setup_broadcast_routes(app, manager, element_builder=feed_item)
 add_shared_worker_route(app)
 
 @rt('/')
-def get():
+def get(stream:str='/sse/broadcast'):
     return Titled('fast_app', Main(P('tabs sharing: ', Span('?', id='tabs', data_sse_shared_tabs='')), Ul(id='feed'),
-                                   create_sse_element('/sse/broadcast', element_id='listener', hidden=True, hx_swap='none')))
+                                   create_sse_element(stream, element_id='listener', hidden=True, hx_swap='none')))
+
+@rt('/refused/{code}')
+def get(code:int):
+    from starlette.responses import PlainTextResponse
+    return PlainTextResponse(f"identify returned 'bob@example.com', which is not a valid user id (refused with {code})", status_code=code)
 
 @rt('/send')
 async def post(text:str):

@@ -55,6 +55,19 @@ def test_a_refused_stream_logs_its_status_and_reason(browser, context, htmx2_ass
     assert not [e for e in errors if 'did not load' in e], f'a refused stream is not a missing extension: {errors}'
 
 
+def test_a_refused_shared_stream_logs_its_status_and_reason(browser, context, htmx2_assets):
+    "With tab sharing, the shared worker holds the connection and retries it: the tab still logs why the server refused it."
+    serve_cdn_locally(context, htmx2_assets)
+    with run_fast_app() as url:
+        page = context.new_page()
+        errors = cjm_errors(page)
+        page.goto(url + '/?stream=/refused/403')
+        wait_until(lambda: any('refused' in e for e in errors), 10, 'the refusal in the console', page)
+        assert page.evaluate('cjmSharedSSE.mode') == 'worker'
+        page.wait_for_timeout(2000)
+    refused = [e for e in errors if 'refused' in e]
+    assert len(refused) == 1 and "stream /refused/403 refused: 403 identify returned 'bob@example.com'" in refused[0], errors
+
 def test_shared_worker_route_under_fast_app(browser, context, htmx2_assets):
     "Under fast_app(), whose static route matches any .js path: the worker script is served, and two tabs share through it."
     serve_cdn_locally(context, htmx2_assets)
