@@ -22,6 +22,8 @@ SCRIPTS = {
     'page-default': lambda: sse_page_script(),
     'page-awkward': lambda: sse_page_script(extension_wait=2**53 + 1, debug=True),
     'hdrs-page': lambda: sse_hdrs(include_htmx=False)[-1],
+    'hdrs-helpers': lambda: sse_hdrs(include_htmx=False, helpers=(create_status_monitor_script(), cleanup_sse_on_unload(),
+                                     create_reconnection_script(), create_connection_manager_script(), create_shared_connection_script()))[-1],
     'monitor-default': lambda: create_status_monitor_script(),
     'monitor-hostile': lambda: create_status_monitor_script(StatusMonitorConfig(
         HOSTILE, source=HOSTILE, labels={s: HOSTILE for s in STATUS_STATES}, classes={'offline': HOSTILE},

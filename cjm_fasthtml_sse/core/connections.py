@@ -313,15 +313,25 @@ def sse_script_urls(htmx:int=2, # htmx major version: 2 or 4
     return {k: f"{local.rstrip('/')}/{pkg}/{path}" for k, pkg, ver, path in files}
 
 # %% ../../nbs/core/connections.ipynb #8548e613
+def _without_common(script:Script, # A Script made by one of this module's helpers
+                   )->str: # Its code after its copy of `common.js`
+    "The code of a helper's Script without the copy of `common.js` it starts with; `ValueError` for any other Script."
+    code, common = ''.join(str(ch) for ch in getattr(script, 'children', ())), _js_source('common.js')
+    if getattr(script, 'tag', None) != 'script' or not code.startswith(common + '\n'):
+        raise ValueError(f"helpers must be Scripts made by this module's helpers (create_status_monitor_script(), ...), not {script!r}")
+    return code[len(common) + 1:]
+
 def sse_hdrs(htmx:int=2, # htmx major version: 2 (with `htmx-ext-sse`) or 4 (with its `hx-sse` extension)
              local:Optional[str]=None, # URL prefix where the npm packages are served (see `serve_sse_assets`); `None` for the CDN
              include_htmx:bool=True, # Include htmx itself; `False` when the app already loads it (FastHTML's default headers do)
-             catch_up:bool=True, # Include `sse_page_script()`; `False` gives up resuming after cuts, handling `reset`, and the missing-extension error
-            )->tuple: # `Script` elements for the app's `hdrs`: htmx, its SSE extension, then the page script
+             catch_up:bool=True, # Include `sse_page_script()`; `False` gives up resuming after cuts, handling `reset`, and the wiring errors
+             helpers:tuple=(), # Scripts of this module's helpers to add, e.g. `(create_status_monitor_script(),)`: one copy of `common.js` serves them all
+            )->tuple: # `Script` elements for the app's `hdrs`: htmx, its SSE extension, then one script with the page script and `helpers`
     "The scripts a page needs for SSE with htmx: pinned htmx, its SSE extension, and the library's page script."
     urls = sse_script_urls(htmx, local)
     scripts = (Script(src=urls['htmx']), Script(src=urls['sse'])) if include_htmx else (Script(src=urls['sse']),)
-    return scripts + (sse_page_script(),) if catch_up else scripts
+    bodies = ([_without_common(sse_page_script())] if catch_up else []) + [_without_common(h) for h in helpers]
+    return scripts + (Script('\n'.join([_js_source('common.js'), *bodies])),) if bodies else scripts
 
 # %% ../../nbs/core/connections.ipynb #a00f0c8e
 def serve_sse_assets(app, # FastHTML (or Starlette) app

@@ -93,3 +93,17 @@ def test_htmx_loaded_twice_is_named(browser, context, htmx2_assets):
     assert len(errors) == 1, errors
     assert 'htmx is loaded 2 times' in errors[0] and 'sse_hdrs(include_htmx=False)' in errors[0], errors[0]
     assert 'did not load' not in errors[0], errors[0]
+
+
+def test_helpers_through_sse_hdrs_share_one_common_js(browser, context, htmx2_assets):
+    "sse_hdrs(helpers=...) puts one copy of common.js on the page, and the helpers still work: the monitor shows the stream."
+    with run_plain_app(htmx2_assets) as url:
+        page = context.new_page()
+        errors = cjm_errors(page)
+        page.goto(url + '/?helpers=1')
+        page.wait_for_function("document.getElementById('sse-status').dataset.sseStatus === 'connected'", timeout=10_000)
+        copies = page.evaluate("[...document.scripts].filter(s => s.textContent.includes('var cjmSSE = self.cjmSSE ||')).length")
+        assert copies == 1, copies
+        httpx.post(url + '/send', data={'text': 'one copy'}, timeout=5).raise_for_status()
+        page.wait_for_function("document.getElementById('feed').textContent.includes('one copy')", timeout=5_000)
+    assert errors == [], errors
