@@ -22,6 +22,8 @@ SCRIPTS = {
     'page-default': lambda: sse_page_script(),
     'page-awkward': lambda: sse_page_script(extension_wait=2**53 + 1, debug=True),
     'hdrs-page': lambda: sse_hdrs(include_htmx=False)[-1],
+    'hdrs-helpers': lambda: sse_hdrs(include_htmx=False, helpers=(create_status_monitor_script(), cleanup_sse_on_unload(),
+                                     create_reconnection_script(), create_connection_manager_script(), create_shared_connection_script()))[-1],
     'monitor-default': lambda: create_status_monitor_script(),
     'monitor-hostile': lambda: create_status_monitor_script(StatusMonitorConfig(
         HOSTILE, source=HOSTILE, labels={s: HOSTILE for s in STATUS_STATES}, classes={'offline': HOSTILE},
@@ -201,24 +203,27 @@ function noTabs(p) { return p.got.filter(function (m) { return m.t !== 'tabs'; }
 function tabCounts(p) { return p.got.filter(function (m) { return m.t === 'tabs'; }).map(function (m) { return m.count; }); }
 result.A = noTabs(A).map(function (m) { return m.t === 'ev' ? [m.ev.type, m.ev.id, m.ev.fresh] : [m.t, m.state]; });
 result.tabsA = tabCounts(A);
-result.acks = [B, C, D].map(function (p) { var a = noTabs(p)[noTabs(p).length - 1]; return {t: a.t, state: a.state, from: a.from, events: a.events.map(function (e) { return e.id + ':' + e.data; }), reset: a.reset}; });
+result.acks = [B, C, D].map(function (p) { var a = noTabs(p)[noTabs(p).length - 1]; return {t: a.t, state: a.state, from: a.from, events: a.events.map(function (e) { return e.id + ':' + e.data; }), catchUp: a.catchUp}; });
+result.catchUpUrl = instances[1].url;
 first.readyState = 2;
 first.onerror();
 result.retryIn = timers[timers.length - 1].ms;
 result.beforeRetry = instances.length;
 timers[timers.length - 1].fn();
-result.reopenedUrl = instances[1].url;
+result.reopenedUrl = instances[2].url;
 A.send({t: 'unsub', tab: 'A', sub: 'A.1'});
 B.send({t: 'bye', tab: 'B'});
+result.catchUpOpen = !instances[1].closed;
 C.send({t: 'unsub', tab: 'C', sub: 'C.1'});
-result.openWhileWanted = !instances[1].closed;
+result.catchUpClosed = !!instances[1].closed;
+result.openWhileWanted = !instances[2].closed;
 result.tabsD = tabCounts(D);
 D.send({t: 'unsub', tab: 'D', sub: 'D.1'});
-result.closedWhenUnwanted = !!instances[1].closed;
+result.closedWhenUnwanted = !!instances[2].closed;
 var key2 = key + '?channel=x';
 A.send({t: 'sub', tab: 'A', sub: 'A.2', key: key2, lastId: '200'});
 B.send({t: 'sub', tab: 'B', sub: 'B.2', key: key2, lastId: '150'});
-result.rewind = [instances[2].url, !!instances[2].closed, instances[3].url];
+result.rewind = [instances[3].url, !!instances[3].closed, instances[4].url];
 process.stdout.write(JSON.stringify(result));
 """
     path = tmp_path / 'hub.js'
@@ -232,14 +237,16 @@ process.stdout.write(JSON.stringify(result));
                         ['message', '102', False], ['custom', '103', True]]
     b, c, d = out['acks']
     # The buffer holds 3 events, so it covers everything after 101: B gets what it missed, oldest first.
-    assert b == {'t': 'ack', 'state': 'open', 'from': '103', 'events': ['102:m102', '102:no id of its own', '103:c103'], 'reset': None}
-    # C asks for events after 50, which the buffer no longer reaches: a reset shaped like the server's, with the newest id.
-    assert c['events'] == [] and c['reset']['type'] == 'reset' and c['reset']['id'] == '103' and c['reset']['fresh'] is True
-    assert json.loads(c['reset']['data']) == {'reason': 'not_buffered', 'last_event_id': '50'}
+    assert b == {'t': 'ack', 'state': 'open', 'from': '103', 'events': ['102:m102', '102:no id of its own', '103:c103'], 'catchUp': False}
+    # C asks for events after 50, which the buffer no longer reaches: no reset, but a catch-up stream of its own from the
+    # server's log, after 50, open while C wants it (tests/js/hub.test.js follows one to its end).
+    assert c['events'] == [] and c['catchUp'] is True
+    assert out['catchUpUrl'] == 'http://app.test/sse/broadcast?last_event_id=50'
+    assert out['catchUpOpen'] and out['catchUpClosed']
     # D has no id: live events only, and it learns where the stream is.
-    assert d == {'t': 'ack', 'state': 'open', 'from': '103', 'events': [], 'reset': None}
+    assert d == {'t': 'ack', 'state': 'open', 'from': '103', 'events': [], 'catchUp': False}
     # A source the browser gave up on is reopened after 0.5 s, resuming after the last id the hub saw.
-    assert (out['retryIn'], out['beforeRetry'], out['reopenedUrl']) == (500, 1, 'http://app.test/sse/broadcast?last_event_id=103')
+    assert (out['retryIn'], out['beforeRetry'], out['reopenedUrl']) == (500, 2, 'http://app.test/sse/broadcast?last_event_id=103')
     assert out['openWhileWanted'] and out['closedWhenUnwanted']
     # Every tab hears how many tabs share the connections: A saw the count grow to 4; D saw it grow, then shrink as A, B and C left.
     assert out['tabsA'] == [1, 2, 3, 4]

@@ -10,7 +10,7 @@ JS_TESTS = sorted((Path(__file__).parent / 'js').glob('*.test.js'))
 def node(): return require_program('node', 'apt-get install nodejs')
 
 def test_there_are_js_tests():
-    assert {p.name for p in JS_TESTS} >= {'common.test.js', 'page.test.js', 'shared.test.js'}
+    assert {p.name for p in JS_TESTS} >= {'common.test.js', 'page.test.js', 'shared.test.js', 'hub.test.js', 'monitor.test.js'}
 
 @pytest.mark.parametrize('path', JS_TESTS, ids=lambda p: p.name)
 def test_node_test(node, path):

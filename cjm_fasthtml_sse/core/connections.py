@@ -27,6 +27,7 @@ from fastcore.basics import patch
 from fastcore.xml import FT
 from fasthtml.common import Div, FastHTML, Script, Span
 from starlette.responses import Response
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from .streaming import sse_event, encode_json
 
@@ -274,9 +275,14 @@ def _script(fn:str, # Function that the last file defines, called with `settings
 # %% ../../nbs/core/connections.ipynb #589fc61d
 def sse_page_script(extension_wait:int=4000, # Milliseconds to wait for htmx 4's `hx-sse` to start a stream before reporting it missing
                     debug:bool=False, # Log to the browser console
+                    reset_backoff:int=1000, # Milliseconds before a second recovery from `reset`; it doubles with each one in a row
+                    reset_backoff_max:int=60000, # The longest wait between two recoveries
                    )->Script: # The script `sse_hdrs` adds by default
-    "The page script: streams resume after the last event seen, `reset` fires a cancelable `sse:reset` and then reloads, a missing extension is reported."
-    return _script('cjmPage', dict(extensionWaitMs=_positive_int('extension_wait', extension_wait), debug=bool(debug)), 'page.js')
+    "The page script: streams resume after the last event seen, `reset` fires a cancelable `sse:reset` and then brings the page up to date, wiring mistakes are reported."
+    settings = dict(extensionWaitMs=_positive_int('extension_wait', extension_wait), debug=bool(debug),
+                    resetBackoffMs=_positive_int('reset_backoff', reset_backoff),
+                    resetBackoffMaxMs=_positive_int('reset_backoff_max', reset_backoff_max))
+    return _script('cjmPage', settings, 'page.js')
 
 # %% ../../nbs/core/connections.ipynb #e497a444
 HTMX_VERSION, HTMX_SSE_VERSION, HTMX4_VERSION = '2.0.11', '2.2.4', '4.0.1'
@@ -307,15 +313,25 @@ def sse_script_urls(htmx:int=2, # htmx major version: 2 or 4
     return {k: f"{local.rstrip('/')}/{pkg}/{path}" for k, pkg, ver, path in files}
 
 # %% ../../nbs/core/connections.ipynb #8548e613
+def _without_common(script:Script, # A Script made by one of this module's helpers
+                   )->str: # Its code after its copy of `common.js`
+    "The code of a helper's Script without the copy of `common.js` it starts with; `ValueError` for any other Script."
+    code, common = ''.join(str(ch) for ch in getattr(script, 'children', ())), _js_source('common.js')
+    if getattr(script, 'tag', None) != 'script' or not code.startswith(common + '\n'):
+        raise ValueError(f"helpers must be Scripts made by this module's helpers (create_status_monitor_script(), ...), not {script!r}")
+    return code[len(common) + 1:]
+
 def sse_hdrs(htmx:int=2, # htmx major version: 2 (with `htmx-ext-sse`) or 4 (with its `hx-sse` extension)
              local:Optional[str]=None, # URL prefix where the npm packages are served (see `serve_sse_assets`); `None` for the CDN
              include_htmx:bool=True, # Include htmx itself; `False` when the app already loads it (FastHTML's default headers do)
-             catch_up:bool=True, # Include `sse_page_script()`; `False` gives up resuming after cuts, handling `reset`, and the missing-extension error
-            )->tuple: # `Script` elements for the app's `hdrs`: htmx, its SSE extension, then the page script
+             catch_up:bool=True, # Include `sse_page_script()`; `False` gives up resuming after cuts, handling `reset`, and the wiring errors
+             helpers:tuple=(), # Scripts of this module's helpers to add, e.g. `(create_status_monitor_script(),)`: one copy of `common.js` serves them all
+            )->tuple: # `Script` elements for the app's `hdrs`: htmx, its SSE extension, then one script with the page script and `helpers`
     "The scripts a page needs for SSE with htmx: pinned htmx, its SSE extension, and the library's page script."
     urls = sse_script_urls(htmx, local)
     scripts = (Script(src=urls['htmx']), Script(src=urls['sse'])) if include_htmx else (Script(src=urls['sse']),)
-    return scripts + (sse_page_script(),) if catch_up else scripts
+    bodies = ([_without_common(sse_page_script())] if catch_up else []) + [_without_common(h) for h in helpers]
+    return scripts + (Script('\n'.join([_js_source('common.js'), *bodies])),) if bodies else scripts
 
 # %% ../../nbs/core/connections.ipynb #a00f0c8e
 def serve_sse_assets(app, # FastHTML (or Starlette) app
@@ -323,13 +339,13 @@ def serve_sse_assets(app, # FastHTML (or Starlette) app
                      htmx:int=2, # htmx major version whose files must be there: 2 or 4
                      path:str=SSE_ASSETS_PATH, # URL path to serve the packages under
                     )->str: # `path`, to pass to `sse_hdrs` as `local`
-    "Serve the npm packages in `folder` from `app` at `path`, after checking that htmx and its SSE extension are there."
+    "Serve the npm packages in `folder` from `app` at `path` (ahead of `fast_app`'s static route), after checking that htmx and its SSE extension are there."
     root = Path(folder)
     if (root / 'node_modules').is_dir(): root = root / 'node_modules'
     missing = [str(root / pkg / p) for _, pkg, _, p in _SSE_FILES[_htmx_major(htmx)] if not (root / pkg / p).is_file()]
     if missing: raise FileNotFoundError(f"missing {', '.join(missing)}; install them with `{npm_install_command(htmx, folder)}`")
     if not isinstance(path, str) or not path.startswith('/'): raise ValueError(f"path must be a URL path starting with '/', not {path!r}")
-    app.mount(path.rstrip('/') or '/', StaticFiles(directory=root))
+    app.router.routes.insert(0, Mount(path.rstrip('/') or '/', StaticFiles(directory=root)))
     return path
 
 # %% ../../nbs/core/connections.ipynb #5594ab31
@@ -433,9 +449,11 @@ def shared_worker_js()->str: # JavaScript source of the shared worker
 def add_shared_worker_route(app, # FastHTML (or Starlette) app
                             path:str=SHARED_WORKER_PATH, # Where to serve the worker
                            )->str: # `path`, to pass as `worker_url`
-    "Serve `shared_worker_js()` at `path` on `app`."
+    "Serve `shared_worker_js()` at `path` on `app`, ahead of its other routes (`fast_app`'s static route matches any `.js` path)."
+    if not isinstance(path, str) or not path.startswith('/'): raise ValueError(f"path must be a URL path starting with '/', not {path!r}")
     body = shared_worker_js()
     def shared_worker(request): return Response(body, media_type='text/javascript', headers={'cache-control': 'no-cache'})
-    if isinstance(app, FastHTML): app.route(path, methods=['get'])(shared_worker)
-    else: app.router.add_route(path, shared_worker, methods=['GET'])
+    routes = app.router.routes
+    routes[:] = [r for r in routes if not (getattr(r, 'path', None) == path and getattr(r, 'name', None) == 'cjm_sse_shared_worker')]
+    routes.insert(0, Route(path, shared_worker, methods=['GET'], name='cjm_sse_shared_worker'))
     return path

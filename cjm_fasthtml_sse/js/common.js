@@ -3,7 +3,11 @@
 var cjmSSE = self.cjmSSE || (function () {
   'use strict';
   var RESUME_PARAM = 'last_event_id';
+  // The stream elements: htmx 2's (htmx-ext-sse), htmx 4's (hx-sse), and both. Every script selects them through these.
   var CONNECT = '[sse-connect],[data-sse-connect]';
+  var CONNECT4 = '[hx-sse\\:connect],[data-hx-sse\\:connect]';
+  var STREAMS = CONNECT + ',' + CONNECT4;
+  var URL_ATTRS = ['sse-connect', 'data-sse-connect', 'hx-sse:connect', 'data-hx-sse:connect'];
   var LISTENERS = '[sse-swap],[data-sse-swap],[hx-trigger],[data-hx-trigger]';
 
   // Event ids and stream URLs
@@ -20,6 +24,13 @@ var cjmSSE = self.cjmSSE || (function () {
     if (id) u.searchParams.set(RESUME_PARAM, id);
     else u.searchParams.delete(RESUME_PARAM);
     return u.href;
+  }
+  function connectUrl(elt) {
+    for (var i = 0; i < URL_ATTRS.length; i++) {
+      var url = elt.getAttribute(URL_ATTRS[i]);
+      if (url) return url;
+    }
+    return null;
   }
   function compareIds(a, b) {
     if (!/^[0-9]+$/.test(a) || !/^[0-9]+$/.test(b)) return null;
@@ -64,11 +75,15 @@ var cjmSSE = self.cjmSSE || (function () {
   // The one hook on `htmx.createEventSource`. Every new source starts after the last event the page saw from its URL,
   // is made by `factory(url, inner)` (the shared-connection script sets one; `inner` is the extension's own), and is watched
   // by every `watch(source, url)`.
-  var factory = null, watchers = [];
+  var factory = null, watchers = [], listeners = [];
   function defaultFactory(url) { return new EventSource(url, {withCredentials: true}); }
   function track(source, url) {
     var add = source.addEventListener, types = Object.create(null);
-    function record(event) { saw(url, event.lastEventId, event.type === 'reset'); }
+    function record(event) {
+      if (typeof event.data !== 'string') return;
+      saw(url, event.lastEventId, event.type === 'reset');
+      listeners.forEach(function (fn) { fn(event.type, url, source); });
+    }
     function watch(type) {
       if (types[type]) return;
       types[type] = true;
@@ -101,6 +116,7 @@ var cjmSSE = self.cjmSSE || (function () {
   function onSources(options) {
     if (options && options.factory) factory = options.factory;
     if (options && options.watch) watchers.push(options.watch);
+    if (options && options.event) listeners.push(options.event);
     if (!hook() && self.document) document.addEventListener('DOMContentLoaded', hook);
   }
   // htmx 4's hx-sse parses the bytes of a `fetch` response. A stream shared between tabs reaches each tab as events the
@@ -111,11 +127,16 @@ var cjmSSE = self.cjmSSE || (function () {
     if (type && type !== 'message') text += 'event: ' + type + '\n';
     return text + String(data).split('\n').map(function (line) { return 'data: ' + line + '\n'; }).join('') + '\n';
   }
+  function onReady(fn) {
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', fn);
+    else fn();
+  }
   function log(on, label, args) {
     if (on) console.log.apply(console, [label].concat(Array.prototype.slice.call(args)));
   }
 
-  return {RESUME_PARAM: RESUME_PARAM, CONNECT: CONNECT, LISTENERS: LISTENERS, parseUrl: parseUrl, resumeKey: resumeKey,
+  return {RESUME_PARAM: RESUME_PARAM, CONNECT: CONNECT, CONNECT4: CONNECT4, STREAMS: STREAMS, LISTENERS: LISTENERS,
+          connectUrl: connectUrl, onReady: onReady, parseUrl: parseUrl, resumeKey: resumeKey,
           resumeFrom: resumeFrom, withResume: withResume, compareIds: compareIds, positions: positions, saw: saw,
           resumeUrl: resumeUrl, eventText: eventText, sourceOf: sourceOf, reopen: reopen, onSources: onSources, log: log,
           defaultFactory: defaultFactory};

@@ -1,5 +1,6 @@
 // cjm_fasthtml_sse: the hub that holds one EventSource per stream URL for all tabs, in the shared worker or in the leading tab.
 function Hub(out, options) {
+  'use strict';
   var withResume = cjmSSE.withResume, compareIds = cjmSSE.compareIds;
   var hub = this, streams = Object.create(null), tabCount = -1;
   var bufferSize = Math.max(1, options.bufferSize | 0) || 100;
@@ -25,6 +26,7 @@ function Hub(out, options) {
     if (s.types[type]) return;
     s.types[type] = true;
     if (s.es) attach(s, s.es, type);
+    for (var sub in s.catching) catchUpOn(s, s.catching[sub], s.catching[sub].es, type);
   }
   function open(s) {
     s.timer = null;
@@ -79,14 +81,54 @@ function Hub(out, options) {
     }
     var covered = s.since === null ? null : compareIds(last, s.since);
     if (covered !== null && covered >= 0) return {events: s.buffer.slice()};
-    var data = JSON.stringify({reason: 'not_buffered', last_event_id: last});
-    return {events: [], reset: {type: 'reset', data: data, id: s.lastId, fresh: true}};
+    return {events: [], short: true};
+  }
+  // A tab that is further behind than the buffer reaches gets its own stream from the server's log, resuming after its
+  // last id. Its events go to that subscription only, in order, and the tab ignores the shared stream meanwhile. Once the
+  // buffer reaches back to the last event it got, the catch-up stream closes and the tab gets the buffered rest: from
+  // there it follows the shared stream, with nothing lost and nothing twice (the tab drops ids it already has).
+  function catchUpOn(s, c, es, type) {
+    es.addEventListener(type, function (event) { if (c.es === es) caughtUp(s, c, type, event); });
+  }
+  function catchUp(s, sub, tab, last) {
+    var c = s.catching[sub] = {sub: sub, tab: tab, lastId: last, esLastId: '', es: null, timer: null, delay: 0};
+    function connect() {
+      c.timer = null;
+      var es = c.es = new EventSource(withResume(s.key, c.lastId), {withCredentials: true});
+      c.esLastId = '';
+      log('catching', sub, 'up on', s.key, 'from the server, after event', c.lastId);
+      for (var type in s.types) catchUpOn(s, c, es, type);
+      es.onopen = function () { if (c.es === es) c.delay = 0; };
+      es.onerror = function () {
+        if (c.es !== es || es.readyState !== EventSource.CLOSED) return;
+        c.delay = Math.min(30000, c.delay ? 2 * c.delay : 500);
+        c.timer = setTimeout(connect, c.delay);
+      };
+    }
+    connect();
+  }
+  function endCatchUp(s, c) {
+    if (c.es) c.es.close();
+    if (c.timer) clearTimeout(c.timer);
+    c.es = null;
+    delete s.catching[c.sub];
+  }
+  function caughtUp(s, c, type, event) {
+    var id = event.lastEventId || '', fresh = id !== '' && id !== c.esLastId;
+    if (fresh) c.esLastId = c.lastId = id;
+    out([c.tab], {t: 'ev', key: s.key, sub: c.sub, ev: {type: type, data: event.data, id: id, fresh: fresh}});
+    var rest = fresh ? missed(s, c.lastId) : {short: true};
+    if (rest.short) return;
+    endCatchUp(s, c);
+    log(c.sub, 'caught up on', s.key);
+    out([c.tab], {t: 'caught', key: s.key, sub: c.sub, events: rest.events});
   }
   function subscribe(m) {
     var key = String(m.key), last = m.lastId ? String(m.lastId) : '', s = streams[key];
     if (!s) {
       s = streams[key] = {key: key, es: null, esLastId: '', lastId: last, since: last || null, buffer: [],
-                          subs: Object.create(null), types: Object.create(null), state: 'connecting', delay: 0, timer: null, seen: false};
+                          subs: Object.create(null), types: Object.create(null), state: 'connecting', delay: 0, timer: null, seen: false,
+                          catching: Object.create(null)};
     }
     s.subs[m.sub] = m.tab;
     ['message', 'reset'].concat(m.types || []).forEach(function (type) { listen(s, String(type)); });
@@ -98,11 +140,14 @@ function Hub(out, options) {
         if (s.es) { s.es.close(); s.es = null; s.state = 'connecting'; }
       }
     } else if (last) answer = missed(s, last);
-    out([m.tab], {t: 'ack', sub: m.sub, key: key, state: s.state, from: s.lastId, events: answer.events, reset: answer.reset || null});
+    if (s.catching[m.sub]) endCatchUp(s, s.catching[m.sub]);
+    if (answer.short) catchUp(s, m.sub, m.tab, last);
+    out([m.tab], {t: 'ack', sub: m.sub, key: key, state: s.state, from: s.lastId, events: answer.events, catchUp: !!answer.short});
     schedule(s);
     shareTabs(m.tab);
   }
   function drop(s) {
+    for (var sub in s.catching) endCatchUp(s, s.catching[sub]);
     if (s.es) s.es.close();
     if (s.timer) clearTimeout(s.timer);
     delete streams[s.key];
@@ -111,7 +156,11 @@ function Hub(out, options) {
   function forget(test) {
     for (var key in streams) {
       var s = streams[key];
-      for (var sub in s.subs) if (test(sub, s.subs[sub])) delete s.subs[sub];
+      for (var sub in s.subs) {
+        if (!test(sub, s.subs[sub])) continue;
+        delete s.subs[sub];
+        if (s.catching[sub]) endCatchUp(s, s.catching[sub]);
+      }
       if (!Object.keys(s.subs).length) drop(s);
     }
     shareTabs();

@@ -1,6 +1,7 @@
 // cjm_fasthtml_sse: poll a JSON stats endpoint, fill `[data-sse-stats=KEY]` elements and dispatch `sse:stats`.
 function cjmConnectionManager(config) {
   'use strict';
+  var S = cjmSSE;
   var endpoint = config.endpoint;
   var interval = config.interval;
   var busy = false;
@@ -25,8 +26,7 @@ function cjmConnectionManager(config) {
       .catch(function (error) { console.warn('[SSE stats]', error); })
       .then(function () { busy = false; });
   }
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', update);
-  else update();
+  S.onReady(update);
   setInterval(update, interval);
   ['htmx:sseOpen', 'htmx:sseError', 'htmx:sse:after:connection', 'htmx:sse:error'].forEach(function (name) {
     document.addEventListener(name, update);

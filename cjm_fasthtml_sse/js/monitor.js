@@ -1,17 +1,15 @@
 // cjm_fasthtml_sse: keep the status indicator showing the real state of the page's streams (htmx 2 and htmx 4).
 function cjmStatusMonitor(config) {
   'use strict';
-  var STREAMS = config.source || '[sse-connect],[data-sse-connect],[hx-sse\\:connect]';
+  var S = cjmSSE, STREAMS = config.source || S.STREAMS;
   var RANK = {connected: 0, connecting: 1, reconnecting: 2, offline: 3};
   var LEAVING_MS = 3000;
   var opened = new WeakSet(), ended = new WeakSet(), retrying = new WeakSet(), closed = new WeakSet();
   var shown = null, downSince = null, leavingUntil = 0;
-  function log() {
-    if (config.debug) console.log.apply(console, ['[SSE status]'].concat(Array.prototype.slice.call(arguments)));
-  }
+  function log() { S.log(config.debug, '[SSE status]', arguments); }
   function tokens(text) { return String(text || '').split(/\s+/).filter(Boolean); }
   function stateOf(elt) {
-    var data = elt['htmx-internal-data'], source = data && data.sseEventSource;
+    var source = S.sourceOf(elt);
     if (source) {
       if (source.readyState === 1) return 'connected';
       if (source.readyState === 0) return opened.has(elt) ? 'reconnecting' : 'connecting';
@@ -61,7 +59,8 @@ function cjmStatusMonitor(config) {
     if (detail.source && detail.source.readyState === 2) retrying.add(detail.source);
   });
   on('htmx:sseClose', function (elt, detail) {
-    if (detail.source) closed.add(detail.source);
+    // A swap replaced the element (the page script's fresh markup, say): the new element reports for the page, not this one.
+    if (detail.source && detail.type !== 'nodeReplaced') closed.add(detail.source);
     if (detail.type === 'unload') leavingUntil = Date.now() + LEAVING_MS;
   });
   on('htmx:sse:after:connection', function (elt) { opened.add(elt); ended.delete(elt); }, true);
@@ -71,7 +70,6 @@ function cjmStatusMonitor(config) {
   window.addEventListener('pageshow', function (event) { if (event.persisted) { leavingUntil = 0; check(); } });
   window.addEventListener('online', check);
   window.addEventListener('offline', check);
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', check);
-  else check();
+  S.onReady(check);
   setInterval(check, config.checkInterval);
 }

@@ -22,74 +22,86 @@ function cjmSharedConnections(config) {
     waiting.splice(0).forEach(fn);
   }
 
-  class SharedEventSource extends EventTarget {
-    constructor(url) {
-      super();
-      this.url = new URL(url, location.href).href;
-      this.withCredentials = true;
-      this.readyState = 0;
-      this.onopen = this.onmessage = this.onerror = null;
-      this._key = resumeKey(this.url);
-      this._lastId = resumeFrom(this.url);
-      this._sub = tab + '.' + (++count);
-      this._types = Object.create(null);
-      this._types.message = this._types.reset = true;
-      this._acked = false;
-      proxies[this._sub] = this;
-      this._subscribe();
-    }
-    _subscribe() {
-      this._acked = false;
-      post({t: 'sub', tab: tab, sub: this._sub, key: this._key, lastId: this._lastId, types: Object.keys(this._types)});
-    }
-    addEventListener(type, listener, options) {
-      super.addEventListener(type, listener, options);
-      type = String(type);
-      if (this._types[type] || this.readyState === 2) return;
-      this._types[type] = true;
-      post({t: 'listen', tab: tab, key: this._key, type: type});
-    }
-    close() {
-      if (this.readyState === 2) return;
-      this.readyState = 2;
-      delete proxies[this._sub];
-      post({t: 'unsub', tab: tab, sub: this._sub});
-    }
-    _fire(type, init) {
-      var event = init ? new MessageEvent(type, init) : new Event(type);
-      this.dispatchEvent(event);
-      var handler = this['on' + type];
-      if (typeof handler === 'function') handler.call(this, event);
-    }
-    _ack(m) {
-      if (this.readyState === 2) return;
-      this._acked = true;
-      if (!this._lastId && m.from) this._lastId = m.from;
-      this._state(m.state);
-      var self = this;
-      if (m.reset) this._event(m.reset);
-      (m.events || []).forEach(function (ev) { self._event(ev); });
-    }
-    _state(state) {
-      if (this.readyState === 2) return;
-      if (state === 'open' && this.readyState !== 1) {
-        this.readyState = 1;
-        this._fire('open');
-      } else if (state === 'error') {
-        this.readyState = 0;
-        this._fire('error');
-      }
-    }
-    _event(ev) {
-      if (!this._acked || this.readyState === 2) return;
-      if (ev.fresh && this._lastId) {
-        var c = compareIds(ev.id, this._lastId);
-        if (c !== null && c <= 0) return;
-      }
-      if (ev.fresh) this._lastId = ev.id;
-      this._fire(ev.type, {data: ev.data, lastEventId: ev.id, origin: location.origin});
-    }
+  // The stand-in EventSource: a real EventTarget (made with Reflect.construct, the ES5 way to subclass a built-in), fed by
+  // the hub instead of a connection of its own.
+  function SharedEventSource(url) {
+    var me = Reflect.construct(EventTarget, [], SharedEventSource);
+    me.url = new URL(url, location.href).href;
+    me.withCredentials = true;
+    me.readyState = 0;
+    me.onopen = me.onmessage = me.onerror = null;
+    me._key = resumeKey(me.url);
+    me._lastId = resumeFrom(me.url);
+    me._sub = tab + '.' + (++count);
+    me._types = Object.create(null);
+    me._types.message = me._types.reset = true;
+    me._acked = false;
+    me._catching = false;
+    proxies[me._sub] = me;
+    me._subscribe();
+    return me;
   }
+  SharedEventSource.prototype = Object.create(EventTarget.prototype, {constructor: {value: SharedEventSource, writable: true, configurable: true}});
+  Object.setPrototypeOf(SharedEventSource, EventTarget);
+  var proto = SharedEventSource.prototype;
+  proto._subscribe = function () {
+    this._acked = false;
+    this._catching = false;
+    post({t: 'sub', tab: tab, sub: this._sub, key: this._key, lastId: this._lastId, types: Object.keys(this._types)});
+  };
+  proto.addEventListener = function (type, listener, options) {
+    EventTarget.prototype.addEventListener.call(this, type, listener, options);
+    type = String(type);
+    if (this._types[type] || this.readyState === 2) return;
+    this._types[type] = true;
+    post({t: 'listen', tab: tab, key: this._key, type: type});
+  };
+  proto.close = function () {
+    if (this.readyState === 2) return;
+    this.readyState = 2;
+    delete proxies[this._sub];
+    post({t: 'unsub', tab: tab, sub: this._sub});
+  };
+  proto._fire = function (type, init) {
+    var event = init ? new MessageEvent(type, init) : new Event(type);
+    this.dispatchEvent(event);
+    var handler = this['on' + type];
+    if (typeof handler === 'function') handler.call(this, event);
+  };
+  proto._ack = function (m) {
+    if (this.readyState === 2) return;
+    this._acked = true;
+    this._catching = !!m.catchUp;
+    if (!this._lastId && m.from && !m.catchUp) this._lastId = m.from;
+    this._state(m.state);
+    var me = this;
+    if (m.reset) this._event(m.reset);
+    (m.events || []).forEach(function (ev) { me._event(ev); });
+  };
+  proto._caught = function (m) {
+    this._catching = false;
+    var me = this;
+    (m.events || []).forEach(function (ev) { me._event(ev); });
+  };
+  proto._state = function (state) {
+    if (this.readyState === 2) return;
+    if (state === 'open' && this.readyState !== 1) {
+      this.readyState = 1;
+      this._fire('open');
+    } else if (state === 'error') {
+      this.readyState = 0;
+      this._fire('error');
+    }
+  };
+  proto._event = function (ev) {
+    if (!this._acked || this.readyState === 2) return;
+    if (ev.fresh && this._lastId) {
+      var c = compareIds(ev.id, this._lastId);
+      if (c !== null && c <= 0) return;
+    }
+    if (ev.fresh) this._lastId = ev.id;
+    this._fire(ev.type, {data: ev.data, lastEventId: ev.id, origin: location.origin});
+  };
   ['CONNECTING', 'OPEN', 'CLOSED'].forEach(function (name, i) {
     SharedEventSource[name] = i;
     SharedEventSource.prototype[name] = i;
@@ -100,8 +112,12 @@ function cjmSharedConnections(config) {
     var sub;
     if (m.t === 'ack') {
       if (proxies[m.sub]) proxies[m.sub]._ack(m);
+    } else if (m.t === 'ev' && m.sub) {
+      if (proxies[m.sub]) proxies[m.sub]._event(m.ev);
     } else if (m.t === 'ev') {
-      for (sub in proxies) if (proxies[sub] && proxies[sub]._key === m.key) proxies[sub]._event(m.ev);
+      for (sub in proxies) if (proxies[sub] && proxies[sub]._key === m.key && !proxies[sub]._catching) proxies[sub]._event(m.ev);
+    } else if (m.t === 'caught') {
+      if (proxies[m.sub]) proxies[m.sub]._caught(m);
     } else if (m.t === 'state') {
       for (sub in proxies) if (proxies[sub] && proxies[sub]._key === m.key) proxies[sub]._state(m.state);
     } else if (m.t === 'tabs') showTabs(m.count);
@@ -204,7 +220,6 @@ function cjmSharedConnections(config) {
   // htmx 4: hx-sse reads its stream with `fetch` (htmx's `ctx.fetch`, which is `window.fetch` unless set, and `window.fetch`
   // again on its reconnects). A GET of a same-origin URL that an `[hx-sse:connect]` element of the page names gets, instead,
   // a text/event-stream Response fed by a SharedEventSource: the same hub, buffer and resume as for htmx 2.
-  var HTMX4 = '[hx-sse\\:connect],[data-hx-sse\\:connect]';
   function headerOf(headers, name) {
     if (!headers) return null;
     if (typeof headers.get === 'function') return headers.get(name);
@@ -218,9 +233,9 @@ function cjmSharedConnections(config) {
     var method = String((init && init.method) || (request && request.method) || 'GET').toUpperCase();
     var url = new URL(request ? request.url : String(input), location.href);
     if (method !== 'GET' || url.origin !== location.origin) return null;
-    var key = resumeKey(url.href), elts = document.querySelectorAll(HTMX4);
+    var key = resumeKey(url.href), elts = document.querySelectorAll(S.CONNECT4);
     for (var i = 0; i < elts.length; i++) {
-      var connect = elts[i].getAttribute('hx-sse:connect') || elts[i].getAttribute('data-hx-sse:connect');
+      var connect = S.connectUrl(elts[i]);
       if (!connect || resumeKey(connect) !== key) continue;
       var named = String(elts[i].getAttribute('data-sse-events') || '').split(/[\s,]+/).filter(Boolean);
       var last = headerOf((init && init.headers) || (request && request.headers), 'last-event-id');

@@ -1,5 +1,6 @@
 "Helpers of the browser suite: running the demo, reading tabs, and bounded waits."
-import contextlib, time
+import contextlib, re, time
+from pathlib import Path
 import httpx
 from helpers import free_port, running
 
@@ -85,3 +86,25 @@ def reloaded(page):
     from playwright.sync_api import Error
     try: return page.evaluate("window.beforeRestart === undefined && document.readyState === 'complete'")
     except Error: return False
+
+def serve_cdn_locally(context, assets):
+    "Answer the page's CDN requests (FastHTML's default headers, sse_hdrs' pinned extension) from the npm copies; anything else empty."
+    files = {'htmx.org': Path(assets) / 'node_modules/htmx.org/dist/htmx.min.js', 'htmx-ext-sse': Path(assets) / 'node_modules/htmx-ext-sse/sse.js'}
+    def handle(route):
+        url = route.request.url
+        for name, path in files.items():
+            if f'/{name}@' in url and url.endswith(('htmx.min.js', 'htmx.js', 'sse.js')):
+                return route.fulfill(status=200, content_type='text/javascript', body=path.read_text(encoding='utf-8'))
+        return route.fulfill(status=200, content_type='text/css' if url.endswith('.css') else 'text/javascript', body='')
+    context.route(re.compile(r'^https?://(?!127\.0\.0\.1)'), handle)
+
+def run_plain_app(htmx2_assets, htmx4_assets=None, port=None):
+    port = port or free_port()
+    env = {'SSE_TEST_ASSETS': htmx2_assets, **({'SSE_TEST_ASSETS4': htmx4_assets} if htmx4_assets else {})}
+    return running(['-m', 'uvicorn', 'browser.plain_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'], port, env)
+
+def run_fast_app(twice=False, port=None):
+    "Run `tests/browser/fast_app_app.py` under uvicorn (htmx loaded twice with `twice`); the test answers its CDN scripts."
+    port = port or free_port()
+    env = {'SSE_TEST_TWICE': '1' if twice else '0'}
+    return running(['-m', 'uvicorn', 'browser.fast_app_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'], port, env)

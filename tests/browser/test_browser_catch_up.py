@@ -6,7 +6,7 @@ import json, re, time
 from pathlib import Path
 import httpx, pytest
 from helpers import ROOT, free_port, readme_tour, running
-from pages import counter, demo, feed, increment, post_message, reloaded, wait_counter, wait_feed, STREAM_OPEN
+from pages import counter, demo, feed, increment, post_message, reloaded, run_plain_app, serve_cdn_locally, wait_counter, wait_feed, STREAM_OPEN
 from proxy import cut_proxy
 
 CUT_S, CHANGES, CATCH_UP_S = 4, 5, 8
@@ -16,17 +16,6 @@ def tour_app(tmp_path):
     "Run the README's tour as the README says (`python main.py`); yield (port, start) where `start()` runs a fresh one on the same port."
     port = free_port()
     yield port, lambda: readme_tour(tmp_path, port)
-
-def serve_cdn_locally(context, assets):
-    "Answer the page's CDN requests (FastHTML's default headers, sse_hdrs' pinned extension) from the npm copies; anything else empty."
-    files = {'htmx.org': Path(assets) / 'node_modules/htmx.org/dist/htmx.min.js', 'htmx-ext-sse': Path(assets) / 'node_modules/htmx-ext-sse/sse.js'}
-    def handle(route):
-        url = route.request.url
-        for name, path in files.items():
-            if f'/{name}@' in url and url.endswith(('htmx.min.js', 'htmx.js', 'sse.js')):
-                return route.fulfill(status=200, content_type='text/javascript', body=path.read_text(encoding='utf-8'))
-        return route.fulfill(status=200, content_type='text/css' if url.endswith('.css') else 'text/javascript', body='')
-    context.route(re.compile(r'^https?://(?!127\.0\.0\.1)'), handle)
 
 TOUR_STREAM_OPEN = """() => {
   const el = document.querySelector('[sse-connect]');
@@ -106,11 +95,6 @@ HOSTILE = ['<img src=x onerror="document.title=\'XSS-img\';window.ran=1">',
            '<script>document.title="XSS-script";window.ran=1</script>',
            '<svg onload="document.title=\'XSS-svg\';window.ran=1"></svg>',
            '"\'><img src=x onerror="document.title=\'XSS-attr\';window.ran=1">']
-
-def run_plain_app(htmx2_assets, htmx4_assets=None, port=None):
-    port = port or free_port()
-    env = {'SSE_TEST_ASSETS': htmx2_assets, **({'SSE_TEST_ASSETS4': htmx4_assets} if htmx4_assets else {})}
-    return running(['-m', 'uvicorn', 'browser.plain_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'], port, env)
 
 @pytest.fixture
 def plain_app(htmx2_assets):

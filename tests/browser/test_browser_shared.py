@@ -107,3 +107,53 @@ def test_shared_tabs_count_stays_current(browser, htmx2_assets, share):
                 assert [tabs_shown(t) for t in tabs] == ['2', '2']
             finally: other.close()
     finally: context.close()
+
+
+@pytest.mark.parametrize('share', ['worker', 'locks'])
+def test_a_tab_behind_the_hub_buffer_catches_up_from_the_server(browser, htmx2_assets, share):
+    """The hub keeps 2 events here; a tab rendered 7 events ago joins: it gets those 7 from the server's log (its own catch-up
+    stream), then follows the shared stream, every message once and no reset or reload; then the catch-up stream closes."""
+    from pages import page_app
+    context = browser.new_context()
+    try:
+        with page_app(htmx2_assets) as url, httpx.Client(timeout=5) as http:
+            first = open_tab(context, url, f'/?share={share}&buffer=2')
+            ids = [http.post(f'{url}/send', data={'text': f'm{i}'}).json()['id'] for i in range(10)]
+            wait_feed(first, [f'm{i}' for i in range(10)], 5)
+            resets = []
+            second = context.new_page()
+            second.on('console', lambda msg: resets.append(msg.text) if 'not_buffered' in msg.text else None)
+            second.goto(f'{url}/?share={share}&buffer=2&from_id={ids[2]}')
+            second.evaluate('window.firstRender = true')
+            wait_feed(second, [f'm{i}' for i in range(3, 10)], 5)
+            for i in range(10, 13): http.post(f'{url}/send', data={'text': f'm{i}'}).raise_for_status()
+            wait_feed(second, [f'm{i}' for i in range(3, 13)], 5)
+            wait_feed(first, [f'm{i}' for i in range(13)], 5)
+            assert second.evaluate('window.firstRender === true'), 'the tab reloaded'
+            assert not resets, resets
+            wait_until(lambda: connections(url) == 1, 5, 'the catch-up stream closed: one connection again', second)
+    finally: context.close()
+
+
+@pytest.mark.parametrize('share', ['worker', 'locks'])
+def test_a_tab_that_joins_a_fast_stream_misses_nothing(browser, htmx2_assets, share):
+    """1,500 messages a second while a second tab loads: by the time it subscribes, the hub's 100-event buffer no longer
+    reaches back to the position its page was rendered at. It still shows every message after that position, once, in order."""
+    from pages import page_app, feed
+    context = browser.new_context()
+    try:
+        with page_app(htmx2_assets) as url, httpx.Client(timeout=5) as http:
+            first = open_tab(context, url, f'/?share={share}')
+            n = 3000
+            http.post(f'{url}/burst', data={'n': n, 'rate': 1500}).raise_for_status()
+            wait_until(lambda: len(feed(first)) >= 300, 10, 'the burst is under way', first)
+            second = open_tab(context, url, f'/?share={share}')
+            wait_until(lambda: len(feed(second)) and feed(second)[-1] == f'b{n - 1}', 30, 'the second tab got the last message', second)
+            got, rendered = feed(second), int(second.text_content('#sent'))
+            assert rendered < n - 300, f'the second tab was rendered too late to test anything (after b{rendered - 1})'
+            start = int(got[0][1:])
+            assert start <= rendered + 1, f'the second tab was rendered after b{rendered - 1} but shows b{start} first: it missed {start - rendered}'
+            assert got == [f'b{i}' for i in range(start, n)], f'gaps or repeats after b{start}: {len(got)} messages for {n - start}'
+            wait_until(lambda: len(feed(first)) == n, 10, 'the first tab got them all', first)
+            print(f'\n{share}: the second tab joined at b{start} of {n} and showed all {n - start} after it, once each')
+    finally: context.close()

@@ -29,6 +29,7 @@ class Elt extends EventTarget {
 function page(options) {
   options = options || {};
   const errors = [], reloads = [], timers = [], windowListeners = {};
+  const storage = options.storage || new Map();
   const elements = options.elements || [];
   const document = new EventTarget();
   document.readyState = options.readyState || 'complete';
@@ -38,15 +39,18 @@ function page(options) {
   const ctx = {
     console: {log() {}, warn() {}, error(...args) { errors.push(args.join(' ')); }},
     document, URL, Event, CustomEvent, EventTarget, JSON, Object, Array, Promise, String,
-    EventSource: FakeEventSource, location: {href: 'http://app.test/page', origin: 'http://app.test', reload() { reloads.push(1); }},
+    EventSource: FakeEventSource, location: {href: 'http://app.test/page', origin: 'http://app.test', pathname: '/page', reload() { reloads.push(1); }},
     setTimeout(fn, ms) { timers.push({fn, ms}); return timers.length; }, clearTimeout() {}, setInterval() {},
+    sessionStorage: {getItem(k) { return storage.has(k) ? storage.get(k) : null; }, setItem(k, v) { storage.set(k, String(v)); },
+                     removeItem(k) { storage.delete(k); }},
     addEventListener(type, fn) { (windowListeners[type] = windowListeners[type] || []).push(fn); },
   };
+  if (options.fetch) Object.assign(ctx, {fetch: options.fetch, AbortController});
   if (options.htmx !== false) ctx.htmx = options.htmx || {process() {}, trigger() {}};
   ctx.self = ctx.window = ctx;
   vm.createContext(ctx);
   return {
-    ctx, document, errors, reloads, timers, elements,
+    ctx, document, errors, reloads, timers, elements, storage,
     load(...files) { files.forEach(f => vm.runInContext(fs.readFileSync(path.join(JS, f), 'utf8'), ctx, {filename: f})); return this; },
     run(code) { return vm.runInContext(code, ctx); },
     runTimers() { timers.splice(0).forEach(t => t.fn()); },
