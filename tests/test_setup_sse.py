@@ -31,3 +31,16 @@ def test_one_call_wires_a_fast_app_with_sharing_on():
     assert worker.status_code == 200 and 'javascript' in worker.headers['content-type']  # not fast_app's static 404
     assert stream_url.startswith('/sse/broadcast?last_event_id=')
     assert event.data == '<span hx-swap-oob="true" id="n">7</span>'
+
+def test_the_page_script_and_the_indicator_share_one_copy_of_the_common_helpers():
+    from fasthtml.common import fast_app, Titled
+    from cjm_fasthtml_sse import BroadcastManager, setup_sse
+    app, rt = fast_app()
+    sse = setup_sse(app, BroadcastManager(), indicator=True)
+    @rt('/')
+    def index(): return Titled('Count', sse())
+    from starlette.testclient import TestClient
+    page = TestClient(app).get('/').text
+    copies = page.count('var cjmSSE = self.cjmSSE ||')
+    assert copies == 1, f'{copies} copies of common.js on a setup_sse(indicator=True) page; the page script and the monitor should share one'
+    assert 'cjmPage(' in page and 'cjmStatusMonitor(' in page

@@ -73,10 +73,9 @@ def setup_sse(app:FastHTML, # The app: `fast_app()`'s, or a `FastHTML()`
     setup_broadcast_routes(app, manager, prefix, element_builder, **route_kwargs)
     worker_url = add_shared_worker_route(app, f'{prefix}/shared-worker.js') if share else None
     _ahead_of_static(app, start)
-    scripts = list(sse_hdrs(htmx or 2, local=local, include_htmx=htmx is None))
-    if share: scripts.insert(len(scripts) - 2, create_shared_connection_script(worker_url))
     status = _indicator_config(indicator)
-    if status is not None: scripts.append(create_status_monitor_script(status))
+    scripts = list(sse_hdrs(htmx or 2, local=local, include_htmx=htmx is None, helpers=() if status is None else (create_status_monitor_script(status),)))
+    if share: scripts.insert(len(scripts) - 2, create_shared_connection_script(worker_url))
     app.hdrs = [*app.hdrs, *scripts]
     fresh = route_kwargs.get('initial') is not None and not share
     if share and route_kwargs.get('initial') is not None:
