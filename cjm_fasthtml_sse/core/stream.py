@@ -29,7 +29,7 @@ class _BroadcastStream(Response):
     def __init__(self, manager, connection_id, config, channels=(), last_event_id=None, request=None, user=None):
         super().__init__(status_code=200, headers={'cache-control': 'no-cache', 'x-accel-buffering': 'no'})
         self.manager, self.connection_id, self.config, self.user = manager, connection_id, config, user
-        self.channels, self.last_event_id, self.request, self.on_end = channels, last_event_id, request, None
+        self.channels, self.last_event_id, self.request, self.caps = channels, last_event_id, request, None  # `caps`: `(caps, client)` to count against
 
     def _opening(self, sub, first=b''):
         "`retry`, the greeting, and for a new stream its initial state (`first`) and an id-only block with its position in the log."
@@ -38,7 +38,8 @@ class _BroadcastStream(Response):
 
     async def __call__(self, scope, receive, send):
         manager, config, slot, handed = self.manager, self.config, scope.get(_HAND_OFF), False
-        served, self.on_end = _Served(manager, self.on_end), None
+        caps, client = self.caps or (None, None)
+        served, self.caps = _Served(manager, caps, self.user, client), None
         try:
             initial = None if config.initial is None or self.last_event_id else (lambda: _initial_bytes(config.initial, self.request))
             try: served.sub, first = await manager.open_stream(send if slot is None else slot.send, config, connection_id=self.connection_id, channels=self.channels, last_event_id=self.last_event_id, user=self.user, initial=initial)
@@ -68,9 +69,9 @@ async def _head_sent(message):
     "The `send` `Subscriber.run` gets for the response start: the route sent the head already."
 
 class _Served:
-    "One stream once its head is sent: all it keeps is its subscriber, its manager, and `on_end`, a call `(function, *args)` to make when it ends."
-    __slots__ = ('manager', 'sub', 'on_end')
-    def __init__(self, manager, on_end=None): self.manager, self.sub, self.on_end = manager, None, on_end
+    "One stream once its head is sent: all it keeps is its subscriber, its manager, and the caps it counts against (`caps.release(user, client)` when it ends)."
+    __slots__ = ('manager', 'sub', 'caps', 'user', 'client')
+    def __init__(self, manager, caps=None, user=None, client=None): self.manager, self.sub, self.caps, self.user, self.client = manager, None, caps, user, client
 
     async def __call__(self, receive):
         "Serve the body from the log until the stream ends, watching `receive` for the client hanging up."
@@ -78,10 +79,10 @@ class _Served:
         finally: self.close()
 
     def close(self):
-        "Forget the stream and make the `on_end` call, once, however it ended."
-        sub, on_end, self.sub, self.on_end = self.sub, self.on_end, None, None
+        "Forget the stream and give back its place in the caps, once, however it ended."
+        sub, caps, self.sub, self.caps = self.sub, self.caps, None, None
         if sub is not None: self.manager.stream_ended(sub)
-        if on_end is not None: on_end[0](*on_end[1:])
+        if caps is not None: caps.release(self.user, self.client)
 
 # %% ../../nbs/core/stream.ipynb #e0ec28d0
 async def _initial_bytes(initial:Callable, # `(request) -> FT | list | None`, sync or async
@@ -269,7 +270,7 @@ class _CappedStream(_BroadcastStream):
         if (refused := caps.take(self.config, self.user, client)) is not None:
             log.warning('%s', refused)
             return await PlainTextResponse(refused, status_code=429, headers={'retry-after': str(_CAP_RETRY_AFTER)})(scope, receive, send)
-        self.on_end = (caps.release, self.user, client)  # called when the stream ends, wherever it is served
+        self.caps = caps, client  # released when the stream ends, wherever it is served
         await super().__call__(scope, receive, send)
 
 # %% ../../nbs/core/stream.ipynb #b05bd89e
@@ -430,7 +431,8 @@ class _HandOff:
     async def __call__(self, scope, receive, send):
         if self.plain is None: self.plain = _plain_stack(self.app)
         if scope['type'] != 'http' or not self.plain: return await self.app(scope, receive, send)
-        slot = scope[_HAND_OFF] = _Slot(send)
+        own, slot = len(scope), _Slot(send)  # the keys the server gave come first: the app adds its own after them
+        scope[_HAND_OFF] = slot
         try: await self.app(scope, receive, send)
         except BaseException:
             if slot.stream is not None: slot.stream.close()
@@ -438,6 +440,7 @@ class _HandOff:
         finally: scope.pop(_HAND_OFF, None)
         if (served := slot.stream) is None: return
         del slot
+        for key in list(scope)[own:]: del scope[key]  # the app's (session, router, route, endpoint...): the server keeps the scope as long as the stream
         try: await served.sub.run(receive, send=_head_sent)  # `served(receive)`, inlined: one coroutine less per open stream
         finally: served.close()
 
