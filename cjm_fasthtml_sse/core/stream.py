@@ -431,6 +431,12 @@ class _HandOff:
     async def __call__(self, scope, receive, send):
         if self.plain is None: self.plain = _plain_stack(self.app)
         if scope['type'] != 'http' or not self.plain: return await self.app(scope, receive, send)
+        if (served := await self._through_app(scope, receive, send)) is None: return
+        try: await served.sub.run(receive, send=_head_sent)  # `served(receive)`, inlined: this frame is the one that lives as long as the stream
+        finally: served.close()
+
+    async def _through_app(self, scope, receive, send):
+        "Run the app with a hand-off slot in `scope`; answer the stream a route left there (and drop the app's scope keys), or `None`."
         own, slot = len(scope), _Slot(send)  # the keys the server gave come first: the app adds its own after them
         scope[_HAND_OFF] = slot
         try: await self.app(scope, receive, send)
@@ -438,11 +444,9 @@ class _HandOff:
             if slot.stream is not None: slot.stream.close()
             raise
         finally: scope.pop(_HAND_OFF, None)
-        if (served := slot.stream) is None: return
-        del slot
-        for key in list(scope)[own:]: del scope[key]  # the app's (session, router, route, endpoint...): the server keeps the scope as long as the stream
-        try: await served.sub.run(receive, send=_head_sent)  # `served(receive)`, inlined: one coroutine less per open stream
-        finally: served.close()
+        if slot.stream is not None:
+            for key in list(scope)[own:]: del scope[key]  # the app's (session, router, route, endpoint...): the server keeps the scope as long as the stream
+        return slot.stream
 
 def _hand_off_streams(app):
     "Wrap `app`'s middleware stack, now and whenever it is built, in `_HandOff`, once."
