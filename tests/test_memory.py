@@ -73,3 +73,27 @@ def test_the_checks_before_the_hand_off_still_run():
     assert users == {'ann'}
     assert '"i": 7' in events[-1].data or '"i":7' in events[-1].data
     assert left == 0
+
+def test_behind_a_middleware_that_may_rewrite_bodies_the_stream_is_served_inside_the_app():
+    "A `BaseHTTPMiddleware` (which could rewrite a body) sits in the stack: no hand-off, and its send still carries every byte of the stream."
+    from starlette.middleware.base import BaseHTTPMiddleware
+    class Tag(BaseHTTPMiddleware):
+        async def dispatch(self, request, call_next):
+            response = await call_next(request)
+            response.headers['x-tagged'] = '1'
+            return response
+    app, manager = make_app()
+    app.add_middleware(Tag)
+    async def go():
+        async with serve(app) as url:
+            tab = await SSEClient.connect(f'{url}/sse/broadcast?channel=news&who=bea')
+            for _ in range(200):
+                if manager.get_connection_count() == 1: break
+                await asyncio.sleep(0.05)
+            await manager.broadcast('n', {'i': 3}, channel='news')
+            events = await tab.events(1, timeout=30)
+            await tab.close()
+            return tab, events
+    tab, events = asyncio.run(asyncio.wait_for(go(), 90))
+    assert tab.status == 200 and {k.lower(): v for k, v in tab.headers.items()}.get('x-tagged') == '1'
+    assert len(events) == 1 and '3' in events[0].data
