@@ -24,12 +24,12 @@ log = logging.getLogger('cjm_fasthtml_sse')
 
 # %% ../../nbs/core/stream.ipynb #5c65daed
 class _BroadcastStream(Response):
-    "The SSE response for one client of a `BroadcastManager`: checks, then the shared log serves it."
+    "The SSE response for one client of a `BroadcastManager`: opens the stream, sends its head through the app, then serves it or hands it off."
     media_type = 'text/event-stream'
     def __init__(self, manager, connection_id, config, channels=(), last_event_id=None, request=None, user=None):
         super().__init__(status_code=200, headers={'cache-control': 'no-cache', 'x-accel-buffering': 'no'})
         self.manager, self.connection_id, self.config, self.user = manager, connection_id, config, user
-        self.channels, self.last_event_id, self.request = channels, last_event_id, request
+        self.channels, self.last_event_id, self.request, self.caps = channels, last_event_id, request, None  # `caps`: `(caps, client)` to count against
 
     def _opening(self, sub, first=b''):
         "`retry`, the greeting, and for a new stream its initial state (`first`) and an id-only block with its position in the log."
@@ -37,15 +37,52 @@ class _BroadcastStream(Response):
         return head if self.last_event_id else head + first + sse_event(id=str(sub.cursor)).encode()
 
     async def __call__(self, scope, receive, send):
-        manager, config = self.manager, self.config
-        initial = None if config.initial is None or self.last_event_id else (lambda: _initial_bytes(config.initial, self.request))
-        try: sub, first = await manager.open_stream(send, config, connection_id=self.connection_id, channels=self.channels, last_event_id=self.last_event_id, user=self.user, initial=initial)
-        except ConnectionIdTaken as e: return await PlainTextResponse(str(e), status_code=409)(scope, receive, send)
-        except ConnectionRefused as e:
-            return await PlainTextResponse(str(e), status_code=503, headers={'retry-after': str(e.retry_after)})(scope, receive, send)
-        _close_streams_on_exit(manager)
-        try: await sub.run(receive, opening=self._opening(sub, first), send=send)
-        finally: manager.stream_ended(sub)
+        manager, config, slot, handed = self.manager, self.config, scope.get(_HAND_OFF), False
+        caps, client = self.caps or (None, None)
+        served, self.caps = _Served(manager, caps, self.user, client), None
+        try:
+            initial = None if config.initial is None or self.last_event_id else (lambda: _initial_bytes(config.initial, self.request))
+            try: served.sub, first = await manager.open_stream(send if slot is None else slot.send, config, connection_id=self.connection_id, channels=self.channels, last_event_id=self.last_event_id, user=self.user, initial=initial)
+            except ConnectionIdTaken as e: return await PlainTextResponse(str(e), status_code=409)(scope, receive, send)
+            except ConnectionRefused as e:
+                return await PlainTextResponse(str(e), status_code=503, headers={'retry-after': str(e.retry_after)})(scope, receive, send)
+            self.request = initial = None  # nothing of the request lives as long as the stream
+            _close_streams_on_exit(manager)
+            await send(SSE_START)  # the head goes through the app's middleware (a session cookie, say)
+            await send({'type': 'http.response.body', 'body': self._opening(served.sub, first), 'more_body': True})
+            if slot is not None and slot.stream is None: slot.stream = handed = served
+            else: await served(receive)
+        finally:
+            if not handed: served.close()
+
+# %% ../../nbs/core/stream.ipynb #7a1d8862
+from .fanout import SSE_START
+
+_HAND_OFF = 'cjm_fasthtml_sse.hand_off'  # the scope key of a request's `_Slot`
+
+class _Slot:
+    "Where a stream route leaves a stream for `_HandOff` to serve: the `send` from outside the app, and the stream."
+    __slots__ = ('send', 'stream')
+    def __init__(self, send): self.send, self.stream = send, None
+
+async def _head_sent(message):
+    "The `send` `Subscriber.run` gets for the response start: the route sent the head already."
+
+class _Served:
+    "One stream once its head is sent: all it keeps is its subscriber, its manager, and the caps it counts against (`caps.release(user, client)` when it ends)."
+    __slots__ = ('manager', 'sub', 'caps', 'user', 'client')
+    def __init__(self, manager, caps=None, user=None, client=None): self.manager, self.sub, self.caps, self.user, self.client = manager, None, caps, user, client
+
+    async def __call__(self, receive):
+        "Serve the body from the log until the stream ends, watching `receive` for the client hanging up."
+        try: await self.sub.run(receive, send=_head_sent)
+        finally: self.close()
+
+    def close(self):
+        "Forget the stream and give back its place in the caps, once, however it ended."
+        sub, caps, self.sub, self.caps = self.sub, self.caps, None, None
+        if sub is not None: self.manager.stream_ended(sub)
+        if caps is not None: caps.release(self.user, self.client)
 
 # %% ../../nbs/core/stream.ipynb #e0ec28d0
 async def _initial_bytes(initial:Callable, # `(request) -> FT | list | None`, sync or async
@@ -233,8 +270,8 @@ class _CappedStream(_BroadcastStream):
         if (refused := caps.take(self.config, self.user, client)) is not None:
             log.warning('%s', refused)
             return await PlainTextResponse(refused, status_code=429, headers={'retry-after': str(_CAP_RETRY_AFTER)})(scope, receive, send)
-        try: await super().__call__(scope, receive, send)
-        finally: caps.release(self.user, client)
+        self.caps = caps, client  # released when the stream ends, wherever it is served
+        await super().__call__(scope, receive, send)
 
 # %% ../../nbs/core/stream.ipynb #b05bd89e
 def _check_number(name:str, # The argument's name, for the error
@@ -367,6 +404,59 @@ def _watch_pages(app):
     try: app.add_middleware(_PageWatch)
     except RuntimeError: pass  # the app is already serving: no check, rather than no routes
 
+# %% ../../nbs/core/stream.ipynb #83bd55c6
+from starlette.routing import Router
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.cors import CORSMiddleware
+
+_PLAIN_LAYERS = (ServerErrorMiddleware, ExceptionMiddleware, SessionMiddleware, CORSMiddleware, _PageWatch)
+
+def _plain_stack(asgi, # The app's middleware stack, outermost first
+                 limit:int=32, # Most layers to look through
+                )->bool: # Whether a stream may be handed off past all of it
+    "Whether every layer from `asgi` down to its router passes a streaming body through untouched: Starlette's known ones and this library's."
+    for _ in range(limit):
+        if isinstance(asgi, Router): return True
+        if type(asgi) not in _PLAIN_LAYERS and not type(asgi).__module__.startswith('cjm_fasthtml_sse.'): return False  # this library's own layers pass bodies through
+        asgi = asgi.app
+    return False
+
+# %% ../../nbs/core/stream.ipynb #56865dcc
+class _HandOff:
+    "The layer outside an app with stream routes: serves the stream a route handed off, once the app (middleware, routing, request) has returned."
+    def __init__(self, app): self.app, self.plain = app, None
+
+    async def __call__(self, scope, receive, send):
+        if self.plain is None: self.plain = _plain_stack(self.app)
+        if scope['type'] != 'http' or not self.plain: return await self.app(scope, receive, send)
+        if (served := await self._through_app(scope, receive, send)) is None: return
+        try: await served.sub.run(receive, send=_head_sent)  # `served(receive)`, inlined: this frame is the one that lives as long as the stream
+        finally: served.close()
+
+    async def _through_app(self, scope, receive, send):
+        "Run the app with a hand-off slot in `scope`; answer the stream a route left there (and drop the app's scope keys), or `None`."
+        own, slot = len(scope), _Slot(send)  # the keys the server gave come first: the app adds its own after them
+        scope[_HAND_OFF] = slot
+        try: await self.app(scope, receive, send)
+        except BaseException:
+            if slot.stream is not None: slot.stream.close()
+            raise
+        finally: scope.pop(_HAND_OFF, None)
+        if slot.stream is not None:
+            for key in list(scope)[own:]: del scope[key]  # the app's (session, router, route, endpoint...): the server keeps the scope as long as the stream
+        return slot.stream
+
+def _hand_off_streams(app):
+    "Wrap `app`'s middleware stack, now and whenever it is built, in `_HandOff`, once."
+    build = getattr(app, 'build_middleware_stack', None)
+    if build is None or getattr(build, '_hands_off', False): return
+    def building(): return _HandOff(build())
+    building._hands_off = True
+    app.build_middleware_stack = building
+    if getattr(app, 'middleware_stack', None) is not None: app.middleware_stack = _HandOff(app.middleware_stack)
+
 # %% ../../nbs/core/stream.ipynb #2305de37
 _PAGE_ONLY = ('hdrs', 'ftrs', 'htmlkw', 'bodykw')
 
@@ -382,7 +472,7 @@ def _mount(app, # FastHTML (or Starlette) app
            config:RouteConfig, # What the stream route does
            status_detail:Optional[Callable]=None, # `(request) -> bool`, sync or async: may this request see the per-channel counts?
           ):
-    "Mount `GET {prefix}/broadcast` and `GET {prefix}/status` on `app`, behind its Beforeware, and watch its pages for wiring mistakes."
+    "Mount `GET {prefix}/broadcast` and `GET {prefix}/status` on `app`, behind its Beforeware (the stream is served past the app once it has started), and watch its pages for wiring mistakes."
     if status_detail is not None and not callable(status_detail): raise TypeError(f"status_detail must be a callable (request) -> bool, not {status_detail!r}")
     handler = _handler(manager, config)
     register_stream_endpoint(f'{prefix}/broadcast', manager.get_newest_id, app=app)
@@ -402,3 +492,4 @@ def _mount(app, # FastHTML (or Starlette) app
         app.on_event('startup')(manager.start)
         app.on_event('shutdown')(manager.close)
     _watch_pages(app)
+    _hand_off_streams(app)
