@@ -43,4 +43,35 @@ def test_streaming_imports_nothing_of_the_package_when_it_loads():
     "The wire format is the bottom layer: the classic names come in lazily, through `__getattr__`, never at import time."
     found = _top_level_package_imports(ROOT/'cjm_fasthtml_sse'/'core'/'streaming.py')
     assert not found, f"core/streaming.py imports {sorted(found)} when it loads; import higher layers lazily"
-    assert _top_level_package_imports(ROOT/'cjm_fasthtml_sse'/'core'/'classic.py') == {'streaming'}
+    assert _top_level_package_imports(ROOT/'cjm_fasthtml_sse'/'core'/'classic.py') == {'streaming', 'ids'}
+
+# --- the original's client model: core.classic, still importable from core.connections -------------------------
+CLIENT = ['ConnectionState', 'SSEConnection', 'ConnectionRegistry']
+
+def test_client_model_lives_on_the_classic_page():
+    from cjm_fasthtml_sse.core import classic
+    for name in CLIENT: assert getattr(classic, name).__module__ == 'cjm_fasthtml_sse.core.classic', name
+
+def test_the_original_connections_imports_give_the_classic_objects():
+    out = _run("from cjm_fasthtml_sse.core.connections import SSEConnection, ConnectionRegistry, ConnectionState\n"
+               "import cjm_fasthtml_sse.core.classic as c\n"
+               "print(SSEConnection is c.SSEConnection, ConnectionRegistry is c.ConnectionRegistry, ConnectionState is c.ConnectionState)")
+    assert out.split() == ['True'] * 3, f"the original import path gave other objects: {out!r}"
+
+def test_import_star_from_connections_brings_the_browser_side_and_the_client_model():
+    out = _run("from cjm_fasthtml_sse.core.connections import *\n"
+               "import cjm_fasthtml_sse.core.classic as c, cjm_fasthtml_sse.core.positions as p\n"
+               "print(SSEConnection is c.SSEConnection, ConnectionRegistry is c.ConnectionRegistry, ConnectionState is c.ConnectionState,\n"
+               "      stream_position is p.stream_position, register_stream_endpoint is p.register_stream_endpoint, callable(create_sse_element))")
+    assert out.split() == ['True'] * 6, f"`import *` from core.connections lost names: {out!r}"
+
+def test_connections_imports_only_lower_layers_when_it_loads():
+    found = _top_level_package_imports(ROOT/'cjm_fasthtml_sse'/'core'/'connections.py')
+    "The client model comes in lazily, through `__getattr__`: loading the browser side imports nothing above it (the package's own `__init__` loads everything, so this reads the source)."
+    assert found <= {'streaming', 'ids', 'messages', 'positions'}, f"core/connections.py imports {sorted(found)} when it loads; import core.classic lazily"
+
+def test_unknown_connections_names_still_raise_attribute_error():
+    import cjm_fasthtml_sse.core.connections as m
+    try: m.NoSuchName
+    except AttributeError as e: assert 'NoSuchName' in str(e), e
+    else: raise AssertionError('core.connections.NoSuchName did not raise AttributeError')
