@@ -55,6 +55,7 @@ def _resume_url(endpoint, last_event_id):
     if last_event_id is None: return endpoint
     return f"{base}{'&' if '?' in base else '?'}{urlencode({'last_event_id': last_event_id})}{hashmark}{fragment}"
 
+# %% ../../nbs/core/connections.ipynb #31da8859
 def create_sse_element(
     endpoint:str, # URL of the event stream (`sse-connect`, or `hx-sse:connect` for htmx 4)
     element_id:Optional[str]=None, # `id` of the element
@@ -86,6 +87,7 @@ def _js_literal(value:Any)->str: # JS source for `value`, safe inside a <script>
     "Encode `value` as a JSON literal that can't end a <script> element."
     return json.dumps(value).replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
 
+# %% ../../nbs/core/connections.ipynb #e76f9028
 def _positive_int(name, value):
     "`value` if it is a positive int, else a `ValueError` naming `name`."
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -101,6 +103,7 @@ def _js_source(name:str, # File name in `cjm_fasthtml_sse/js/`, e.g. `page.js`
     "The text of a JavaScript file shipped with the package."
     return (_JS_FILES / name).read_text(encoding='utf-8')
 
+# %% ../../nbs/core/connections.ipynb #acecd17a
 def _script(fn:str, # Function that the last file defines, called with `settings`
             settings:dict, # Its settings, embedded as one JSON object
             *names:str, # Files to load after `common.js`
@@ -133,6 +136,7 @@ def _htmx_major(htmx):
     if isinstance(htmx, bool) or htmx not in HTMX_VERSIONS: raise ValueError(f"htmx must be one of {HTMX_VERSIONS}, not {htmx!r}")
     return htmx
 
+# %% ../../nbs/core/connections.ipynb #4f9aac9a
 def npm_install_command(htmx:int=2, # htmx major version: 2 or 4
                         prefix:str='vendor', # Folder to install into
                        )->str: # The `npm install` command line
@@ -140,6 +144,7 @@ def npm_install_command(htmx:int=2, # htmx major version: 2 or 4
     pkgs = dict.fromkeys(f'{pkg}@{ver}' for _, pkg, ver, _ in _SSE_FILES[_htmx_major(htmx)])
     return f"npm install --prefix {prefix} {' '.join(pkgs)}"
 
+# %% ../../nbs/core/connections.ipynb #2ba3ab70
 def sse_script_urls(htmx:int=2, # htmx major version: 2 or 4
                     local:Optional[str]=None, # URL prefix where the npm packages are served; `None` for the CDN
                    )->Dict[str, str]: # Script URLs under the keys `htmx` and `sse`
@@ -158,6 +163,7 @@ def _without_common(script:Script, # A Script made by one of this module's helpe
         raise ValueError(f"helpers must be Scripts made by this module's helpers (create_status_monitor_script(), ...), not {script!r}")
     return code[len(common) + 1:]
 
+# %% ../../nbs/core/connections.ipynb #904d9318
 def sse_hdrs(htmx:int=2, # htmx major version: 2 (with `htmx-ext-sse`) or 4 (with its `hx-sse` extension)
              local:Optional[str]=None, # URL prefix where the npm packages are served (see `serve_sse_assets`); `None` for the CDN
              include_htmx:bool=True, # Include htmx itself; `False` when the app already loads it (FastHTML's default headers do)
@@ -279,10 +285,12 @@ def create_shared_connection_script(
     config = dict(workerUrl=worker_url, name=name, bufferSize=_positive_int('buffer_size', buffer_size), debug=bool(debug))
     return _script('cjmSharedConnections', config, 'hub.js', 'shared.js')
 
+# %% ../../nbs/core/connections.ipynb #03436dc5
 def shared_worker_js()->str: # JavaScript source of the shared worker
     "The code of the shared worker that holds the connections for `create_shared_connection_script`."
     return '\n'.join(_js_source(n) for n in ('common.js', 'hub.js', 'worker.js'))
 
+# %% ../../nbs/core/connections.ipynb #e34b59e3
 def add_shared_worker_route(app, # FastHTML (or Starlette) app
                             path:str=SHARED_WORKER_PATH, # Where to serve the worker
                            )->str: # `path`, to pass as `worker_url`
