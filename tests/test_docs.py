@@ -67,6 +67,19 @@ def test_index_keeps_its_quick_start(site):
     text = (site/'index.html').read_text()
     assert 'id="quick-start"' in text and 'python -m cjm_fasthtml_sse.demo' in text
 
+GLOSSARY = ['message', 'event', 'element builder', 'stream', 'connection', 'tab', 'share', 'hub', 'user', 'channel', 'log', 'cursor',
+            'subscriber', 'newest id', 'position', 'resume', 'reset']
+
+def test_index_has_a_glossary_of_the_words_used(site):
+    "Issue 20: one word per concept, and the index page says which word means what, one row each."
+    text = (site/'index.html').read_text()
+    assert 'id="glossary"' in text, "index.html has no Glossary section"
+    table = text[text.index('id="glossary"'):]
+    table = table[:table.index('</table>')]
+    defined = [html.unescape(re.sub(r'<[^>]+>', '', m)).strip() for m in re.findall(r'<strong>(.*?)</strong>', table)]
+    missing = [w for w in GLOSSARY if w not in defined]
+    assert not missing, f"the index glossary doesn't define {missing}; it defines {defined}"
+
 # --- every public name, with its signature and parameter docs ------------------------------------------
 def _blocks(page_html):
     "Map of heading id -> (heading text, text up to the next heading), for one rendered page."
