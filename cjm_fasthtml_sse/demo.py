@@ -52,6 +52,7 @@ def _load_state(path):
     saved = json.loads(Path(path).read_text(encoding='utf-8'))
     return int(saved.get('counter', 0)), [str(t) for t in saved.get('feed', [])][-100:]
 
+# %% ../nbs/demo.ipynb #169c9710
 def _save_state(path, counter, feed):
     "Write the state to `path` atomically (a crash leaves the old file or the new one, never half of one)."
     if path is None: return
@@ -73,6 +74,7 @@ async def _run_job(job, seconds, steps=10):
         await asyncio.sleep(seconds / steps)
         await job.done(f'done: {steps} steps')
 
+# %% ../nbs/demo.ipynb #d09d715a
 def _job_view(state):
     "The job bar for the page: the latest state, or a placeholder with the same id before the first run."
     if state is None: return Div('No job has run yet.', id=job_element_id(DEMO_JOB), cls='job-progress', data_state='idle', data_percent=0)

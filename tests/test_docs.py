@@ -6,6 +6,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ['cjm_fasthtml_sse.core.streaming', 'cjm_fasthtml_sse.core.classic', 'cjm_fasthtml_sse.core.ids', 'cjm_fasthtml_sse.core.messages',
+           'cjm_fasthtml_sse.core.positions',
            'cjm_fasthtml_sse.core.connections', 'cjm_fasthtml_sse.core.fanout', 'cjm_fasthtml_sse.core.broadcast', 'cjm_fasthtml_sse.core.stream',
            'cjm_fasthtml_sse.core.backends', 'cjm_fasthtml_sse.core.updates', 'cjm_fasthtml_sse.core.jobs',
            'cjm_fasthtml_sse.core.tasks', 'cjm_fasthtml_sse.core.metrics', 'cjm_fasthtml_sse.core.app',
@@ -13,7 +14,7 @@ MODULES = ['cjm_fasthtml_sse.core.streaming', 'cjm_fasthtml_sse.core.classic', '
 SIDEBAR = ['index.ipynb', 'guide/users_and_channels.ipynb', 'guide/resume_and_resets.ipynb', 'guide/scaling_out.ipynb', 'deployment.ipynb',
            'demo.ipynb', 'core/app.ipynb', 'core/broadcast.ipynb', 'core/connections.ipynb', 'core/backends.ipynb', 'core/stream.ipynb', 'core/updates.ipynb',
            'core/jobs.ipynb', 'core/tasks.ipynb', 'core/metrics.ipynb', 'testing.ipynb',
-           'core/fanout.ipynb', 'core/messages.ipynb', 'core/ids.ipynb', 'core/streaming.ipynb',
+           'core/fanout.ipynb', 'core/positions.ipynb', 'core/messages.ipynb', 'core/ids.ipynb', 'core/streaming.ipynb',
            'core/classic.ipynb']  # the guide path first, then the API, top down, then the classic 0.0.x API
 pytestmark = pytest.mark.timeout(180)
 
@@ -65,6 +66,19 @@ def test_index_keeps_its_quick_start(site):
     "nbdev turns a title cell into page metadata, so prose in that cell would vanish from the page."
     text = (site/'index.html').read_text()
     assert 'id="quick-start"' in text and 'python -m cjm_fasthtml_sse.demo' in text
+
+GLOSSARY = ['message', 'event', 'element builder', 'stream', 'connection', 'tab', 'share', 'hub', 'user', 'channel', 'log', 'cursor',
+            'subscriber', 'newest id', 'position', 'resume', 'reset']
+
+def test_index_has_a_glossary_of_the_words_used(site):
+    "Issue 20: one word per concept, and the index page says which word means what, one row each."
+    text = (site/'index.html').read_text()
+    assert 'id="glossary"' in text, "index.html has no Glossary section"
+    table = text[text.index('id="glossary"'):]
+    table = table[:table.index('</table>')]
+    defined = [html.unescape(re.sub(r'<[^>]+>', '', m)).strip() for m in re.findall(r'<strong>(.*?)</strong>', table)]
+    missing = [w for w in GLOSSARY if w not in defined]
+    assert not missing, f"the index glossary doesn't define {missing}; it defines {defined}"
 
 # --- every public name, with its signature and parameter docs ------------------------------------------
 def _blocks(page_html):

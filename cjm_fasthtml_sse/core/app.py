@@ -24,6 +24,7 @@ def _script_srcs(hdrs)->list: # The `src` of every script element in `hdrs`, nes
         elif getattr(h, 'tag', None) == 'script' and (src := h.attrs.get('src')): out.append(str(src))
     return out
 
+# %% ../../nbs/core/app.ipynb #464fce5e
 def _loaded_htmx(hdrs)->Optional[int]: # 2 or 4, or `None` when the headers load no htmx
     "The major version of the htmx that `hdrs` load."
     for src in _script_srcs(hdrs):

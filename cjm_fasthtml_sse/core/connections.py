@@ -1,4 +1,4 @@
-"""Connection ids, the per-client `SSEConnection` and its `ConnectionRegistry`, plus the htmx element and browser scripts for SSE connections.
+"""The browser side of a stream: the htmx element that opens it, `sse_hdrs`, and the scripts that resume, close, revive, monitor and share streams in the page.
 
 Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/connections.html.md"""
 
@@ -6,24 +6,20 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/connections.html.md"""
 
 # %% auto #0
 __all__ = ['HTMX_VERSIONS', 'HTMX_VERSION', 'HTMX_SSE_VERSION', 'HTMX4_VERSION', 'HTMX_CDN', 'SSE_ASSETS_PATH', 'STATUS_STATES',
-           'SHARED_WORKER_PATH', 'register_stream_endpoint', 'stream_position', 'ConnectionState', 'SSEConnection',
-           'ConnectionRegistry', 'create_sse_element', 'sse_page_script', 'npm_install_command', 'sse_script_urls',
+           'SHARED_WORKER_PATH', 'create_sse_element', 'sse_page_script', 'npm_install_command', 'sse_script_urls',
            'sse_hdrs', 'serve_sse_assets', 'cleanup_sse_on_unload', 'create_reconnection_script',
            'create_connection_manager_script', 'StatusMonitorConfig', 'status_monitor_element',
            'create_status_monitor_script', 'create_shared_connection_script', 'shared_worker_js',
-           'add_shared_worker_route']
+           'add_shared_worker_route', 'register_stream_endpoint', 'stream_position', 'ConnectionState', 'SSEConnection',
+           'ConnectionRegistry']
 
 # %% ../../nbs/core/connections.ipynb #ad90b53b
-import asyncio, functools, json, logging, re, secrets
-from contextvars import ContextVar
+import functools, json, re
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import Enum
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Set
+from typing import Any, Callable, Dict, Optional
 from urllib.parse import parse_qs, urlencode
-from fastcore.basics import patch
 from fastcore.xml import FT
 from fasthtml.common import Div, FastHTML, Script, Span
 from starlette.responses import Response
@@ -31,179 +27,20 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from .streaming import sse_event, encode_json
 
-# %% ../../nbs/core/connections.ipynb #43e3addf
-from .ids import CONNECTION_ID_PATTERN, validate_connection_id, new_connection_id, ConnectionIdTaken
+# %% ../../nbs/core/connections.ipynb #0ef345df
+from .positions import register_stream_endpoint, stream_position
 
-# %% ../../nbs/core/connections.ipynb #385561bd
-_stream_endpoints: Dict[str, Optional[Callable[[], Optional[str]]]] = {}
-_app_endpoints: ContextVar[Optional[Dict[str, Callable]]] = ContextVar('cjm_sse_app_endpoints', default=None)
+# %% ../../nbs/core/connections.ipynb #3b0117b3
+_all_ = ['register_stream_endpoint', 'stream_position', 'ConnectionState', 'SSEConnection', 'ConnectionRegistry']
+_CLASSIC = ('ConnectionState', 'SSEConnection', 'ConnectionRegistry')
 
-class _AppEndpoints:
-    "ASGI middleware: while `app` answers a request, `stream_position` looks up `app`'s own streams first."
-    def __init__(self, app, endpoints): self.app, self.endpoints = app, endpoints
-    async def __call__(self, scope, receive, send):
-        token = _app_endpoints.set(self.endpoints)
-        try: await self.app(scope, receive, send)
-        finally: _app_endpoints.reset(token)
-
-def register_stream_endpoint(endpoint:str, # URL path of an event stream, e.g. `/sse/broadcast`
-                             newest_id:Callable[[], Optional[str]], # Returns the id a page rendered now should resume after
-                             app=None, # The Starlette/FastHTML app that serves it, so pages of that app find it unambiguously
-                            ):
-    "Tell `create_sse_element` how to find the current position of the stream at `endpoint`."
-    if not isinstance(endpoint, str) or not endpoint.startswith('/'): raise ValueError(f"endpoint must be a URL path starting with '/', not {endpoint!r}")
-    if not callable(newest_id): raise TypeError(f"newest_id must be callable, not {newest_id!r}")
-    old = _stream_endpoints.get(endpoint, newest_id)
-    _stream_endpoints[endpoint] = newest_id if old is newest_id or old == newest_id else None
-    if app is not None: _endpoints_of(app)[endpoint] = newest_id
-
-def _endpoints_of(app):
-    "The endpoints registered for `app`, installing the middleware that makes them visible on its first use."
-    endpoints = app.__dict__.get('_cjm_sse_endpoints')
-    if endpoints is None:
-        endpoints = app._cjm_sse_endpoints = {}
-        app.add_middleware(_AppEndpoints, endpoints=endpoints)
-    return endpoints
-
-def stream_position(endpoint:str, # URL path of an event stream
-                   )->Optional[str]: # The newest id of that stream now, or `None` when unknown or ambiguous
-    "The id a page rendered now should resume the stream at `endpoint` after."
-    path = endpoint.split('?', 1)[0]
-    source = (_app_endpoints.get() or {}).get(path) or _stream_endpoints.get(path)
-    return None if source is None else source()
-
-# %% ../../nbs/core/connections.ipynb #fc61e46a
-class ConnectionState(Enum):
-    "States for SSE connections"
-    CONNECTING = 'connecting'
-    CONNECTED = 'connected'
-    DISCONNECTED = 'disconnected'
-    ERROR = 'error'
-    RECONNECTING = 'reconnecting'
-
-# %% ../../nbs/core/connections.ipynb #cd6e079c
-@dataclass
-class SSEConnection:
-    "Represents a single SSE connection"
-    connection_id: str # The connection's id
-    queue: asyncio.Queue # Messages waiting to be written to the client's stream
-    connection_type: str = 'global' # Label for the kind of connection, e.g. 'global', 'job', 'user'
-    state: ConnectionState = ConnectionState.CONNECTING # Current state
-    metadata: Dict[str, Any] = field(default_factory=dict) # Anything the app wants to keep with the connection
-    created_at: datetime = field(default_factory=datetime.now) # When the connection was created
-    last_activity: datetime = field(default_factory=datetime.now) # When a message or heartbeat last went out
-    message_count: int = 0 # Messages queued so far
-
-    def close(self):
-        "Mark the connection as closed."
-        self.state = ConnectionState.DISCONNECTED
-
-    def is_active(self)->bool: # True while CONNECTING or CONNECTED
-        "Check if connection is active."
-        return self.state in (ConnectionState.CONNECTED, ConnectionState.CONNECTING)
-
-# %% ../../nbs/core/connections.ipynb #176cb956
-@patch
-async def send(self:SSEConnection,
-               data:Any, # Message to queue for the client
-               timeout:float=1.0, # Seconds to wait for room when the queue is full
-              )->bool: # True if the message was queued
-    "Queue `data` for the client; on a full queue wait up to `timeout` seconds, then mark the connection ERROR."
-    if self.state == ConnectionState.DISCONNECTED: return False
-    try: self.queue.put_nowait(data)
-    except asyncio.QueueFull:
-        try: await asyncio.wait_for(self.queue.put(data), timeout)
-        except asyncio.TimeoutError:
-            self.state = ConnectionState.ERROR
-            return False
-    self.last_activity = datetime.now()
-    self.message_count += 1
-    return True
-
-# %% ../../nbs/core/connections.ipynb #43d063cf
-@patch
-async def heartbeat(self:SSEConnection)->str: # An SSE comment block
-    "Generate a heartbeat message."
-    self.last_activity = datetime.now()
-    return sse_event(comment=f'heartbeat {self.last_activity.isoformat()}')
-
-# %% ../../nbs/core/connections.ipynb #a7c07537
-_logger = logging.getLogger('cjm_fasthtml_sse')
-
-class ConnectionRegistry:
-    "Registry to track and manage SSE connections"
-    def __init__(self,
-                 debug:bool=False, # Log adds and removes on the `cjm_fasthtml_sse` logger
-                ):
-        self.connections: Dict[str, SSEConnection] = {}
-        self.connections_by_type: Dict[str, Set[str]] = {}
-        self.debug = debug
-
-    def _log(self, msg, *args):
-        if self.debug: _logger.debug('[ConnectionRegistry] ' + msg, *args)
-
-# %% ../../nbs/core/connections.ipynb #72ab2e4b
-@patch
-async def add_connection(self:ConnectionRegistry,
-                         conn_id:Optional[str]=None, # Connection id; a new unguessable `{conn_type}_...` id when None
-                         conn_type:str='global', # Type of connection, e.g. 'global', 'job', 'user'
-                         queue_size:int=100, # Size of the connection's message queue (0 means unbounded)
-                         metadata:Optional[Dict[str, Any]]=None, # Anything to keep with the connection
-                        )->SSEConnection: # The new connection, CONNECTED
-    "Add a new connection to the registry."
-    conn_id = new_connection_id(conn_type) if conn_id is None else validate_connection_id(conn_id)
-    if conn_id in self.connections: raise ConnectionIdTaken(f"connection id {conn_id!r} is already connected")
-    conn = SSEConnection(conn_id, asyncio.Queue(maxsize=queue_size), conn_type, metadata=metadata or {})
-    self.connections[conn_id] = conn
-    self.connections_by_type.setdefault(conn_type, set()).add(conn_id)
-    conn.state = ConnectionState.CONNECTED
-    self._log('added %s (type %s)', conn_id, conn_type)
-    return conn
-
-@patch
-async def remove_connection(self:ConnectionRegistry,
-                            conn_id:str, # Id of the connection to remove; unknown ids are ignored
-                           ):
-    "Close a connection and remove it from the registry."
-    conn = self.connections.pop(conn_id, None)
-    if conn is None: return
-    conn.close()
-    ids = self.connections_by_type.get(conn.connection_type)
-    if ids is not None:
-        ids.discard(conn_id)
-        if not ids: del self.connections_by_type[conn.connection_type]
-    self._log('removed %s', conn_id)
-
-# %% ../../nbs/core/connections.ipynb #4c448903
-@patch
-def get_connection(self:ConnectionRegistry,
-                   conn_id:str, # Connection id
-                  )->Optional[SSEConnection]: # The connection, or None
-    "Get a specific connection."
-    return self.connections.get(conn_id)
-
-@patch
-def get_connections(self:ConnectionRegistry,
-                    conn_type:Optional[str]=None, # Only connections of this type; all when None
-                   )->List[SSEConnection]: # Matching connections
-    "Get connections, optionally filtered by type."
-    if conn_type is None: return list(self.connections.values())
-    return [self.connections[i] for i in self.connections_by_type.get(conn_type, ())]
-
-@patch
-def get_active_connections(self:ConnectionRegistry,
-                           conn_type:Optional[str]=None, # Only connections of this type; all when None
-                          )->List[SSEConnection]: # Matching connections that are CONNECTING or CONNECTED
-    "Get active connections."
-    return [c for c in self.get_connections(conn_type) if c.is_active()]
-
-@patch
-def get_stats(self:ConnectionRegistry)->Dict[str, Any]: # `total`, `active`, `by_type` (type -> count) and `message_count`
-    "Get registry statistics."
-    return {'total': len(self.connections),
-            'active': sum(c.is_active() for c in self.connections.values()),
-            'by_type': {t: len(ids) for t, ids in self.connections_by_type.items()},
-            'message_count': sum(c.message_count for c in self.connections.values())}
+# %% ../../nbs/core/connections.ipynb #2bb0c4ed
+def __getattr__(name):
+    "The original's client model, imported from `core.classic` on first use, so that loading this module imports nothing above it."
+    if name in _CLASSIC:
+        from cjm_fasthtml_sse.core import classic
+        return getattr(classic, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # %% ../../nbs/core/connections.ipynb #f46192f2
 HTMX_VERSIONS = (2, 4)
@@ -218,6 +55,7 @@ def _resume_url(endpoint, last_event_id):
     if last_event_id is None: return endpoint
     return f"{base}{'&' if '?' in base else '?'}{urlencode({'last_event_id': last_event_id})}{hashmark}{fragment}"
 
+# %% ../../nbs/core/connections.ipynb #31da8859
 def create_sse_element(
     endpoint:str, # URL of the event stream (`sse-connect`, or `hx-sse:connect` for htmx 4)
     element_id:Optional[str]=None, # `id` of the element
@@ -249,6 +87,7 @@ def _js_literal(value:Any)->str: # JS source for `value`, safe inside a <script>
     "Encode `value` as a JSON literal that can't end a <script> element."
     return json.dumps(value).replace('<', '\\u003c').replace('>', '\\u003e').replace('&', '\\u0026')
 
+# %% ../../nbs/core/connections.ipynb #e76f9028
 def _positive_int(name, value):
     "`value` if it is a positive int, else a `ValueError` naming `name`."
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -264,6 +103,7 @@ def _js_source(name:str, # File name in `cjm_fasthtml_sse/js/`, e.g. `page.js`
     "The text of a JavaScript file shipped with the package."
     return (_JS_FILES / name).read_text(encoding='utf-8')
 
+# %% ../../nbs/core/connections.ipynb #acecd17a
 def _script(fn:str, # Function that the last file defines, called with `settings`
             settings:dict, # Its settings, embedded as one JSON object
             *names:str, # Files to load after `common.js`
@@ -296,6 +136,7 @@ def _htmx_major(htmx):
     if isinstance(htmx, bool) or htmx not in HTMX_VERSIONS: raise ValueError(f"htmx must be one of {HTMX_VERSIONS}, not {htmx!r}")
     return htmx
 
+# %% ../../nbs/core/connections.ipynb #4f9aac9a
 def npm_install_command(htmx:int=2, # htmx major version: 2 or 4
                         prefix:str='vendor', # Folder to install into
                        )->str: # The `npm install` command line
@@ -303,6 +144,7 @@ def npm_install_command(htmx:int=2, # htmx major version: 2 or 4
     pkgs = dict.fromkeys(f'{pkg}@{ver}' for _, pkg, ver, _ in _SSE_FILES[_htmx_major(htmx)])
     return f"npm install --prefix {prefix} {' '.join(pkgs)}"
 
+# %% ../../nbs/core/connections.ipynb #2ba3ab70
 def sse_script_urls(htmx:int=2, # htmx major version: 2 or 4
                     local:Optional[str]=None, # URL prefix where the npm packages are served; `None` for the CDN
                    )->Dict[str, str]: # Script URLs under the keys `htmx` and `sse`
@@ -321,6 +163,7 @@ def _without_common(script:Script, # A Script made by one of this module's helpe
         raise ValueError(f"helpers must be Scripts made by this module's helpers (create_status_monitor_script(), ...), not {script!r}")
     return code[len(common) + 1:]
 
+# %% ../../nbs/core/connections.ipynb #904d9318
 def sse_hdrs(htmx:int=2, # htmx major version: 2 (with `htmx-ext-sse`) or 4 (with its `hx-sse` extension)
              local:Optional[str]=None, # URL prefix where the npm packages are served (see `serve_sse_assets`); `None` for the CDN
              include_htmx:bool=True, # Include htmx itself; `False` when the app already loads it (FastHTML's default headers do)
@@ -442,10 +285,12 @@ def create_shared_connection_script(
     config = dict(workerUrl=worker_url, name=name, bufferSize=_positive_int('buffer_size', buffer_size), debug=bool(debug))
     return _script('cjmSharedConnections', config, 'hub.js', 'shared.js')
 
+# %% ../../nbs/core/connections.ipynb #03436dc5
 def shared_worker_js()->str: # JavaScript source of the shared worker
     "The code of the shared worker that holds the connections for `create_shared_connection_script`."
     return '\n'.join(_js_source(n) for n in ('common.js', 'hub.js', 'worker.js'))
 
+# %% ../../nbs/core/connections.ipynb #e34b59e3
 def add_shared_worker_route(app, # FastHTML (or Starlette) app
                             path:str=SHARED_WORKER_PATH, # Where to serve the worker
                            )->str: # `path`, to pass as `worker_url`

@@ -91,6 +91,7 @@ def new_connection_id(
 class ConnectionIdTaken(ValueError):
     "Raised when a connection id is already connected."
 
+# %% ../../nbs/core/ids.ipynb #a94046d7
 class ConnectionRefused(RuntimeError):
     "The manager can't take a new connection now: it is full or closing. `retry_after` is in seconds."
     def __init__(self, msg, retry_after=2): super().__init__(msg); self.retry_after = retry_after

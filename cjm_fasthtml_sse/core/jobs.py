@@ -27,11 +27,13 @@ def validate_job_id(job_id:str, # Job id to check
     "Return `job_id` when it is a valid job id, or raise `ValueError` saying what is wrong and what is allowed."
     return validate_name(job_id, 'job id', max_len=124)
 
+# %% ../../nbs/core/jobs.ipynb #f3619975
 def job_channel(job_id:str, # The job's id
                )->str: # The channel its updates are broadcast on
     "The channel of job `job_id`: `job:{job_id}`."
     return f'job:{validate_job_id(job_id)}'
 
+# %% ../../nbs/core/jobs.ipynb #93662570
 def job_element_id(job_id:str, # The job's id
                   )->str: # The HTML id of its progress element
     "The id of the progress element of job `job_id`: `job-{job_id}`."
@@ -48,6 +50,7 @@ def _percent(value):
     if math.isnan(value): raise ValueError("percent must be a number from 0 to 100, not NaN")
     return min(max(value, 0), 100)
 
+# %% ../../nbs/core/jobs.ipynb #77292708
 def _state(value):
     if value not in JOB_STATES: raise ValueError(f"state must be one of {JOB_STATES}, not {value!r}")
     return value
@@ -76,6 +79,7 @@ def job_progress_handler(message_type:str, # Type of the message
     el.attrs['hx-swap-oob'] = 'outerHTML'
     return el
 
+# %% ../../nbs/core/jobs.ipynb #cf63c737
 def register_job_progress(updater:SSEElementUpdater, # The page's updater
                          )->SSEElementUpdater: # `updater`, for chaining
     "Make `updater` render `job.progress` messages as progress elements."

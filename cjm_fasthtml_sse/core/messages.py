@@ -29,12 +29,14 @@ def _markup_text(value)->Optional[str]: # The HTML, or `None` for a value that i
         if None not in parts: return ''.join(parts)
     return None
 
+# %% ../../nbs/core/messages.ipynb #a1e022e7
 _INERT = str.maketrans({'<': '\\u003c', '>': '\\u003e', '&': '\\u0026'})
 
 def _inert_json(obj):
     "`obj` as JSON with `<`, `>` and `&` written as `\\u003c`, `\\u003e`, `\\u0026`: the same JSON value, but no markup if swapped in as HTML."
     return encode_json(obj).translate(_INERT)
 
+# %% ../../nbs/core/messages.ipynb #190dc030
 @dataclass
 class BroadcastMessage:
     "Standard broadcast message format for SSE communication"
@@ -68,6 +70,7 @@ def _builder_data(out):
     markup = _markup_text(out)
     return _inert_json(out) if markup is None else Safe(markup)
 
+# %% ../../nbs/core/messages.ipynb #1d64f6fe
 _warned_str = set()  # ids of the builders already warned about returning a plain str
 
 def _built(element_builder, message):
@@ -81,6 +84,7 @@ def _built(element_builder, message):
         _log.warning('element_builder %r returned a plain str, which is sent escaped, as text: the tags show on the page. Return FT, or wrap markup the app built in NotStr(...) to send it as HTML', element_builder)
     return out
 
+# %% ../../nbs/core/messages.ipynb #199ddf09
 def _encoded(message, element_builder=None):
     "The wire bytes of queue item `message`, rendered by `element_builder` when there is one; cached on the message."
     if not isinstance(message, BroadcastMessage): return sse_event(message).encode()
@@ -103,6 +107,7 @@ def reset_event(reason:str, # Why: `too_old`, `unknown_id`, `fell_behind`, `miss
     "The `reset` event that tells a client it can't be caught up and must reload its state."
     return sse_event(_inert_json({'reason': reason, 'last_event_id': last_event_id}), event='reset', id=str(newest_id)).encode()
 
+# %% ../../nbs/core/messages.ipynb #b6bd5786
 class _ResetMessage(BroadcastMessage):
     "A `reset` for every client, as a queue and the shared log carry it."
     def __init__(self, reason, newest_id):
@@ -147,6 +152,7 @@ _REPLACING = {'true', 'outerhtml', 'innerhtml'}
 
 def _swaps_oob(ft): return isinstance(ft, FT) and ('hx-swap-oob' in ft.attrs or any(_swaps_oob(c) for c in ft.children))
 
+# %% ../../nbs/core/messages.ipynb #f2ae1a97
 def _oob_key(data)->Optional[str]: # `#` + the element id, or `None`
     "The default conflation key of `data`: `#id` for one FT element whose only out-of-band swap replaces element `id`."
     if not isinstance(data, FT) or not data.attrs.get('id') or str(data.attrs.get('hx-swap-oob')).lower() not in _REPLACING: return None

@@ -21,6 +21,8 @@ METRIC_NAME = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*$')
 LABEL_NAME = re.compile(r'^[a-zA-Z_][a-zA-Z0-9_]*$')
 
 def _escape_label(value): return str(value).replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
+
+# %% ../../nbs/core/metrics.ipynb #1978ecae
 def _escape_help(text): return str(text).replace('\\', '\\\\').replace('\n', '\\n')
 
 # %% ../../nbs/core/metrics.ipynb #d887bde1
@@ -34,6 +36,7 @@ def _number(value):
         return repr(value)
     raise TypeError(f"a metric value must be a number, not {type(value).__name__} {value!r}")
 
+# %% ../../nbs/core/metrics.ipynb #b708ceb2
 def _labels(labels):
     "`{name=\"value\",...}` for a dict of labels, sorted by name; empty for none."
     for name in labels:
@@ -76,8 +79,10 @@ def _public(channels):
     if isinstance(channels, str): raise TypeError(f"public_channels must be a list of channel names, not the string {channels!r}; write [{channels!r}]")
     return sorted({validate_channel(c) for c in channels})
 
+# %% ../../nbs/core/metrics.ipynb #76a6f765
 def _is_number(value): return isinstance(value, (int, float))
 
+# %% ../../nbs/core/metrics.ipynb #ff350b97
 def _task_families(tasks):
     "The metric families of the periodic tasks."
     per = lambda attr: [({'task': t.name}, getattr(t, attr)) for t in tasks]

@@ -16,6 +16,7 @@ from fastcore.xml import FT, to_xml
 # %% ../../nbs/core/streaming.ipynb #6f75b75a
 def _is_ft(o): return isinstance(o, FT) or hasattr(o, '__ft__')
 
+# %% ../../nbs/core/streaming.ipynb #fe3c8db2
 def _json_default(o):
     "Turn the common non-JSON types into JSON values; refuse the rest by name."
     if isinstance(o, (dt.datetime, dt.date, dt.time)): return o.isoformat()
@@ -48,6 +49,7 @@ def _payload(data):
     if hasattr(data, '__html__'): return str(data.__html__())
     return encode_json(data)
 
+# %% ../../nbs/core/streaming.ipynb #34516e6d
 def _one_line(name, value):
     "`value` as text for the single-line field `name`, refusing what would break the framing."
     value = str(value)

@@ -19,6 +19,7 @@ def _describe(fn):
     "A readable name for handler `fn`."
     return getattr(fn, '__qualname__', None) or repr(fn)
 
+# %% ../../nbs/core/updates.ipynb #49d4ed66
 def _add(builder, element, fn):
     "Add one element a handler returned to `builder`, following the rules above."
     if isinstance(element, tuple):
@@ -37,6 +38,7 @@ def _add(builder, element, fn):
     raise TypeError(f"handler {_describe(fn)} returned a {type(element).__name__}; return None, an FT, "
                     "a tuple (element, target_id[, swap_mode[, wrap]]), or a list of those")
 
+# %% ../../nbs/core/updates.ipynb #a132b20a
 def _collect(builder, result, fn):
     "Add everything handler `fn` returned to `builder`."
     if result is None: return
