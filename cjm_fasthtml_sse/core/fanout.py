@@ -463,8 +463,8 @@ def publish(self:FanOut,
     "Append the message once, then write its bytes straight to the live streams it is for: one slice now, the rest from a task."
     log_ = self.log
     prev = log_.last_id
+    if (self._lagging or self._backlog) and self.cut_behind is not None: self._cut_behind()  # before the new entry: a stream it writes up to date then gets this one below
     entry = log_.append(payload, id, channel, exclude, target, key)
-    if (self._lagging or self._backlog) and self.cut_behind is not None: self._cut_behind()
     if target is not None:
         sub = self.subscribers.get(target)
         subs = (sub,) if sub is not None and entry.for_(sub.id, sub.channels) else ()
@@ -536,6 +536,22 @@ def _flush_slice(self:FanOut):
         k += 1
         if k >= lo and (k >= hi or not k & 31 and time.perf_counter() - t0 > secs): return
 
+# %% ../../nbs/core/fanout.ipynb #561d6896
+@patch
+def _write_owed(self:Subscriber)->bool: # True when it was caught up and is live again
+    "Write what this stream is owed now, joined, while its socket takes it."
+    if not self.direct: return False
+    while not self.cycle.flow.write_paused:
+        cursor, partial = self.cursor, self.partial
+        body = self._next_chunk()
+        if body is None: return False
+        if not body: self.live = True; return True
+        try: written = _write_now(self, body)
+        except Exception: written = False
+        if not written: self.cursor, self.partial = cursor, partial; return False
+        self.last_write = self.hub.loop.time()
+    return False
+
 # %% ../../nbs/core/fanout.ipynb #2941c7a5
 @patch
 def _cut_behind(self:FanOut):
@@ -549,6 +565,7 @@ def _cut_behind(self:FanOut):
         while live <= keep: i -= 1; live += es[i].payload is not SUPERSEDED
         soft = es[i].id
     for sub in [s for s in (*self._lagging, *self._backlog) if not s.closed and not s.live and s.cursor < soft and s.cursor >= log_.floor]:
+        if sub.worker is None and sub._write_owed(): continue  # only waiting for the flusher, and its socket took the debt
         self.fell_off += 1
         sub.stalled = True
         sub.end('cut: too far behind to wait for')
