@@ -30,7 +30,7 @@ def _spawn(tasks:set, coro):
 @dataclass
 class BackendState:
     "What a backend that keeps its data elsewhere hands the manager at `start`."
-    history:List[BroadcastMessage]=field(default_factory=list) # The newest messages (for everyone, a channel, a user or one connection), oldest first, with their ids and routing
+    history:List[BroadcastMessage]=field(default_factory=list) # The newest messages, oldest first, with their ids and who each is for
     newest_id:Optional[int]=None # The newest id given out so far; `None` if none was
     oldest_id:Optional[int]=None # The oldest id still kept (history or not): resuming from before it is impossible
 
