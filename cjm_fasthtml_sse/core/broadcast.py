@@ -18,7 +18,7 @@ from fastcore.basics import patch
 from .ids import _ID_RULE, _name_problem, CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, user_channel_name, validate_channel, validate_connection_id
 from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _oob_key, _ResetMessage, reset_event
 from .backends import Backend, BackendState, MemoryBackend, _spawn
-from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut, Subscriber
+from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut, MessageQueue, Subscriber
 from .stream import MAX_STREAMS_PER_CLIENT, MAX_STREAMS_PER_USER, RouteConfig, _handler, _mount
 
 # %% ../../nbs/core/broadcast.ipynb #d326a9a6
@@ -116,7 +116,7 @@ class BroadcastManager:
                       )->tuple[str, asyncio.Queue]: # The connection id and its queue of `BroadcastMessage`s
         "Register a new connection and return its queue."
         connection_id, channels = await self._admit(connection_id, channels)
-        queue = asyncio.Queue(maxsize=self.max_queue_size)
+        queue = MessageQueue(maxsize=self.max_queue_size)
         self._streams[connection_id] = self._fanout.subscribe_queue(queue, channels, connection_id, self._dropped)
         self._connected(connection_id, queue, metadata, channels)
         return connection_id, queue

@@ -6,11 +6,11 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/fanout.html.md"""
 
 # %% auto #0
 __all__ = ['log', 'LOG_MAX_ENTRIES', 'LOG_MAX_BYTES', 'CHUNK_BYTES', 'SLICE_STREAMS', 'SLICE_MIN', 'SLICE_SECONDS', 'SLICE_GAP',
-           'SUPERSEDED', 'UVICORN_CHECKED', 'HEARTBEAT', 'SSE_START', 'LogEntry', 'EventLog', 'Subscriber', 'FanOut',
-           'QueueSubscriber', 'reset_event']
+           'SUPERSEDED', 'UVICORN_CHECKED', 'HEARTBEAT', 'SSE_START', 'QUEUE_CHECKED', 'LogEntry', 'EventLog',
+           'Subscriber', 'FanOut', 'QueueSubscriber', 'MessageQueue', 'reset_event']
 
 # %% ../../nbs/core/fanout.ipynb #64987ae5
-import asyncio, bisect, logging, time
+import asyncio, bisect, logging, sys, time
 from collections import deque
 from operator import attrgetter
 from fastcore.basics import patch
@@ -516,6 +516,21 @@ def channel_counts(self:FanOut)->Dict[str, int]: # Subscribers (streams and queu
     return {c: len(m) for c, m in self._by_channel.items() if c is not None and m}
 
 
+# %% ../../nbs/core/fanout.ipynb #bb7ec15e
+QUEUE_CHECKED = ((3, 11), (3, 12))  # versions whose `asyncio.Queue.put_nowait` is exactly full / _put / += 1 / clear / _wakeup_next (3.13 adds `shutdown`)
+
+class MessageQueue(asyncio.Queue):
+    "An `asyncio.Queue` whose `put_nowait` is one call: what `register()` hands out, and what a fan-out to thousands of queues spends its time on."
+    if sys.version_info[:2] in QUEUE_CHECKED:
+        def put_nowait(self, item):
+            "As `asyncio.Queue.put_nowait`: raise `QueueFull` if full, else add `item` and wake the longest-waiting `get`."
+            if 0 < self._maxsize <= len(self._queue): raise asyncio.QueueFull
+            self._queue.append(item)
+            if not self._unfinished_tasks: self._finished.clear()  # else it is clear already: only `task_done` down to 0 sets it
+            self._unfinished_tasks += 1
+            if self._getters: self._wakeup_next(self._getters)
+
+
 # %% ../../nbs/core/fanout.ipynb #774affb9
 @patch
 def publish(self:FanOut,
@@ -535,15 +550,14 @@ def publish(self:FanOut,
         sub = self.subscribers.get(target)
         subs = (sub,) if sub is not None and entry.for_(sub.id, sub.channels) else ()
     else: subs = self._by_channel.get(channel, {}).values()
-    exclude, wire, n, now, lag, dropped = entry.exclude, entry.wire, 0, time.monotonic() if self.loop is None else self.loop.time(), None, None
+    exclude, wire, n, now, lag, dropped = entry.exclude, entry.wire, len(subs), time.monotonic() if self.loop is None else self.loop.time(), None, None
     k, lo, hi, secs, t0, full, later = 0, self._slice_min, self.slice_streams, self.slice_seconds, time.perf_counter(), self._busy, self._backlog.append
     if not full and self.loop is not None: self._busy = True; self.loop.call_soon(self._turn_over)  # a second publish in this turn is a burst
     for sub in subs:
-        if exclude and sub.id in exclude: continue
-        n += 1
+        if exclude and sub.id in exclude: n -= 1; continue  # `n` starts at len(subs): no count kept per subscriber
         if (q := sub.queue) is not None:  # a queue reader gets the payload now, whatever the slicing: in order, never late
             try: q.put_nowait(payload)
-            except asyncio.QueueFull: n -= 1; (dropped := dropped or []).append(sub)
+            except asyncio.QueueFull: (dropped := dropped or []).append(sub)
             continue
         if sub.live:
             if full: sub.live, sub.cursor = False, prev; later(sub); continue  # owed from `prev` on: the flusher writes it, in order
@@ -564,6 +578,7 @@ def publish(self:FanOut,
             if isinstance(cursor, Exception): log.error('stream %s failed', sub.id, exc_info=cursor); sub.end('failed')
             else: sub._lag(cursor, now)
     if dropped:
+        n -= len(dropped)
         for sub in dropped:
             self.queue_drops += 1
             sub.end('dropped: its queue was full')
