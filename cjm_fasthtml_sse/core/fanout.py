@@ -709,7 +709,7 @@ async def close(self:FanOut,
     if tasks := {s.task for s in late if s.task is not None and not s.task.done()}: await asyncio.wait(tasks, timeout=0.5)
 
 @patch
-def stats(self:FanOut)->Dict[str, int]: # Streams, of them live, log size, and counts of lags, resets and timeouts
+def stats(self:FanOut)->Dict[str, int]: # Subscribers (`streams` counts queues too), of them live, log size, and counts of lags, resets and timeouts
     "Counters for a status page."
     return {'streams': len(self.subscribers), 'live': sum(s.live for s in self.subscribers.values()),
             'log_entries': len(self.log), 'log_bytes': self.log.nbytes,
