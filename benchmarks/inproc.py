@@ -4,7 +4,7 @@ Each side puts one message on N parked consumers the way that library does it, a
 into the bytes its HTTP stream would write. The asyncio event loop is the standard library's."""
 import asyncio, gc, json, os, sys, traceback
 from time import perf_counter
-from common import payload, send_json
+from common import median, payload, send_json
 
 MAX_QUEUE = 100  # the default queue size of both cjm versions
 
@@ -176,7 +176,26 @@ class Bench:
         if hasattr(self.side, 'stop'): await self.side.stop()
         return {'ok': True}
 
+def compare(n=10_000, rounds=3, reps=3, sides=('ours', 'original', 'ideal')):
+    "`python inproc.py --compare [N] [ROUNDS]`: the fan-out to N parked queues, `sides` side by side in alternating rounds; prints the medians and ratios."
+    from run import Worker, interleaved, ensure_venv, fmt_t
+    ensure_venv()
+    workers = {s: Worker(s) for s in sides}
+    try:
+        idle = interleaved(workers, {'n': n, 'park': False}, rounds, reps)
+        parked = interleaved(workers, {'n': n}, rounds, reps)
+    finally:
+        for w in workers.values(): w.close()
+    row = {s: {'idle': median(idle[s].get('call', [])), 'call': median(parked[s].get('call', [])),
+               'deliver': median(parked[s].get('deliver', [])), 'samples': len(parked[s].get('call', []))} for s in sides}
+    for s, v in row.items():
+        print(f"{s:9} call {fmt_t(v['idle']):>9} (nobody waiting)  {fmt_t(v['call']):>9} (parked)  call+receive {fmt_t(v['deliver']):>9}  ({v['samples']} samples)")
+    for m in ('idle', 'call', 'deliver'):
+        print(f"{m:8} original/ours {row['original'][m] / row['ours'][m]:6.1f}x   ours/ideal {row['ours'][m] / row['ideal'][m]:5.2f}x")
+    return row
+
 def main():
+    if sys.argv[1] == '--compare': return compare(*map(int, sys.argv[2:4]))
     out = os.fdopen(os.dup(1), 'w')
     os.dup2(2, 1)  # anything a library prints goes to stderr, not into the protocol
     side = sys.argv[1]

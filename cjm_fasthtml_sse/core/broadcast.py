@@ -18,7 +18,7 @@ from fastcore.basics import patch
 from .ids import _ID_RULE, _name_problem, CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, user_channel_name, validate_channel, validate_connection_id
 from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _oob_key, _ResetMessage, reset_event
 from .backends import Backend, BackendState, MemoryBackend, _spawn
-from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut, Subscriber
+from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut, MessageQueue, Subscriber
 from .stream import MAX_STREAMS_PER_CLIENT, MAX_STREAMS_PER_USER, RouteConfig, _handler, _mount
 
 # %% ../../nbs/core/broadcast.ipynb #d326a9a6
@@ -93,10 +93,9 @@ class BroadcastManager:
         self.max_queue_size, self.queue_timeout, self.debug = max_queue_size, queue_timeout, debug
         self.max_connections, self.send_timeout, self.max_message_bytes, self.log_max_bytes = max_connections, send_timeout, max_message_bytes, log_max_bytes
         self.closing = False
-        self.messages_broadcast = self._queue_drops = self.resumes_served = self.resets_sent = 0
+        self.messages_broadcast = self.resumes_served = self.resets_sent = 0
         self._published_id = 0
-        self._channels: Dict[str, Dict[str, asyncio.Queue]] = {}
-        self._queues, self._streams, self._builders, self._fanout = {}, {}, {}, None
+        self._streams, self._builders, self._fanout = {}, {}, None  # _streams: every connection's subscriber in the fan-out, a stream or a queue
         self.backend = backend if backend is not None else MemoryBackend()
         start = self.backend.bind(self.deliver, history_limit)
         self._last_id = start if start is not None else time.time_ns() // 1000
@@ -117,8 +116,8 @@ class BroadcastManager:
                       )->tuple[str, asyncio.Queue]: # The connection id and its queue of `BroadcastMessage`s
         "Register a new connection and return its queue."
         connection_id, channels = await self._admit(connection_id, channels)
-        queue = self._queues[connection_id] = asyncio.Queue(maxsize=self.max_queue_size)
-        for c in channels: self._channels.setdefault(c, {})[connection_id] = queue
+        queue = MessageQueue(maxsize=self.max_queue_size)
+        self._streams[connection_id] = self._fanout.subscribe_queue(queue, channels, connection_id, self._dropped)
         self._connected(connection_id, queue, metadata, channels)
         return connection_id, queue
 
@@ -181,11 +180,11 @@ class BroadcastManager:
         queue = self.connections.get(connection_id)
         if queue is not None and channel is not None and channel not in self.connection_metadata[connection_id]['channels']: return False
         if queue is None and await self.backend.holder(connection_id) is None: return False
-        queue = self._queues.get(connection_id) # only a `register()` queue can be full; a stream owes from the log
+        queue = getattr(self._streams.get(connection_id), 'queue', None) # only a `register()` queue can be full; a stream owes from the log
         if queue is not None and queue.full() and self.queue_timeout:
             deadline = asyncio.get_running_loop().time() + self.queue_timeout
             while queue.full() and asyncio.get_running_loop().time() < deadline: await asyncio.sleep(min(0.005, self.queue_timeout))
-            if self._queues.get(connection_id) is not queue: return False
+            if self.connections.get(connection_id) is not queue: return False
         message = self._new_message(message_type, data, metadata, channel, target=connection_id)
         await self._ensure_started()
         if await self._publish(message) is None: return self._fan(message) == 1
@@ -245,7 +244,7 @@ class BroadcastManager:
     @property
     def dropped_count(self)->int: # `register()` queues found full, and streams that fell off the log
         "How many clients were dropped for falling behind."
-        return self._queue_drops + self._fanout.fell_off
+        return self._fanout.queue_drops + self._fanout.fell_off
 
     @property
     def send_timeouts(self)->int: # Streams cut because their socket accepted nothing for `send_timeout` seconds
@@ -463,6 +462,11 @@ class _StreamQueue(asyncio.Queue):
         return object.__getattribute__(self, name)
 
 @patch
+def _dropped(self:BroadcastManager, sub):
+    "The fan-out found `register()` queue `sub` full and ended it: the client stopped reading, so it is disconnected."
+    if self._streams.get(sub.id) is sub: self._disconnect(sub.id, 'dropped (queue full)')
+
+@patch
 async def _open_stream(self:BroadcastManager,
                        send, # The request's ASGI `send`
                        connection_id:Optional[str], # Asked for, or `None`
@@ -494,11 +498,6 @@ def _disconnect(self:BroadcastManager, connection_id, reason):
     queue = self.connections.pop(connection_id, None)
     if queue is None: return
     meta = self.connection_metadata.pop(connection_id, None) or {}
-    if self._queues.pop(connection_id, None) is not None:
-        for c in meta.get('channels', ()):
-            members = self._channels.get(c, {})
-            members.pop(connection_id, None)
-            if not members: self._channels.pop(c, None)
     _end_queue(queue)
     self.backend.connection_removed(connection_id)
     if connection_id in self._users.get(meta.get('user'), ()): self._user_left(meta['user'], connection_id)
@@ -590,49 +589,22 @@ def _count_wire(self:BroadcastManager, entry):
     for key in (None, *self._builders): self._eventlog.wire(entry, key)
 
 @patch
-def _targets(self:BroadcastManager, channel, exclude):
-    "`(id, queue)` of the `register()` queues a message for `channel` goes to, less `exclude`."
-    targets = self._queues.items() if channel is None else self._channels.get(channel, {}).items()
-    return [(cid, q) for cid, q in targets if cid not in exclude] if exclude else targets
-
-@patch
 def _reach(self:BroadcastManager, channel, exclude)->int:
     "How many local connections, queues and streams, a message for `channel` goes to, less `exclude`."
-    subs = self._fanout._by_channel.get(channel, {})
-    return len(self._targets(channel, exclude)) + (sum(s not in exclude for s in subs) if exclude else len(subs))
+    return self._fanout.reach(channel, exclude)
 
 @patch
 def _channel_counts(self:BroadcastManager)->Dict[str, int]:
-    "Connections per channel: `register()` queues and streams."
-    counts = {c: len(m) for c, m in self._channels.items()}
-    for c, subs in self._fanout._by_channel.items():
-        if c is not None and subs and not c.startswith('@'): counts[c] = counts.get(c, 0) + len(subs)
-    return counts
+    "Connections per channel: `register()` queues and streams (a user's own channel is not listed)."
+    return {c: n for c, n in self._fanout.channel_counts().items() if not c.startswith('@')}
 
 @patch
 def _fan(self:BroadcastManager, message, event_id=None)->int: # How many connections it reached
-    "Append `message` to the shared log (as `event_id`, else the next id) and write it to its streams; put it on its queues."
-    target, exclude = getattr(message, '_target', None), getattr(message, '_exclude', None)
-    n = self._fanout.publish(message, event_id, message.channel, exclude, target, message.__dict__.get('_key'))
+    "Append `message` to the shared log (as `event_id`, else the next id): the fan-out puts it on its queues and writes it to its streams."
+    n = self._fanout.publish(message, event_id, message.channel, getattr(message, '_exclude', None), getattr(message, '_target', None), message.__dict__.get('_key'))
     if event_id is not None: self._remember_latest(message, event_id)
     self._count_wire(self._eventlog.entries[-1])
-    if target is None: return n + self._deliver(message, self._targets(message.channel, exclude))
-    queue = self._queues.get(target)
-    if queue is None or (message.channel is not None and message.channel not in self.connection_metadata[target]['channels']): return n
-    return n + self._deliver(message, [(target, queue)])
-
-@patch
-def _deliver(self:BroadcastManager, message, targets):
-    "Put `message` on each `(id, queue)` in `targets` without waiting; drop the clients whose queue is full."
-    sent, full = 0, []
-    for connection_id, queue in targets:
-        try: queue.put_nowait(message)
-        except asyncio.QueueFull: full.append(connection_id)
-        else: sent += 1
-    for connection_id in full:
-        self._queue_drops += 1
-        self._disconnect(connection_id, 'dropped (queue full)')
-    return sent
+    return n
 
 @patch
 def _reset_all(self:BroadcastManager, reason, newest_id):

@@ -6,17 +6,17 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/fanout.html.md"""
 
 # %% auto #0
 __all__ = ['log', 'LOG_MAX_ENTRIES', 'LOG_MAX_BYTES', 'CHUNK_BYTES', 'SLICE_STREAMS', 'SLICE_MIN', 'SLICE_SECONDS', 'SLICE_GAP',
-           'SUPERSEDED', 'UVICORN_CHECKED', 'HEARTBEAT', 'SSE_START', 'LogEntry', 'EventLog', 'Subscriber', 'FanOut',
-           'reset_event']
+           'SUPERSEDED', 'UVICORN_CHECKED', 'HEARTBEAT', 'SSE_START', 'QUEUE_CHECKED', 'LogEntry', 'EventLog',
+           'Subscriber', 'FanOut', 'QueueSubscriber', 'MessageQueue', 'reset_event']
 
 # %% ../../nbs/core/fanout.ipynb #64987ae5
-import asyncio, bisect, logging, time
+import asyncio, bisect, logging, sys, time
 from collections import deque
 from operator import attrgetter
 from fastcore.basics import patch
 from typing import Any, Callable, Dict, Iterable, List, Optional
 from .streaming import sse_event
-from .messages import reset_event
+from .messages import STREAM_CLOSED, reset_event
 
 # %% ../../nbs/core/fanout.ipynb #68d7f2af
 log = logging.getLogger('cjm_fasthtml_sse')
@@ -208,6 +208,7 @@ SSE_START = {'type': 'http.response.start', 'status': 200,
 # %% ../../nbs/core/fanout.ipynb #3272ebb4
 class Subscriber:
     "One open stream: its filter, its cursor in the log, and how to write to it."
+    queue = None  # a stream is written bytes; only a `QueueSubscriber` has a queue
     __slots__ = ('hub', 'id', 'key', 'channels', 'send', 'cycle', 'msg', 'cursor', 'partial', 'live', 'closed', 'stalled',
                  'last_write', 'stall_since', 'task', 'worker', 'waiting', 'final', 'wake', 'hb_due', 'sent', 'heartbeat', 'framed')
     def __init__(self, hub, send, sub_id, key, channels, cursor, heartbeat):
@@ -403,7 +404,7 @@ class FanOut:
         self.closing, self._timer, self._n, self.loop = False, None, 0, None
         self._sweep_every = min(heartbeat_interval, send_timeout or heartbeat_interval) / 4  # also how soon a stalled socket is noticed
         self._lagging = set()  # the streams a task is catching up: the ones that can fall off the log
-        self.lagged = self.resets = self.send_timeouts = self.fell_off = 0
+        self.lagged = self.resets = self.send_timeouts = self.fell_off = self.queue_drops = 0
 
 # %% ../../nbs/core/fanout.ipynb #f181a563
 @patch
@@ -432,11 +433,16 @@ def subscribe(self:FanOut,
         reason = 'unknown_id' if last_event_id > log_.last_id else 'too_old'
         self.resets += 1  # it gets the reset first, then everything from the newest id on
         sub.cursor, sub.partial = log_.last_id, (log_.last_id, reset_event(reason, str(asked), log_.last_id), 0)
-    self.subscribers[sub_id] = sub
-    for c in (None, *sub.channels): self._by_channel.setdefault(c, {})[sub_id] = sub
+    self._add(sub)
     if hb < self._sweep_every * 4: self._sweep_every = hb / 4
     if self._timer is None: self._arm()
     return sub
+
+@patch
+def _add(self:FanOut, sub):
+    "Index `sub` by its id and by each of its channels."
+    self.subscribers[sub.id] = sub
+    for c in (None, *sub.channels): self._by_channel.setdefault(c, {})[sub.id] = sub
 
 @patch
 def _remove(self:FanOut, sub):
@@ -450,6 +456,81 @@ def _remove(self:FanOut, sub):
             members.pop(sub.id, None)
             if not members and c is not None: del self._by_channel[c]
 
+# %% ../../nbs/core/fanout.ipynb #f81aa191
+class QueueSubscriber:
+    "A reader that gets each payload it is for on an `asyncio.Queue`, as `publish` appends it: no bytes, no task."
+    live, direct, partial, task, worker = True, False, None, None, None  # always caught up: never sliced, lagging or flushed
+    __slots__ = ('hub', 'id', 'channels', 'queue', 'on_drop', 'closed')
+    def __init__(self, hub, queue, sub_id, channels, on_drop=None):
+        self.hub, self.queue, self.id, self.channels, self.on_drop, self.closed = hub, queue, sub_id, channels, on_drop, False
+
+    @property
+    def cursor(self)->int: # The log's newest id: each message was put on the queue as it was appended
+        "Where this reader is in the log: always at the end."
+        return self.hub.log.last_id
+
+    def end(self,
+            reason:str='ended', # Said in the debug log
+            final:bytes=b'', # Ignored: a queue gets messages, never bytes
+           ):
+        "Stop feeding the queue, and leave `STREAM_CLOSED` as its only item."
+        if self.closed: return
+        self.closed = True
+        self.hub._remove(self)
+        log.debug('queue %s ended: %s', self.id, reason)
+        while not self.queue.empty(): self.queue.get_nowait()
+        self.queue.put_nowait(STREAM_CLOSED)
+
+    def _unfinished(self)->bool: return False  # nothing of it is in flight: `close` has nothing to wait for
+    def __repr__(self): return f'QueueSubscriber({self.id!r}, channels={sorted(self.channels)})'
+
+
+# %% ../../nbs/core/fanout.ipynb #319d3ce7
+@patch
+def subscribe_queue(self:FanOut,
+                    queue:asyncio.Queue, # Gets the payload of each message it is for; a bounded queue found full is dropped
+                    channels:Iterable[str]=(), # Channels it gets besides the messages for everyone
+                    sub_id:Optional[str]=None, # Its id (for `exclude` and `target`); generated when `None`
+                    on_drop:Optional[Callable]=None, # `on_drop(sub)`, called after a `publish` found its queue full and ended it
+                   )->QueueSubscriber: # End it with `sub.end()`
+    "Add a queue reader: it gets the payload of every message published from now on that is for it, in order."
+    if self.closing: raise RuntimeError("this FanOut is closed: it takes no new subscribers")
+    if sub_id is None: self._n += 1; sub_id = f's{self._n}'
+    if sub_id in self.subscribers: raise ValueError(f"a subscriber with id {sub_id!r} is already subscribed")
+    sub = QueueSubscriber(self, queue, sub_id, frozenset(channels), on_drop)
+    self._add(sub)
+    return sub
+
+@patch
+def reach(self:FanOut,
+          channel:Optional[str]=None, # A channel; `None` for a message for everyone
+          exclude:Iterable[str]=(), # Subscriber ids left out
+         )->int: # Streams and queues
+    "How many subscribers a message for `channel` goes to, less `exclude`."
+    subs = self._by_channel.get(channel, {})
+    return sum(s not in exclude for s in subs) if exclude else len(subs)
+
+@patch
+def channel_counts(self:FanOut)->Dict[str, int]: # Subscribers (streams and queues) per channel name
+    "Subscribers per channel, for a status page."
+    return {c: len(m) for c, m in self._by_channel.items() if c is not None and m}
+
+
+# %% ../../nbs/core/fanout.ipynb #bb7ec15e
+QUEUE_CHECKED = ((3, 11), (3, 12))  # versions whose `asyncio.Queue.put_nowait` is exactly full / _put / += 1 / clear / _wakeup_next (3.13 adds `shutdown`)
+
+class MessageQueue(asyncio.Queue):
+    "An `asyncio.Queue` whose `put_nowait` is one call: what `register()` hands out, and what a fan-out to thousands of queues spends its time on."
+    if sys.version_info[:2] in QUEUE_CHECKED:
+        def put_nowait(self, item):
+            "As `asyncio.Queue.put_nowait`: raise `QueueFull` if full, else add `item` and wake the longest-waiting `get`."
+            if 0 < self._maxsize <= len(self._queue): raise asyncio.QueueFull
+            self._queue.append(item)
+            if not self._unfinished_tasks: self._finished.clear()  # else it is clear already: only `task_done` down to 0 sets it
+            self._unfinished_tasks += 1
+            if self._getters: self._wakeup_next(self._getters)
+
+
 # %% ../../nbs/core/fanout.ipynb #774affb9
 @patch
 def publish(self:FanOut,
@@ -459,8 +540,8 @@ def publish(self:FanOut,
             exclude:Optional[Iterable[str]]=None, # Subscriber ids left out
             target:Optional[str]=None, # Only this subscriber (`send_to`)
             key:Optional[str]=None, # Conflation key: a stream catching up skips this message if a later one has the same key
-            )->int: # How many streams it is for: written now, left for the next slice, or owed by a stream that is catching up
-    "Append the message once, then write its bytes straight to the live streams it is for: one slice now, the rest from a task."
+            )->int: # How many subscribers it is for: queued, written now, left for the next slice, or owed by a stream that is catching up
+    "Append the message once, put it on the queues it is for, and write its bytes straight to the live streams: one slice now, the rest from a task."
     log_ = self.log
     prev = log_.last_id
     if (self._lagging or self._backlog) and self.cut_behind is not None: self._cut_behind()  # before the new entry: a stream it writes up to date then gets this one below
@@ -469,12 +550,15 @@ def publish(self:FanOut,
         sub = self.subscribers.get(target)
         subs = (sub,) if sub is not None and entry.for_(sub.id, sub.channels) else ()
     else: subs = self._by_channel.get(channel, {}).values()
-    exclude, wire, n, now, lag = entry.exclude, entry.wire, 0, time.monotonic() if self.loop is None else self.loop.time(), None
+    exclude, wire, n, now, lag, dropped = entry.exclude, entry.wire, len(subs), time.monotonic() if self.loop is None else self.loop.time(), None, None
     k, lo, hi, secs, t0, full, later = 0, self._slice_min, self.slice_streams, self.slice_seconds, time.perf_counter(), self._busy, self._backlog.append
     if not full and self.loop is not None: self._busy = True; self.loop.call_soon(self._turn_over)  # a second publish in this turn is a burst
     for sub in subs:
-        if exclude and sub.id in exclude: continue
-        n += 1
+        if exclude and sub.id in exclude: n -= 1; continue  # `n` starts at len(subs): no count kept per subscriber
+        if (q := sub.queue) is not None:  # a queue reader gets the payload now, whatever the slicing: in order, never late
+            try: q.put_nowait(payload)
+            except asyncio.QueueFull: (dropped := dropped or []).append(sub)
+            continue
         if sub.live:
             if full: sub.live, sub.cursor = False, prev; later(sub); continue  # owed from `prev` on: the flusher writes it, in order
             w = wire.get(sub.key)
@@ -493,6 +577,12 @@ def publish(self:FanOut,
         for sub, cursor in lag:
             if isinstance(cursor, Exception): log.error('stream %s failed', sub.id, exc_info=cursor); sub.end('failed')
             else: sub._lag(cursor, now)
+    if dropped:
+        n -= len(dropped)
+        for sub in dropped:
+            self.queue_drops += 1
+            sub.end('dropped: its queue was full')
+            if sub.on_drop is not None: sub.on_drop(sub)
     if full and self._backlog and self._flusher is None: self.sliced += 1; self._flusher = self.loop.create_task(self._flush())
     return n
 
@@ -596,6 +686,7 @@ def _sweep(self:FanOut):
     if not self.subscribers: return
     now, lag = self.loop.time(), []
     for sub in self.subscribers.values():
+        if sub.queue is not None: continue  # a queue reader has no socket: no heartbeat, no stall
         if sub.live and sub.cycle.flow.write_paused: lag.append((sub, sub.last_write)); continue  # not drained since its last write
         if now - sub.last_write < sub.heartbeat: continue
         if sub.live:
@@ -635,7 +726,7 @@ async def close(self:FanOut,
     if tasks := {s.task for s in late if s.task is not None and not s.task.done()}: await asyncio.wait(tasks, timeout=0.5)
 
 @patch
-def stats(self:FanOut)->Dict[str, int]: # Streams, of them live, log size, and counts of lags, resets and timeouts
+def stats(self:FanOut)->Dict[str, int]: # Subscribers (`streams` counts queues too), of them live, log size, and counts of lags, resets and timeouts
     "Counters for a status page."
     return {'streams': len(self.subscribers), 'live': sum(s.live for s in self.subscribers.values()),
             'log_entries': len(self.log), 'log_bytes': self.log.nbytes,
