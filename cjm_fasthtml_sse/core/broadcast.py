@@ -201,7 +201,7 @@ class BroadcastManager:
         await self._ensure_started()
         if await self._publish(message) is None: return self._fan(message)
         sent = message.__dict__.pop('_sent', None)
-        return len(self._fanout._by_channel.get(message.channel, ())) if sent is None else sent
+        return self._fanout.reach(message.channel) if sent is None else sent
 
     async def users_online(self)->Set[str]: # User names
         "Users with at least one open stream: on any live process when the backend is shared (Redis), else in this one."
