@@ -18,7 +18,7 @@ from fasthtml.common import (FastHTML, Button, Div, Form, H1, Input, Li, P, Scri
 from fasthtml.pico import picolink
 from starlette.responses import Response
 from .core.broadcast import BroadcastManager, setup_broadcast_routes
-from .core.backends import RedisBackend
+from .core.backends import BackendUnavailable, RedisBackend
 from .core.connections import (cleanup_sse_on_unload, create_connection_manager_script, create_reconnection_script,
                                                 create_shared_connection_script, add_shared_worker_route, create_sse_element,
                                                 SHARED_WORKER_PATH, sse_script_urls, serve_sse_assets, status_monitor_element,
@@ -199,6 +199,9 @@ def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, 
         task = app.state.job_task
         if task is not None and not task.done(): return Response('a job is already running', status_code=409)
         app.state.job_task = asyncio.create_task(_run_job(JobProgress(manager, DEMO_JOB, everyone=True), job_seconds))
+
+    async def unavailable(request, exc): return Response(f'{exc}', status_code=503, headers={'Retry-After': '1'})
+    app.add_exception_handler(BackendUnavailable, unavailable) # Redis refused a publish: the click can be retried, it is no server bug
 
     @app.post('/messages')
     async def post_message(text:str=''):

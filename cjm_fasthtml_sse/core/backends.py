@@ -126,9 +126,11 @@ class RedisBackend(Backend):
                  timeout:float=1.0, # Seconds any one Redis call may take before it counts as failed
                  stream_maxlen:int=1000, # At least this many messages stay in the stream (never fewer than the manager's `history_limit`)
                  ttl:int=15, # Seconds a process that stops refreshing (it died) still counts as alive, with its connections and users
+                 local_during_outage:bool=False, # When Redis can't take a publish: `False` raises `BackendUnavailable` (nothing delivered); `True` delivers to this process's streams only, without ids, and the other processes' streams get a `reset`
                 ):
         if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 3: raise ValueError(f"ttl must be an int >= 3 seconds, not {ttl!r}")
         self.url, self.prefix, self.timeout, self.stream_maxlen, self.ttl = url, prefix, timeout, stream_maxlen, ttl
+        self.local_during_outage = local_during_outage
         self._users = set()
         self.token = secrets.token_hex(8)
         self.healthy, self.started = False, False
@@ -137,7 +139,7 @@ class RedisBackend(Backend):
         self._tasks, self._local_only, self._local, self._pending, self.history_limit = [], False, set(), set(), 0
         self._changes, self._resync, self._orphans, self._nonce, self._clock, self._leaving, self._last_delivered = {}, False, {}, 0, 0, set(), 0
 
-    def __repr__(self): return f'RedisBackend({_redact(self.url)!r}, prefix={self.prefix!r})'
+    def __repr__(self): return f'RedisBackend({_redact(self.url)!r}, prefix={self.prefix!r}' + (', local_during_outage=True)' if self.local_during_outage else ')')
 
     def _safe(self, text):
         "`text` with this backend's URL and password redacted."
@@ -250,20 +252,21 @@ async def _append(self:RedisBackend,
 @patch
 async def publish(self:RedisBackend,
                   message:BroadcastMessage, # The message, with its routing
-                 )->Optional[int]: # The id Redis gave it; `None` when Redis is down and it must be delivered here only
-    "Append `message` to the shared stream; every process's reader, ours included, delivers it."
+                 )->Optional[int]: # The id Redis gave it; `None` (with `local_during_outage`) when it must be delivered here only
+    "Append `message` to the shared stream; every process's reader, ours included, delivers it. If Redis doesn't take it, raise `BackendUnavailable`, having delivered nothing (or, with `local_during_outage`, return `None`)."
     self._nonce += 1
-    if self.healthy and self._local_only and self._marker is not None: await asyncio.wait({self._marker}, timeout=self.timeout)  # the marker goes first
-    if self.healthy and not self._local_only:
-        try: n = await self._append(_envelope(message), self._nonce)
-        except BackendUnavailable as e: log.warning('%s; delivering to this process only', e)
-        else:
-            if n == self._last_delivered + 1: # next in line here: deliver it now, not when the reader reads it back
-                self._last_delivered = n
-                self._deliver(n, message)
-            return n
-    self._here_only(self._nonce)
-    return None
+    if self.local_during_outage:
+        if self.healthy and self._local_only and self._marker is not None: await asyncio.wait({self._marker}, timeout=self.timeout)  # the marker goes first
+        if not self.healthy or self._local_only: return self._here_only(self._nonce)
+    try: n = await self._append(_envelope(message), self._nonce)
+    except BackendUnavailable as e:
+        if not self.local_during_outage: raise BackendUnavailable(f"{e}: the message was not delivered to anyone (an event without an id would break every tab's order). Retry once Redis is back, or pass RedisBackend(..., local_during_outage=True) to deliver to this process's streams only, without ids (the other processes' streams then get a reset)") from None
+        log.warning('%s; delivering to this process only', e)
+        return self._here_only(self._nonce)
+    if n == self._last_delivered + 1: # next in line here: deliver it now, not when the reader reads it back
+        self._last_delivered = n
+        self._deliver(n, message)
+    return n
 
 @patch
 def _here_only(self:RedisBackend, nonce:int):
