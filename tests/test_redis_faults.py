@@ -90,7 +90,9 @@ def test_a_redis_freeze_while_publishing_loses_nothing_silently_and_repeats_noth
     refused = [i for i, r in answers.items() if 'refused' in r]
     sent = [i for i in range(11) if i not in refused]
     if cluster[-1].get('SSE_TEST_LOCAL_OUTAGE') is None:
-        assert all(e.id for e in on_a + on_b if e.event == 'message'), 'by default every event has an id'
+        for got in (on_a, on_b): # an event without an `id:` line keeps the previous id (the spec's last event id): so no two may share one
+            ids = [int(e.id) for e in got if e.event == 'message']
+            assert ids == sorted(set(ids)), ('by default every event has its own id', [(e.event, number(e), e.id) for e in got])
         assert not {number(e) for e in on_a + on_b} & set(refused), (refused, [(e.event, number(e)) for e in on_a + on_b])
     assert number(on_a[-1]) == 10 and number(on_b[-1]) == 10, ([(e.event, number(e), e.id) for e in on_a], [(e.event, number(e), e.id) for e in on_b])
     assert violations(on_a, sent) == [], [(e.event, number(e), e.id) for e in on_a]
@@ -343,3 +345,52 @@ def test_a_stalled_worker_is_sent_offline_and_announces_its_users_again_when_it_
     assert survivors == [['offline', 'zed']]
     assert during == [['offline', 'zed'], ['online', 'zed'], ['online', 'zed']]
     assert after == [['offline', 'zed'], ['offline', 'zed'], ['online', 'zed'], ['online', 'zed']]
+
+async def all_hooks(http, *urls): return [e for u in urls for e in (await users(http, u))['events']]
+
+@pytest.mark.parametrize('cluster', [15], indirect=True)
+def test_a_user_who_arrives_and_leaves_on_another_worker_while_redis_is_frozen_fires_no_extra_hook(cluster):
+    "ann is online on A; Redis freezes; she opens a stream on B and closes it again: no hook may fire (she was online all along); once she leaves A too, one offline, in all 1 + 1."
+    a, b, procs, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient(timeout=20) as http:
+            on_a = await SSEClient.connect(f'{a}/sse/broadcast?user=ann')
+            await poll(lambda: all_hooks(http, a, b), lambda e: e == [['online', 'ann']], 10, 'online hook')
+            procs[-1].send_signal(signal.SIGSTOP)
+            try:
+                on_b = await SSEClient.connect(f'{b}/sse/broadcast?user=ann')
+                await asyncio.sleep(1.5)  # B's presence call times out meanwhile
+                await on_b.close()
+                await asyncio.sleep(1.5)
+            finally: procs[-1].send_signal(signal.SIGCONT)
+            await asyncio.sleep(3)  # B asks again once Redis answers
+            during = await all_hooks(http, a, b)
+            await on_a.close()
+            after = await poll(lambda: all_hooks(http, a, b), lambda e: len(e) >= 2, 10, 'offline hook')
+            await asyncio.sleep(2)  # time for a wrong extra hook to show
+            return during, await all_hooks(http, a, b)
+    during, after = run(go())
+    assert during == [['online', 'ann']], during
+    assert sorted(after) == [['offline', 'ann'], ['online', 'ann']], after
+
+def test_after_redis_restarts_empty_a_user_already_online_who_opens_a_stream_on_another_worker_fires_no_hook(cluster):
+    "ann and bob are online on A; Redis restarts without its data; ann opens a stream on B at once, and bob leaves A: ann gets no second online, bob exactly one offline; when ann leaves, hooks balance."
+    a, b, procs, start, _ = cluster
+    async def go():
+        async with httpx.AsyncClient(timeout=20) as http:
+            ann_a, bob_a = [await SSEClient.connect(f'{a}/sse/broadcast?user={u}') for u in ('ann', 'bob')]
+            await poll(lambda: all_hooks(http, a, b), lambda e: len(e) == 2, 10, 'online hooks')
+            procs[-1].kill(); procs[-1].wait(10)
+            start()
+            ann_b = await SSEClient.connect(f'{b}/sse/broadcast?user=ann')
+            await bob_a.close()
+            await poll(lambda: all_hooks(http, a, b), lambda e: ['offline', 'bob'] in e, 15, 'bob offline')
+            await asyncio.sleep(3)  # time for a wrong extra hook to show
+            during = await all_hooks(http, a, b)
+            for c in (ann_a, ann_b): await c.close()
+            await poll(lambda: all_hooks(http, a, b), lambda e: ['offline', 'ann'] in e, 15, 'ann offline')
+            await asyncio.sleep(2)
+            return during, await all_hooks(http, a, b)
+    during, after = run(go())
+    assert sorted(during) == [['offline', 'bob'], ['online', 'ann'], ['online', 'bob']], during
+    assert sorted(after) == [['offline', 'ann'], ['offline', 'bob'], ['online', 'ann'], ['online', 'bob']], after

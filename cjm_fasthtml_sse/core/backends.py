@@ -131,13 +131,13 @@ class RedisBackend(Backend):
         if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 3: raise ValueError(f"ttl must be an int >= 3 seconds, not {ttl!r}")
         self.url, self.prefix, self.timeout, self.stream_maxlen, self.ttl = url, prefix, timeout, stream_maxlen, ttl
         self.local_during_outage = local_during_outage
-        self._users = set()
+        self._users, self._removing, self._plock, self._op = set(), set(), asyncio.Lock(), 0 # presence: decided users, departures not yet answered, one presence write at a time
         self.token = secrets.token_hex(8)
         self.healthy, self.started = False, False
         self._keys = {k: f'{prefix}:{k}' for k in ('seq', 'stream')}
         self._deliver = self._redis = self._reader = self._pub = self._marker = self._flusher = None
         self._tasks, self._local_only, self._local, self._pending, self.history_limit = [], False, set(), set(), 0
-        self._changes, self._resync, self._orphans, self._nonce, self._clock, self._leaving, self._last_delivered = {}, False, {}, 0, 0, set(), 0
+        self._changes, self._resync, self._orphans, self._nonce, self._clock, self._last_delivered = {}, False, {}, 0, 0, 0
 
     def __repr__(self): return f'RedisBackend({_redact(self.url)!r}, prefix={self.prefix!r}' + (', local_during_outage=True)' if self.local_during_outage else ')')
 
@@ -154,6 +154,8 @@ class RedisBackend(Backend):
                                        retry=Retry(NoBackoff(), 0), **kw)
 
     def _key(self, kind, token=None): return f'{self.prefix}:{kind}:{token or self.token}'
+    @property
+    def _settle_ms(self)->int: return int((2 * self.timeout + 1) * 1000) # after Redis lost its data: time for every live process to write its users back
 
 # %% ../../nbs/core/backends.ipynb #3c086bf6
 from fastcore.basics import patch
@@ -169,6 +171,7 @@ async def start(self:RedisBackend)->Optional[BackendState]: # The recent history
         await self._redis.ping()
         await self._sync_clock()
         await self._redis.set(self._keys['seq'], time.time_ns() // 1000, nx=True)  # the first process to start sets the position for all
+        await self._redis.set(f'{self.prefix}:epoch', 1, nx=True)  # gone only if Redis loses its data (see the presence scripts)
         tail = await self._redis.xrevrange(self._keys['stream'], count=max(self.history_limit or 0, 1))
         seq = int(await self._redis.get(self._keys['seq']))
     except Exception as e:
@@ -215,7 +218,7 @@ async def close(self:RedisBackend):
                 return (await p.delete(self._key('alive')).eval(_REAP, 0, self.prefix, self.token, 1).execute())[-1]
         try: gone = await _bounded(leave(), left())
         except Exception: pass
-        self._users = set()
+        self._users, self._removing = set(), set()
     clients = [c.aclose() for c in (self._redis, self._reader, self._pub) if c is not None]
     if clients:
         try: await _bounded(asyncio.gather(*clients, return_exceptions=True), left())
@@ -344,18 +347,19 @@ async def _after_outage(self:RedisBackend):
 # %% ../../nbs/core/backends.ipynb #7aedf8b1
 @patch
 async def _refresh(self:RedisBackend, resync=False):
-    "Mark this process alive for `ttl` seconds, and its users; with `resync` (or after a failed write), rewrite its connections and users in full."
+    "Mark this process alive for `ttl` seconds, and its users; with `resync` (or after a failed write), rewrite its connections and users in full. If Redis lost its data, presence decisions wait a moment (see `_EPOCH`)."
     r, alive, conns, mine, ttl = self._redis, self._key('alive'), self._key('conns'), self._key('pusers'), self.ttl
     resync, self._resync = resync or self._resync, False
     try:
-        async with r.pipeline(transaction=False) as p:
-            p.set(alive, 1, ex=ttl).sadd(f'{self.prefix}:procs', self.token)
+        async with self._plock, r.pipeline(transaction=False) as p:  # never between a presence script and its bookkeeping here
+            p.eval(_EPOCH, 0, self.prefix, self._settle_ms).set(alive, 1, ex=ttl).sadd(f'{self.prefix}:procs', self.token)
             if resync:
                 p.delete(conns, mine)
                 if self._local: p.hset(conns, mapping={c: 1 for c in self._local})
             p.expire(conns, ttl)
-            for user in self._users: p.sadd(self._key('user', user), self.token).expire(self._key('user', user), ttl).sadd(f'{self.prefix}:users', user)
-            if self._users: p.sadd(mine, *self._users)
+            held = self._users | self._removing  # a departure not yet answered still counts: its script decides it
+            for user in held: p.sadd(self._key('user', user), self.token).expire(self._key('user', user), ttl).sadd(f'{self.prefix}:users', user)
+            if held: p.sadd(mine, *held)
             p.expire(mine, 4 * ttl)  # outlives `alive`, so that whoever reaps this process knows its users
             await asyncio.wait_for(p.execute(), self.timeout)
     except Exception as e:
@@ -364,15 +368,13 @@ async def _refresh(self:RedisBackend, resync=False):
 
 @patch
 async def _keep_alive(self:RedisBackend):
-    "Every `ttl / 3` seconds: refresh this process's registration, re-measure the clock, retry failed departures, and reap the processes that died."
+    "Every `ttl / 3` seconds: refresh this process's registration, re-measure the clock, and reap the processes that died."
     while True:
         await asyncio.sleep(self.ttl / 3)
         if await self._exists(self._key('alive')): await self._refresh()
         else: await self._rejoin()
         try: await self._sync_clock()
         except Exception: pass
-        for user in list(self._leaving):
-            if user not in self._users and await self._user_call(_USER_REMOVE, user) is not None: self._leaving.discard(user)
         await self._reap()
 
 @patch
@@ -514,20 +516,35 @@ local function live(p, k)
   return n
 end
 """
-_USER_ADD = """
-local p, user, token, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+_EPOCH = """
+local p, settle = ARGV[1], ARGV[2]
+if redis.call('EXISTS', p .. ':epoch') == 0 then -- Redis lost its data: hold presence decisions until every process wrote its users back
+  redis.call('SET', p .. ':epoch', 1); redis.call('SET', p .. ':settle', 1, 'PX', settle)
+end
+"""
+_ONCE = """
+local p, user, token, ttl, op, settle = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local done = p .. ':op:' .. token
+if redis.call('HGET', done, 'op') == op then return tonumber(redis.call('HGET', done, 'result')) end -- a retry of a call Redis applied
+if redis.call('EXISTS', p .. ':epoch') == 0 then redis.call('SET', p .. ':epoch', 1); redis.call('SET', p .. ':settle', 1, 'PX', settle) end
+if redis.call('EXISTS', p .. ':settle') == 1 then return -1 end -- ask again later
+local function answer(result)
+  redis.call('HSET', done, 'op', op, 'result', result); redis.call('EXPIRE', done, 4 * ttl)
+  return result
+end
+"""
+_USER_ADD = _ONCE + """
 local k, mine = p .. ':user:' .. user, p .. ':pusers:' .. token
 redis.call('SADD', k, token); redis.call('EXPIRE', k, ttl)
 redis.call('SADD', mine, user); redis.call('EXPIRE', mine, 4 * ttl)
-return redis.call('SADD', p .. ':users', user)
+return answer(redis.call('SADD', p .. ':users', user))
 """
-_USER_REMOVE = _LIVE + """
-local p, user, token = ARGV[1], ARGV[2], ARGV[3]
+_USER_REMOVE = _LIVE + _ONCE + """
 local k = p .. ':user:' .. user
 redis.call('SREM', k, token); redis.call('SREM', p .. ':pusers:' .. token, user)
-if live(p, k) > 0 then return 0 end
+if live(p, k) > 0 then return answer(0) end
 redis.call('DEL', k)
-return redis.call('SREM', p .. ':users', user)
+return answer(redis.call('SREM', p .. ':users', user))
 """
 _REAP = _LIVE + """
 local p, dead = ARGV[1], ARGV[2]
@@ -548,26 +565,35 @@ return gone
 
 # %% ../../nbs/core/backends.ipynb #f50e4df1
 @patch
-async def _user_call(self:RedisBackend, script, user)->Optional[int]: # What the script returned; `None` if Redis didn't answer
-    try: return int(await asyncio.wait_for(self._redis.eval(script, 0, self.prefix, user, self.token, self.ttl), self.timeout))
-    except Exception as e: log.debug('RedisBackend: presence of %r not recorded: %r', user, e)
+async def _user_call(self:RedisBackend, script, user)->Optional[int]: # What the script answered (0 or 1); `None` if the backend closed first
+    "Run a presence script until Redis answers it: the same call again after a timeout (Redis applies it once), and later while Redis settles after losing its data. A hook waits for Redis; it never fires on a guess."
+    self._op += 1
+    op, backoff = str(self._op), 0.05
+    while self.started:
+        try:
+            async with self._plock:  # the bookkeeping below happens before any refresh can write our users
+                result = int(await asyncio.wait_for(self._redis.eval(script, 0, self.prefix, user, self.token, self.ttl, op, self._settle_ms), self.timeout))
+                if result >= 0:
+                    if script is _USER_ADD: self._users.add(user)
+                    else: self._removing.discard(user)
+                    return result
+        except Exception as e: log.debug('RedisBackend: presence of %r not recorded yet: %r', user, e)
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, 1.0)
 
 @patch
-async def user_added(self:RedisBackend, user:str)->bool: # True if `user` was online nowhere before (or Redis didn't answer)
-    "Record in Redis that this process holds streams of `user`; the keep-alive refreshes it."
+async def user_added(self:RedisBackend, user:str)->bool: # True if `user` was online nowhere before
+    "Record in Redis that this process holds streams of `user` (waiting for Redis if it must); the keep-alive refreshes it."
     if not self.started: return False # closed: `close` accounts for this process's users
-    self._users.add(user)
-    self._leaving.discard(user)
-    return await self._user_call(_USER_ADD, user) in (1, None)
+    return await self._user_call(_USER_ADD, user) == 1
 
 @patch
-async def user_removed(self:RedisBackend, user:str)->bool: # True if no live process holds a stream of `user` any more (or Redis didn't answer)
-    "Record in Redis that this process holds no more streams of `user`; if Redis doesn't answer, the keep-alive retries."
+async def user_removed(self:RedisBackend, user:str)->bool: # True if no live process holds a stream of `user` any more
+    "Record in Redis that this process holds no more streams of `user` (waiting for Redis if it must)."
+    if user in self._users: self._removing.add(user)
     self._users.discard(user)
     if not self.started: return False
-    result = await self._user_call(_USER_REMOVE, user)
-    if result is None: self._leaving.add(user)
-    return result in (1, None)
+    return await self._user_call(_USER_REMOVE, user) == 1
 
 @patch
 async def users_online(self:RedisBackend)->Optional[set]: # `None` if Redis can't say
