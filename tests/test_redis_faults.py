@@ -394,3 +394,28 @@ def test_after_redis_restarts_empty_a_user_already_online_who_opens_a_stream_on_
     during, after = run(go())
     assert sorted(during) == [['offline', 'bob'], ['online', 'ann'], ['online', 'bob']], during
     assert sorted(after) == [['offline', 'ann'], ['offline', 'bob'], ['online', 'ann'], ['online', 'bob']], after
+
+def test_a_killed_workers_users_go_offline_even_if_redis_restarts_empty_before_they_are_reaped(cluster):
+    "C holds zed's stream and is SIGKILLed; Redis restarts without its data at once, before anyone reaped C: zed's offline hook still fires, exactly once, on A or B."
+    a, b, procs, start, env = cluster
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
+                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    try:
+        wait_for_port(port, proc)
+        c = f'http://127.0.0.1:{port}'
+        async def go():
+            async with httpx.AsyncClient(timeout=20) as http:
+                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
+                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                await asyncio.sleep(2.5)  # a keep-alive or two of A and B (ttl 3 s: one a second)
+                proc.send_signal(signal.SIGKILL); proc.wait(10)
+                procs[-1].kill(); procs[-1].wait(10)
+                start()
+                fired = await poll(lambda: all_hooks(http, a, b), lambda e: ['offline', 'zed'] in e, 20, 'an offline hook for zed')
+                await asyncio.sleep(3)  # time for a second, wrong, hook to show
+                return await all_hooks(http, a, b)
+        fired = run(go())
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert fired == [['offline', 'zed']], fired

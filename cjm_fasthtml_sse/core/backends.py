@@ -137,7 +137,7 @@ class RedisBackend(Backend):
         self._keys = {k: f'{prefix}:{k}' for k in ('seq', 'stream')}
         self._deliver = self._redis = self._reader = self._pub = self._marker = self._flusher = None
         self._tasks, self._local_only, self._local, self._pending, self.history_limit = [], False, set(), set(), 0
-        self._changes, self._resync, self._orphans, self._nonce, self._clock, self._last_delivered = {}, False, {}, 0, 0, 0
+        self._changes, self._resync, self._orphans, self._nonce, self._clock, self._last_delivered, self._seen = {}, False, {}, 0, 0, 0, {}
 
     def __repr__(self): return f'RedisBackend({_redact(self.url)!r}, prefix={self.prefix!r}' + (', local_during_outage=True)' if self.local_during_outage else ')')
 
@@ -155,7 +155,7 @@ class RedisBackend(Backend):
 
     def _key(self, kind, token=None): return f'{self.prefix}:{kind}:{token or self.token}'
     @property
-    def _settle_ms(self)->int: return int((2 * self.timeout + 1) * 1000) # after Redis lost its data: time for every live process to write its users back
+    def _settle_ms(self)->int: return int((self.ttl / 3 + 2 * self.timeout) * 1000) # after Redis lost its data: time for every live process to write its users back (a keep-alive, and a call)
 
 # %% ../../nbs/core/backends.ipynb #3c086bf6
 from fastcore.basics import patch
@@ -361,20 +361,22 @@ async def _refresh(self:RedisBackend, resync=False):
             for user in held: p.sadd(self._key('user', user), self.token).expire(self._key('user', user), ttl).sadd(f'{self.prefix}:users', user)
             if held: p.sadd(mine, *held)
             p.expire(mine, 4 * ttl)  # outlives `alive`, so that whoever reaps this process knows its users
-            await asyncio.wait_for(p.execute(), self.timeout)
+            wiped = (await asyncio.wait_for(p.execute(), self.timeout))[0] == 1
     except Exception as e:
         self._resync = True
-        log.debug('RedisBackend: refresh failed: %r', e)
+        return log.debug('RedisBackend: refresh failed: %r', e)
+    if wiped: self._tasks.append(asyncio.get_running_loop().create_task(self._recover(self._seen)))
 
 @patch
 async def _keep_alive(self:RedisBackend):
-    "Every `ttl / 3` seconds: refresh this process's registration, re-measure the clock, and reap the processes that died."
+    "Every `ttl / 3` seconds: refresh this process's registration, re-measure the clock, note the other processes' users, and reap the processes that died."
     while True:
         await asyncio.sleep(self.ttl / 3)
-        if await self._exists(self._key('alive')): await self._refresh()
-        else: await self._rejoin()
+        if await self._exists(self._key('alive')) and not await self._exists(self._key('reaped'), False): await self._refresh()
+        else: await self._rejoin() # expired, or reaped though it wrote itself back (too slow after Redis lost its data)
         try: await self._sync_clock()
         except Exception: pass
+        await self._remember()
         await self._reap()
 
 @patch
@@ -387,9 +389,32 @@ async def _rejoin(self:RedisBackend):
     if back and self.users_back is not None: self.users_back(back)
 
 @patch
-async def _exists(self:RedisBackend, key):
+async def _exists(self:RedisBackend, key, unknown=True):
     try: return bool(await asyncio.wait_for(self._redis.exists(key), self.timeout))
-    except Exception: return True
+    except Exception: return unknown
+
+@patch
+async def _remember(self:RedisBackend):
+    "Note the users of every other process, so that if Redis loses its data, a process that died unreaped can still be reaped (see `_recover`)."
+    try:
+        async def read():
+            tokens = [t for t in await self._redis.smembers(f'{self.prefix}:procs') if t != self.token]
+            async with self._redis.pipeline(transaction=False) as p:
+                for t in tokens: p.smembers(self._key('pusers', t))
+                return dict(zip(tokens, map(sorted, await p.execute())))
+        self._seen = await asyncio.wait_for(read(), self.timeout)
+    except Exception as e: log.debug('RedisBackend: could not read the registry: %r', e)
+
+@patch
+async def _recover(self:RedisBackend, seen:dict):
+    "Redis lost its data and this process noticed first: once the live processes wrote their users back, put back the ones in `seen` that didn't (they died), release presence decisions, and reap them, so that their users go offline once."
+    await asyncio.sleep(self._settle_ms / 1000)
+    for _ in range(10):
+        try:
+            await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps(seen), 4 * self.ttl), self.timeout)
+            break
+        except Exception: await asyncio.sleep(0.2)
+    await self._reap()
 
 # %% ../../nbs/core/backends.ipynb #ba57157d
 @patch
@@ -517,17 +542,30 @@ local function live(p, k)
 end
 """
 _EPOCH = """
-local p, settle = ARGV[1], ARGV[2]
-if redis.call('EXISTS', p .. ':epoch') == 0 then -- Redis lost its data: hold presence decisions until every process wrote its users back
-  redis.call('SET', p .. ':epoch', 1); redis.call('SET', p .. ':settle', 1, 'PX', settle)
+local p, settle = ARGV[1], tonumber(ARGV[2])
+if redis.call('EXISTS', p .. ':epoch') == 1 then return 0 end
+redis.call('SET', p .. ':epoch', 1) -- Redis lost its data: hold presence decisions until every process wrote its users back, and `_recover` ran
+redis.call('SET', p .. ':settle', 1, 'PX', 3 * settle) -- `_recover` releases it after `settle`; this is in case its process dies first
+return 1
+"""
+_RESTORE = """
+local p, seen, keep = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]
+for dead, users in pairs(seen) do
+  if redis.call('EXISTS', p .. ':alive:' .. dead) == 0 then -- it didn't write itself back: it died, unreaped
+    redis.call('SADD', p .. ':procs', dead)
+    for _, user in ipairs(users) do
+      redis.call('SADD', p .. ':pusers:' .. dead, user); redis.call('SADD', p .. ':user:' .. user, dead); redis.call('SADD', p .. ':users', user)
+    end
+    redis.call('EXPIRE', p .. ':pusers:' .. dead, keep)
+  end
 end
+redis.call('DEL', p .. ':settle')
 """
 _ONCE = """
 local p, user, token, ttl, op, settle = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local done = p .. ':op:' .. token
 if redis.call('HGET', done, 'op') == op then return tonumber(redis.call('HGET', done, 'result')) end -- a retry of a call Redis applied
-if redis.call('EXISTS', p .. ':epoch') == 0 then redis.call('SET', p .. ':epoch', 1); redis.call('SET', p .. ':settle', 1, 'PX', settle) end
-if redis.call('EXISTS', p .. ':settle') == 1 then return -1 end -- ask again later
+if redis.call('EXISTS', p .. ':epoch') == 0 or redis.call('EXISTS', p .. ':settle') == 1 then return -1 end -- Redis lost its data: ask again once it is rebuilt
 local function answer(result)
   redis.call('HSET', done, 'op', op, 'result', result); redis.call('EXPIRE', done, 4 * ttl)
   return result
