@@ -137,7 +137,7 @@ class RedisBackend(Backend):
         self._keys = {k: f'{prefix}:{k}' for k in ('seq', 'stream')}
         self._deliver = self._redis = self._reader = self._pub = self._marker = self._flusher = None
         self._tasks, self._local_only, self._local, self._pending, self.history_limit = [], False, set(), set(), 0
-        self._changes, self._resync, self._orphans, self._nonce, self._clock, self._last_delivered, self._seen = {}, False, {}, 0, 0, 0, {}
+        self._changes, self._resync, self._orphans, self._nonce, self._clock, self._last_delivered, self._seen, self._recovery = {}, False, {}, 0, 0, 0, {}, None
 
     def __repr__(self): return f'RedisBackend({_redact(self.url)!r}, prefix={self.prefix!r}' + (', local_during_outage=True)' if self.local_during_outage else ')')
 
@@ -183,6 +183,7 @@ async def start(self:RedisBackend)->Optional[BackendState]: # The recent history
     state = BackendState([_message_from(e, n) for n, e in entries if e.get('kind') is None], last, entries[0][0] if entries else None)
     self.started, self._last_delivered = True, last
     await self._refresh(resync=True)
+    await self._remember()
     self.healthy = True
     self._tasks = [asyncio.create_task(self._read(_stream_id(last))), asyncio.create_task(self._keep_alive())]
     self._tasks[0].add_done_callback(self._reader_stopped)
@@ -361,11 +362,13 @@ async def _refresh(self:RedisBackend, resync=False):
             for user in held: p.sadd(self._key('user', user), self.token).expire(self._key('user', user), ttl).sadd(f'{self.prefix}:users', user)
             if held: p.sadd(mine, *held)
             p.expire(mine, 4 * ttl)  # outlives `alive`, so that whoever reaps this process knows its users
-            wiped = (await asyncio.wait_for(p.execute(), self.timeout))[0] == 1
+            settling = (await asyncio.wait_for(p.execute(), self.timeout))[0]
     except Exception as e:
         self._resync = True
         return log.debug('RedisBackend: refresh failed: %r', e)
-    if wiped: self._tasks.append(asyncio.get_running_loop().create_task(self._recover(self._seen)))
+    if settling > 0 and (self._recovery is None or self._recovery.done()):
+        self._recovery = asyncio.get_running_loop().create_task(self._recover(self._seen, settling / 1000))
+        self._tasks.append(self._recovery)
 
 @patch
 async def _keep_alive(self:RedisBackend):
@@ -406,9 +409,12 @@ async def _remember(self:RedisBackend):
     except Exception as e: log.debug('RedisBackend: could not read the registry: %r', e)
 
 @patch
-async def _recover(self:RedisBackend, seen:dict):
-    "Redis lost its data and this process noticed first: once the live processes wrote their users back, put back the ones in `seen` that didn't (they died), release presence decisions, and reap them, so that their users go offline once."
-    await asyncio.sleep(self._settle_ms / 1000)
+async def _recover(self:RedisBackend,
+                   seen:dict, # The other processes' users, as `_remember` last noted them
+                   left:float, # Seconds until presence decisions resume
+                  ):
+    "Redis lost its data: once the live processes wrote their users back, put back the ones in `seen` that didn't (they died, unreaped), and reap them before decisions resume, so that their users go offline once. Every process does it, with what it noted."
+    await asyncio.sleep(max(0.0, left - self._settle_ms / 1000))
     for _ in range(10):
         try:
             await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps(seen), 4 * self.ttl), self.timeout)
@@ -543,15 +549,15 @@ end
 """
 _EPOCH = """
 local p, settle = ARGV[1], tonumber(ARGV[2])
-if redis.call('EXISTS', p .. ':epoch') == 1 then return 0 end
-redis.call('SET', p .. ':epoch', 1) -- Redis lost its data: hold presence decisions until every process wrote its users back, and `_recover` ran
-redis.call('SET', p .. ':settle', 1, 'PX', 3 * settle) -- `_recover` releases it after `settle`; this is in case its process dies first
-return 1
+if redis.call('EXISTS', p .. ':epoch') == 0 then -- Redis lost its data: hold presence decisions while every process writes its users back, then `_recover` runs
+  redis.call('SET', p .. ':epoch', 1); redis.call('SET', p .. ':settle', 1, 'PX', 2 * settle)
+end
+return math.max(redis.call('PTTL', p .. ':settle'), 0) -- milliseconds until decisions resume; 0 when not settling
 """
 _RESTORE = """
 local p, seen, keep = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]
 for dead, users in pairs(seen) do
-  if redis.call('EXISTS', p .. ':alive:' .. dead) == 0 then -- it didn't write itself back: it died, unreaped
+  if redis.call('EXISTS', p .. ':alive:' .. dead) == 0 and redis.call('EXISTS', p .. ':reaped:' .. dead) == 0 then -- it didn't write itself back: it died, unreaped
     redis.call('SADD', p .. ':procs', dead)
     for _, user in ipairs(users) do
       redis.call('SADD', p .. ':pusers:' .. dead, user); redis.call('SADD', p .. ':user:' .. user, dead); redis.call('SADD', p .. ':users', user)
@@ -559,7 +565,6 @@ for dead, users in pairs(seen) do
     redis.call('EXPIRE', p .. ':pusers:' .. dead, keep)
   end
 end
-redis.call('DEL', p .. ':settle')
 """
 _ONCE = """
 local p, user, token, ttl, op, settle = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
