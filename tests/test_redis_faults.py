@@ -419,3 +419,32 @@ def test_a_killed_workers_users_go_offline_even_if_redis_restarts_empty_before_t
     finally:
         if proc.poll() is None: proc.kill(); proc.wait(10)
     assert fired == [['offline', 'zed']], fired
+
+def test_a_killed_workers_user_who_comes_back_while_redis_rebuilds_gets_offline_then_online(cluster):
+    "C holds zed's stream and is SIGKILLed; Redis restarts empty; zed opens streams on A and B at once, while presence waits for Redis to be rebuilt: C's reap sends zed offline (though A and B hold streams whose arrival isn't recorded yet), then zed comes online: one of each, in that order."
+    a, b, procs, start, env = cluster
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
+                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    try:
+        wait_for_port(port, proc)
+        c = f'http://127.0.0.1:{port}'
+        async def go():
+            async with httpx.AsyncClient(timeout=20) as http:
+                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
+                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                await asyncio.sleep(2.5)  # a keep-alive or two of A and B (ttl 3 s: one a second)
+                proc.send_signal(signal.SIGKILL); proc.wait(10)
+                procs[-1].kill(); procs[-1].wait(10)
+                start()
+                back = [await SSEClient.connect(f'{u}/sse/broadcast?user=zed') for u in (a, b)]
+                await poll(lambda: all_hooks(http, a, b), lambda e: ['online', 'zed'] in e, 20, 'an online hook for zed')
+                await asyncio.sleep(3)  # time for a wrong extra hook to show
+                hooks = [(await users(http, u))['events'] for u in (a, b)]
+                for t in back: await t.close()
+                return hooks
+        hooks = run(go())
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert sorted(e for h in hooks for e in h) == [['offline', 'zed'], ['online', 'zed']], hooks
+    assert [['offline', 'zed'], ['online', 'zed']] in hooks or all(len(h) == 1 for h in hooks), hooks  # on one worker, offline came first
