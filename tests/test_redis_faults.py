@@ -448,3 +448,28 @@ def test_a_killed_workers_user_who_comes_back_while_redis_rebuilds_gets_offline_
         if proc.poll() is None: proc.kill(); proc.wait(10)
     assert sorted(e for h in hooks for e in h) == [['offline', 'zed'], ['online', 'zed']], hooks
     assert [['offline', 'zed'], ['online', 'zed']] in hooks or all(len(h) == 1 for h in hooks), hooks  # on one worker, offline came first
+
+def test_a_worker_that_stops_cleanly_while_redis_rebuilds_is_not_reaped_again(cluster):
+    "Redis restarts empty; C, holding zed, writes itself back and then stops (SIGTERM), sending zed offline itself: the recovery that A and B run a moment later must not reap C a second time (a second offline for zed)."
+    a, b, procs, start, env = cluster
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
+                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    try:
+        wait_for_port(port, proc)
+        c = f'http://127.0.0.1:{port}'
+        async def go():
+            async with httpx.AsyncClient(timeout=20) as http:
+                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
+                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                await asyncio.sleep(2.5)  # a keep-alive or two of A and B (ttl 3 s: one a second)
+                procs[-1].kill(); procs[-1].wait(10)
+                start()
+                await poll(lambda: users(http, b), lambda s: s['online'] == ['zed'], 10, 'C wrote zed back')
+                proc.send_signal(signal.SIGTERM); proc.wait(10)
+                await asyncio.sleep(8)  # past the recovery (half of a 6 s hold) and a reap
+                return await all_hooks(http, a, b), (await users(http, b))['online']
+        hooks, online = run(go())
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert hooks == [] and online == [], (hooks, online)

@@ -185,7 +185,7 @@ async def start(self:RedisBackend)->Optional[BackendState]: # The recent history
     await self._refresh(resync=True)
     await self._remember()
     self.healthy = True
-    self._tasks = [asyncio.create_task(self._read(_stream_id(last))), asyncio.create_task(self._keep_alive())]
+    self._tasks = [asyncio.create_task(self._read(_stream_id(last))), asyncio.create_task(self._keep_alive()), *self._tasks]  # (a recovery the refresh started)
     self._tasks[0].add_done_callback(self._reader_stopped)
     log.info('RedisBackend: connected to %s (prefix %s)', _redact(self.url), self.prefix)
     return state
@@ -216,7 +216,7 @@ async def close(self:RedisBackend):
     if self._redis is not None:
         async def leave():
             async with self._redis.pipeline(transaction=False) as p:
-                return (await p.delete(self._key('alive')).eval(_REAP, 0, self.prefix, self.token, 1).execute())[-1]
+                return (await p.delete(self._key('alive')).eval(_REAP, 0, self.prefix, self.token, 10 * self.ttl).execute())[-1]  # the `reaped` mark keeps a recovery from reaping us again
         try: gone = await _bounded(leave(), left())
         except Exception: pass
         self._users, self._removing = set(), set()
@@ -367,7 +367,7 @@ async def _refresh(self:RedisBackend, resync=False):
         self._resync = True
         return log.debug('RedisBackend: refresh failed: %r', e)
     if settling > 0 and (self._recovery is None or self._recovery.done()):
-        self._recovery = asyncio.get_running_loop().create_task(self._recover(self._seen, settling / 1000))
+        self._recovery = asyncio.get_running_loop().create_task(self._recover(self._seen, settling / 1000))  # `_seen` as noted before the loss
         self._tasks.append(self._recovery)
 
 @patch
@@ -398,7 +398,8 @@ async def _exists(self:RedisBackend, key, unknown=True):
 
 @patch
 async def _remember(self:RedisBackend):
-    "Note the users of every other process, so that if Redis loses its data, a process that died unreaped can still be reaped (see `_recover`)."
+    "Note the users of every other process, so that if Redis loses its data, a process that died unreaped can still be reaped (see `_recover`); not while a recovery needs what was noted before."
+    if self._recovery is not None and not self._recovery.done(): return
     try:
         async def read():
             tokens = [t for t in await self._redis.smembers(f'{self.prefix}:procs') if t != self.token]
@@ -415,11 +416,11 @@ async def _recover(self:RedisBackend,
                   ):
     "Redis lost its data: once the live processes wrote their users back, put back the ones in `seen` that didn't (they died, unreaped), and reap them before decisions resume, so that their users go offline once. Every process does it, with what it noted."
     await asyncio.sleep(max(0.0, left - self._settle_ms / 1000))
-    for _ in range(10):
-        try:
-            await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps(seen), 4 * self.ttl), self.timeout)
-            break
-        except Exception: await asyncio.sleep(0.2)
+    for _ in range(100):  # until it is half time in the current hold (Redis may have lost its data again meanwhile)
+        try: wait = int(await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps(seen), 4 * self.ttl, self._settle_ms), self.timeout))
+        except Exception: wait = self._settle_ms + 200
+        if wait == 0: break
+        await asyncio.sleep(max(0.2, (wait - self._settle_ms) / 1000))
     await self._reap()
 
 # %% ../../nbs/core/backends.ipynb #ba57157d
@@ -555,7 +556,10 @@ end
 return math.max(redis.call('PTTL', p .. ':settle'), 0) -- milliseconds until decisions resume; 0 when not settling
 """
 _RESTORE = """
-local p, seen, keep = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]
+local p, seen, keep, settle = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local left = redis.call('PTTL', p .. ':settle')
+if redis.call('EXISTS', p .. ':epoch') == 0 then return settle + 200 end -- lost again, not noticed yet: ask again shortly
+if left > settle then return left end -- too early: the live processes may not have written themselves back yet
 for dead, users in pairs(seen) do
   if redis.call('EXISTS', p .. ':alive:' .. dead) == 0 and redis.call('EXISTS', p .. ':reaped:' .. dead) == 0 then -- it didn't write itself back: it died, unreaped
     redis.call('SADD', p .. ':procs', dead)
@@ -565,6 +569,7 @@ for dead, users in pairs(seen) do
     redis.call('EXPIRE', p .. ':pusers:' .. dead, keep)
   end
 end
+return 0
 """
 _ONCE = """
 local p, user, token, ttl, op, settle = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
