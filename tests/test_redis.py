@@ -217,6 +217,22 @@ def test_the_demo_on_two_workers_shares_broadcasts_and_state():
     for events in got: assert events == counters + ['<div hx-swap-oob="beforeend" id="feed"><li>from one worker</li></div>']
     for page in pages: assert 'id="counter">3<' in page and '<li>from one worker</li>' in page
 
+def test_the_demo_answers_503_to_a_message_redis_cant_take():
+    "With Redis gone, posting a message gets 503 and a `Retry-After` (the broadcast was refused, nothing was shown anywhere), not a 500 traceback."
+    with redis_server() as (url, procs, _):
+        port = free_port()
+        args = ['-m', 'uvicorn', 'cjm_fasthtml_sse.demo:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning']
+        from helpers import running
+        with running(args, port, env={'CJM_SSE_REDIS': url}) as demo:
+            async def go():
+                async with httpx.AsyncClient(timeout=20) as http:
+                    before = await http.post(f'{demo}/messages', data={'text': 'with redis'})
+                    procs[-1].kill(); procs[-1].wait(10)
+                    return before, await http.post(f'{demo}/messages', data={'text': 'without redis'})
+            before, during = asyncio.run(asyncio.wait_for(go(), 60))
+    assert before.status_code == 200, before.text
+    assert during.status_code == 503 and during.headers.get('retry-after') == '1' and 'local_during_outage' in during.text, (during.status_code, during.text)
+
 def test_an_unreadable_stream_entry_does_not_stop_delivery(cluster):
     a, b, _, _, url = cluster
     import redis
