@@ -398,15 +398,16 @@ async def _exists(self:RedisBackend, key, unknown=True):
 
 @patch
 async def _remember(self:RedisBackend):
-    "Note the users of every other process, so that if Redis loses its data, a process that died unreaped can still be reaped (see `_recover`); not while a recovery needs what was noted before."
-    if self._recovery is not None and not self._recovery.done(): return
+    "Note the users of every other process, so that if Redis loses its data, a process that died unreaped can still be reaped (see `_recover`); while a recovery runs, add to what it was given (noted before the loss) instead of replacing it."
     try:
         async def read():
             tokens = [t for t in await self._redis.smembers(f'{self.prefix}:procs') if t != self.token]
             async with self._redis.pipeline(transaction=False) as p:
                 for t in tokens: p.smembers(self._key('pusers', t))
                 return dict(zip(tokens, map(sorted, await p.execute())))
-        self._seen = await asyncio.wait_for(read(), self.timeout)
+        seen = await asyncio.wait_for(read(), self.timeout)
+        if self._recovery is not None and not self._recovery.done(): self._seen.update(seen)  # the same dict the recovery reads
+        else: self._seen = seen
     except Exception as e: log.debug('RedisBackend: could not read the registry: %r', e)
 
 @patch
@@ -417,7 +418,7 @@ async def _recover(self:RedisBackend,
     "Redis lost its data: once the live processes wrote their users back, put back the ones in `seen` that didn't (they died, unreaped), and reap them before decisions resume, so that their users go offline once. Every process does it, with what it noted."
     await asyncio.sleep(max(0.0, left - self._settle_ms / 1000))
     for _ in range(100):  # until it is half time in the current hold (Redis may have lost its data again meanwhile)
-        try: wait = int(await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps(seen), 4 * self.ttl, self._settle_ms), self.timeout))
+        try: wait = int(await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps(seen), 4 * self.ttl, self._settle_ms), self.timeout))  # `seen` grows meanwhile
         except Exception: wait = self._settle_ms + 200
         if wait == 0: break
         await asyncio.sleep(max(0.2, (wait - self._settle_ms) / 1000))
