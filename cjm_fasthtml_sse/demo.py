@@ -18,7 +18,7 @@ from fasthtml.common import (FastHTML, Button, Div, Form, H1, Input, Li, P, Scri
 from fasthtml.pico import picolink
 from starlette.responses import Response
 from .core.broadcast import BroadcastManager, setup_broadcast_routes
-from .core.backends import RedisBackend
+from .core.backends import BackendUnavailable, RedisBackend
 from .core.connections import (cleanup_sse_on_unload, create_connection_manager_script, create_reconnection_script,
                                                 create_shared_connection_script, add_shared_worker_route, create_sse_element,
                                                 SHARED_WORKER_PATH, sse_script_urls, serve_sse_assets, status_monitor_element,
@@ -221,6 +221,8 @@ def demo_app(assets:Optional[str]=None, # npm prefix folder to serve htmx from, 
     if redis: _mirror_in_every_worker(app, manager, redis)
     _page_route(app, manager, htmx, share)
     _action_routes(app, manager, state, redis, job_seconds)
+    async def unavailable(request, exc): return Response(f'{exc}', status_code=503, headers={'Retry-After': '1'})
+    app.add_exception_handler(BackendUnavailable, unavailable) # Redis refused a publish: the click can be retried, it is no server bug
     return app
 
 # %% ../nbs/demo.ipynb #8876248e

@@ -6,7 +6,7 @@ publishes through `POST /pub` (every way the library publishes) and `/pub_sync` 
 import os, time
 from fasthtml.common import *
 from starlette.responses import JSONResponse
-from cjm_fasthtml_sse.core.backends import RedisBackend
+from cjm_fasthtml_sse.core.backends import BackendUnavailable, RedisBackend
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
 
 app, rt = fast_app()
@@ -39,16 +39,19 @@ async def pub(request):
     "Publish one tagged message the way `body['kind']` says; answer what the library returned."
     body = await request.json()
     kind, data = body['kind'], _payload(body)
-    if kind == 'broadcast':
-        result = await manager.broadcast('m', data, exclude=set(body.get('exclude') or ()) or None,
-                                         channel=body.get('channel'), key=body.get('key'))
-    elif kind == 'send_to': result = await manager.send_to(body['target'], 'm', data)
-    elif kind == 'send_to_user': result = await manager.send_to_user(body['user'], 'm', data)
-    else: return JSONResponse({'error': f'unknown kind {kind!r}'}, status_code=400)
+    try:
+        if kind == 'broadcast':
+            result = await manager.broadcast('m', data, exclude=set(body.get('exclude') or ()) or None,
+                                             channel=body.get('channel'), key=body.get('key'))
+        elif kind == 'send_to': result = await manager.send_to(body['target'], 'm', data)
+        elif kind == 'send_to_user': result = await manager.send_to_user(body['user'], 'm', data)
+        else: return JSONResponse({'error': f'unknown kind {kind!r}'}, status_code=400)
+    except BackendUnavailable as e: return JSONResponse({'refused': str(e)}, status_code=503) # Redis didn't take it: delivered nowhere
     return JSONResponse({'ok': True, 'result': result})
 
 @rt('/pub_sync', methods=['post'])
 def pub_sync(tag:str, channel:str=''):
     "Publish from a plain `def` route (a worker thread): `broadcast_threadsafe`, waiting for its result."
-    result = manager.broadcast_threadsafe('m', {'tag': tag}, channel=channel or None).result(timeout=10)
+    try: result = manager.broadcast_threadsafe('m', {'tag': tag}, channel=channel or None).result(timeout=10)
+    except BackendUnavailable as e: return JSONResponse({'refused': str(e)}, status_code=503)
     return JSONResponse({'ok': True, 'result': result})

@@ -434,6 +434,7 @@ class Checker:
                                                                  'key': p.key, 'target': p.target, 'user': p.user})
             body = resp.json() if resp.status_code == 200 else {}
             p.outcome, p.result = ('ok', body.get('result')) if body.get('ok') else (f'http{resp.status_code}', None)
+            if resp.status_code == 503 and 'refused' in resp.text: p.outcome = 'refused (503)' # Redis didn't take it: owed to nobody
         except httpx.ConnectError: p.outcome = 'refused'
         except (httpx.HTTPError, ValueError): p.outcome = 'unknown'
         p.t1 = time.monotonic()

@@ -3,7 +3,7 @@ import asyncio, os
 from fasthtml.common import FastHTML, Pre, Safe
 from starlette.responses import JSONResponse
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
-from cjm_fasthtml_sse.core.backends import RedisBackend
+from cjm_fasthtml_sse.core.backends import BackendUnavailable, RedisBackend
 
 def _env(name, default, cast=int):
     value = os.environ.get(name)
@@ -11,7 +11,7 @@ def _env(name, default, cast=int):
 
 manager = BroadcastManager(max_queue_size=_env('SSE_TEST_QUEUE', 100), history_limit=_env('SSE_TEST_HISTORY', 50),
                            send_timeout=_env('SSE_TEST_SEND_TIMEOUT', 30.0, float), max_connections=_env('SSE_TEST_MAX_CONN', None),
-                           backend=RedisBackend(os.environ['SSE_TEST_REDIS'], prefix='sse_test') if os.environ.get('SSE_TEST_REDIS') else None)
+                           backend=RedisBackend(os.environ['SSE_TEST_REDIS'], prefix='sse_test', local_during_outage=bool(os.environ.get('SSE_TEST_LOCAL_OUTAGE'))) if os.environ.get('SSE_TEST_REDIS') else None)
 app = FastHTML(secret_key='integration-tests')
 setup_broadcast_routes(app, manager, heartbeat_interval=_env('SSE_TEST_HEARTBEAT', 15.0, float))
 
@@ -32,7 +32,8 @@ setup_broadcast_routes(app, manager, prefix='/pub', public_channels=['news', 'jo
 @app.post('/_test/broadcast')
 async def ctl_broadcast(request):
     body = await request.json()
-    sent = await manager.broadcast(body['type'], body['data'], exclude=set(body.get('exclude', [])), channel=body.get('channel'))
+    try: sent = await manager.broadcast(body['type'], body['data'], exclude=set(body.get('exclude', [])), channel=body.get('channel'))
+    except BackendUnavailable as e: return JSONResponse({'refused': str(e)}, status_code=503)
     return JSONResponse({'sent': sent, 'id': manager.history[-1].id if manager.history else None, 'newest': manager.newest_id})
 
 @app.post('/_test/send_to')

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.timeout(180)
 @pytest.fixture(scope='module')
 def cluster():
     with redis_server() as (url, procs, start):
-        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_HISTORY': '100'}
+        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_HISTORY': '100', 'SSE_TEST_LOCAL_OUTAGE': '1'} # the outage test below checks the opt-in
         a_port, b_port = free_port(), free_port()
         with uvicorn_app('server_app:app', a_port, env) as a, uvicorn_app('server_app:app', b_port, env) as b:
             yield a, b, procs, start, url
@@ -122,6 +122,62 @@ def test_redis_restart_mid_stream(cluster):
     assert [e.event for e in on_b] == ['reset', 'message'], 'b must be told it missed the outage message, once'
     assert json.loads(on_b[0].data)['reason'] in ('backend_outage', 'missed_messages')
 
+def test_by_default_a_publish_redis_cant_take_is_refused_and_delivered_nowhere():
+    "Without `local_during_outage`, a broadcast while Redis is down fails to the caller (503 here), naming the opt-in; no stream gets it, with or without an id; once Redis is back, broadcasts reach both with ids."
+    with redis_server() as (url, procs, start):
+        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_HISTORY': '100'}
+        with uvicorn_app('server_app:app', free_port(), env) as a, uvicorn_app('server_app:app', free_port(), env) as b:
+            async def go():
+                async with httpx.AsyncClient(timeout=20) as http:
+                    ca, cb = await one_client_on_each(http, a, b)
+                    await broadcast(http, a, 'n', {'i': 0})
+                    before = (await ca.next_event(), await cb.next_event())
+                    procs[-1].kill(); procs[-1].wait(10)
+                    during = await http.post(f'{a}/_test/broadcast', json={'type': 'n', 'data': {'i': 1}})
+                    start()
+                    answer = None
+                    for _ in range(100):  # until a reconnects to Redis and takes a broadcast
+                        if (answer := await http.post(f'{a}/_test/broadcast', json={'type': 'n', 'data': {'i': 2}})).status_code == 200: break
+                        await asyncio.sleep(0.1)
+                    async def until_two(c):  # Redis came back empty: a `reset` for the jump in ids may come first
+                        got = []
+                        while len(got) < 5 and not numbers(got[-1:]): got.append(await c.next_event(5))
+                        return got
+                    after = (await until_two(ca), await until_two(cb))
+                    await close_all(http, a, b, [ca, cb])
+                    return before, during, answer, after
+            before, during, answer, after = run(go())
+    assert numbers(before) == [0, 0]
+    assert during.status_code == 503, (during.status_code, during.text)
+    assert "can't publish to Redis" in during.json()['refused'] and 'local_during_outage=True' in during.json()['refused'], during.text
+    assert answer is not None and answer.status_code == 200, answer
+    for got in after:
+        assert numbers(got) == [2], ('message 1 was delivered somewhere though refused', [(e.event, e.data) for e in got])
+        assert all(e.id and int(e.id) > int(before[0].id) for e in got), [(e.event, e.id) for e in got]
+
+def test_by_default_send_to_user_and_broadcast_threadsafe_raise_when_redis_is_down():
+    "`send_to_user` raises `BackendUnavailable`, and so does the future of `broadcast_threadsafe`; the manager's own streams get nothing."
+    from cjm_fasthtml_sse.core.backends import RedisBackend, BackendUnavailable
+    from cjm_fasthtml_sse.core.broadcast import BroadcastManager
+    with redis_server() as (url, procs, _):
+        async def go():
+            manager = BroadcastManager(backend=RedisBackend(url, prefix='refuse_test'))
+            await manager.start()
+            conn = 'c1'
+            _, queue = await manager.register(conn)
+            procs[-1].kill(); procs[-1].wait(10)
+            errors = []
+            for call in (lambda: manager.send_to_user('ann', 'n', {'i': 1}), lambda: manager.broadcast('n', {'i': 2}),
+                         lambda: asyncio.to_thread(lambda: manager.broadcast_threadsafe('n', {'i': 3}).result(10))):
+                try: await call()
+                except BackendUnavailable as e: errors.append(str(e))
+            got = [queue.get_nowait() for _ in range(queue.qsize())]
+            await manager.close()
+            return errors, got
+        errors, got = run(go())
+    assert len(errors) == 3 and all('local_during_outage' in e for e in errors), errors
+    assert got == [], got
+
 def test_unreachable_redis_at_startup_names_the_url():
     port, dead = free_port(), free_port()
     url = f'redis://127.0.0.1:{dead}/0'
@@ -160,6 +216,22 @@ def test_the_demo_on_two_workers_shares_broadcasts_and_state():
     counters = [f'<span id="counter" hx-swap-oob="outerHTML">{n}</span>' for n in (1, 2, 3)]
     for events in got: assert events == counters + ['<div hx-swap-oob="beforeend" id="feed"><li>from one worker</li></div>']
     for page in pages: assert 'id="counter">3<' in page and '<li>from one worker</li>' in page
+
+def test_the_demo_answers_503_to_a_message_redis_cant_take():
+    "With Redis gone, posting a message gets 503 and a `Retry-After` (the broadcast was refused, nothing was shown anywhere), not a 500 traceback."
+    with redis_server() as (url, procs, _):
+        port = free_port()
+        args = ['-m', 'uvicorn', 'cjm_fasthtml_sse.demo:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning']
+        from helpers import running
+        with running(args, port, env={'CJM_SSE_REDIS': url}) as demo:
+            async def go():
+                async with httpx.AsyncClient(timeout=20) as http:
+                    before = await http.post(f'{demo}/messages', data={'text': 'with redis'})
+                    procs[-1].kill(); procs[-1].wait(10)
+                    return before, await http.post(f'{demo}/messages', data={'text': 'without redis'})
+            before, during = asyncio.run(asyncio.wait_for(go(), 60))
+    assert before.status_code == 200, before.text
+    assert during.status_code == 503 and during.headers.get('retry-after') == '1' and 'local_during_outage' in during.text, (during.status_code, during.text)
 
 def test_an_unreadable_stream_entry_does_not_stop_delivery(cluster):
     a, b, _, _, url = cluster
@@ -260,9 +332,9 @@ def test_a_password_in_the_redis_url_never_reaches_a_log_an_error_or_a_repr(capl
         for _ in range(100):
             if any('lost Redis' in r.getMessage() for r in caplog.records): break
             await asyncio.sleep(0.05)
-        await manager.broadcast('n', {'i': 2})
+        with pytest.raises(BackendUnavailable) as during: await manager.broadcast('n', {'i': 2})
         await manager.close()
-        return str(refused.value), repr(backend), repr(backend_default)
+        return str(refused.value) + str(during.value), repr(backend), repr(backend_default)
     with caplog.at_level(logging.INFO, logger='cjm_fasthtml_sse'):
         try: refused, rep, rep_default = run(go())
         finally:

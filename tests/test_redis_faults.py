@@ -35,9 +35,10 @@ def test_violations_sees_repeats_and_silent_gaps():
 
 @pytest.fixture
 def cluster(request):
-    "Two uvicorn workers (separate processes) sharing one fresh redis-server, with a `ttl` of 3 s unless parametrized: `(a, b, redis procs, start, env)`."
+    "Two uvicorn workers (separate processes) sharing one fresh redis-server, with a `ttl` of 3 s unless parametrized (an int, or a dict of env): `(a, b, redis procs, start, env)`."
+    param = getattr(request, 'param', 3)
     with redis_server() as (url, procs, start):
-        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_TTL': str(getattr(request, 'param', 3))}
+        env = {'SSE_TEST_REDIS': url, 'SSE_TEST_TTL': '3', **({'SSE_TEST_TTL': str(param)} if isinstance(param, int) else param)}
         with uvicorn_app('faults_app:app', free_port(), env) as a, uvicorn_app('faults_app:app', free_port(), env) as b:
             yield a, b, procs, start, env
 
@@ -60,8 +61,9 @@ async def read_until(client, last, timeout=15):
     except TimeoutError: pass
     return got
 
+@pytest.mark.parametrize('cluster', [{}, {'SSE_TEST_LOCAL_OUTAGE': '1'}], indirect=True, ids=['refuse', 'local_during_outage'])
 def test_a_redis_freeze_while_publishing_loses_nothing_silently_and_repeats_nothing(cluster):
-    "Redis stopped for ~2.5 s while A broadcasts 5 messages, then 5 more after and a last one once A is healthy: A's and B's streams each get every message once, or a reset before a gap."
+    "Redis stopped for ~2.5 s while A broadcasts 5 messages, then 5 more after and a last one once A is healthy: A's and B's streams each get every accepted message once, or a reset before a gap; by default a refused one reaches nobody and every event has an id."
     a, b, procs, *_ = cluster
     async def go():
         async with httpx.AsyncClient() as http:
@@ -69,19 +71,29 @@ def test_a_redis_freeze_while_publishing_loses_nothing_silently_and_repeats_noth
             await poll(lambda: status(http, a), lambda s: s.get('cluster_connections') == 2, 10, 'cluster connections')
             procs[-1].send_signal(signal.SIGSTOP)
             t = time.monotonic()
+            answers = {}
             try:
-                for i in range(5): await bcast(http, a, i)
+                for i in range(5): answers[i] = await bcast(http, a, i)
                 await asyncio.sleep(max(0, 2.5 - (time.monotonic() - t)))
             finally: procs[-1].send_signal(signal.SIGCONT)
-            for i in range(5, 10): await bcast(http, a, i)
+            for i in range(5, 10): answers[i] = await bcast(http, a, i)
             try: await poll(lambda: http.get(f'{a}/_test/position'), lambda r: r.json()['healthy'] and not r.json()['owes_marker'], 10, 'A healthy again')
             except AssertionError: pass  # the streams say what that cost
-            await bcast(http, a, 10)  # whatever happened before, this one reaches both
+            for _ in range(50):  # whatever happened before, this one reaches both (once Redis takes it)
+                answers[10] = await bcast(http, a, 10)
+                if 'refused' not in answers[10]: break
+                await asyncio.sleep(0.1)
             got = await read_until(ca, 10), await read_until(cb, 10)
             for c in (ca, cb): await c.close()
-            return got
-    on_a, on_b = run(go())
-    sent = list(range(11))
+            return answers, got
+    answers, (on_a, on_b) = run(go())
+    refused = [i for i, r in answers.items() if 'refused' in r]
+    sent = [i for i in range(11) if i not in refused]
+    if cluster[-1].get('SSE_TEST_LOCAL_OUTAGE') is None:
+        for got in (on_a, on_b): # an event without an `id:` line keeps the previous id (the spec's last event id): so no two may share one
+            ids = [int(e.id) for e in got if e.event == 'message']
+            assert ids == sorted(set(ids)), ('by default every event has its own id', [(e.event, number(e), e.id) for e in got])
+        assert not {number(e) for e in on_a + on_b} & set(refused), (refused, [(e.event, number(e)) for e in on_a + on_b])
     assert number(on_a[-1]) == 10 and number(on_b[-1]) == 10, ([(e.event, number(e), e.id) for e in on_a], [(e.event, number(e), e.id) for e in on_b])
     assert violations(on_a, sent) == [], [(e.event, number(e), e.id) for e in on_a]
     assert violations(on_b, sent) == [], [(e.event, number(e), e.id) for e in on_b]
@@ -261,6 +273,7 @@ async def slow_reader(url):
     client._chunked = True
     return client
 
+@pytest.mark.parametrize('cluster', [{'SSE_TEST_LOCAL_OUTAGE': '1'}], indirect=True)
 def test_a_stream_still_catching_up_when_an_outage_ends_gets_a_reset_not_a_silent_gap(cluster):
     "A stream on A that reads slowly is behind on the big messages A delivered only locally during a Redis freeze; when Redis is back they leave A's log: that stream must be told (a reset), not skip them."
     a, b, procs, *_ = cluster
@@ -332,3 +345,131 @@ def test_a_stalled_worker_is_sent_offline_and_announces_its_users_again_when_it_
     assert survivors == [['offline', 'zed']]
     assert during == [['offline', 'zed'], ['online', 'zed'], ['online', 'zed']]
     assert after == [['offline', 'zed'], ['offline', 'zed'], ['online', 'zed'], ['online', 'zed']]
+
+async def all_hooks(http, *urls): return [e for u in urls for e in (await users(http, u))['events']]
+
+@pytest.mark.parametrize('cluster', [15], indirect=True)
+def test_a_user_who_arrives_and_leaves_on_another_worker_while_redis_is_frozen_fires_no_extra_hook(cluster):
+    "ann is online on A; Redis freezes; she opens a stream on B and closes it again: no hook may fire (she was online all along); once she leaves A too, one offline, in all 1 + 1."
+    a, b, procs, *_ = cluster
+    async def go():
+        async with httpx.AsyncClient(timeout=20) as http:
+            on_a = await SSEClient.connect(f'{a}/sse/broadcast?user=ann')
+            await poll(lambda: all_hooks(http, a, b), lambda e: e == [['online', 'ann']], 10, 'online hook')
+            procs[-1].send_signal(signal.SIGSTOP)
+            try:
+                on_b = await SSEClient.connect(f'{b}/sse/broadcast?user=ann')
+                await asyncio.sleep(1.5)  # B's presence call times out meanwhile
+                await on_b.close()
+                await asyncio.sleep(1.5)
+            finally: procs[-1].send_signal(signal.SIGCONT)
+            await asyncio.sleep(3)  # B asks again once Redis answers
+            during = await all_hooks(http, a, b)
+            await on_a.close()
+            after = await poll(lambda: all_hooks(http, a, b), lambda e: len(e) >= 2, 10, 'offline hook')
+            await asyncio.sleep(2)  # time for a wrong extra hook to show
+            return during, await all_hooks(http, a, b)
+    during, after = run(go())
+    assert during == [['online', 'ann']], during
+    assert sorted(after) == [['offline', 'ann'], ['online', 'ann']], after
+
+def test_after_redis_restarts_empty_a_user_already_online_who_opens_a_stream_on_another_worker_fires_no_hook(cluster):
+    "ann and bob are online on A; Redis restarts without its data; ann opens a stream on B at once, and bob leaves A: ann gets no second online, bob exactly one offline; when ann leaves, hooks balance."
+    a, b, procs, start, _ = cluster
+    async def go():
+        async with httpx.AsyncClient(timeout=20) as http:
+            ann_a, bob_a = [await SSEClient.connect(f'{a}/sse/broadcast?user={u}') for u in ('ann', 'bob')]
+            await poll(lambda: all_hooks(http, a, b), lambda e: len(e) == 2, 10, 'online hooks')
+            procs[-1].kill(); procs[-1].wait(10)
+            start()
+            ann_b = await SSEClient.connect(f'{b}/sse/broadcast?user=ann')
+            await bob_a.close()
+            await poll(lambda: all_hooks(http, a, b), lambda e: ['offline', 'bob'] in e, 15, 'bob offline')
+            await asyncio.sleep(3)  # time for a wrong extra hook to show
+            during = await all_hooks(http, a, b)
+            for c in (ann_a, ann_b): await c.close()
+            await poll(lambda: all_hooks(http, a, b), lambda e: ['offline', 'ann'] in e, 15, 'ann offline')
+            await asyncio.sleep(2)
+            return during, await all_hooks(http, a, b)
+    during, after = run(go())
+    assert sorted(during) == [['offline', 'bob'], ['online', 'ann'], ['online', 'bob']], during
+    assert sorted(after) == [['offline', 'ann'], ['offline', 'bob'], ['online', 'ann'], ['online', 'bob']], after
+
+def test_a_killed_workers_users_go_offline_even_if_redis_restarts_empty_before_they_are_reaped(cluster):
+    "C holds zed's stream and is SIGKILLed; Redis restarts without its data at once, before anyone reaped C: zed's offline hook still fires, exactly once, on A or B."
+    a, b, procs, start, env = cluster
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
+                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    try:
+        wait_for_port(port, proc)
+        c = f'http://127.0.0.1:{port}'
+        async def go():
+            async with httpx.AsyncClient(timeout=20) as http:
+                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
+                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                await asyncio.sleep(2.5)  # a keep-alive or two of A and B (ttl 3 s: one a second)
+                proc.send_signal(signal.SIGKILL); proc.wait(10)
+                procs[-1].kill(); procs[-1].wait(10)
+                start()
+                fired = await poll(lambda: all_hooks(http, a, b), lambda e: ['offline', 'zed'] in e, 20, 'an offline hook for zed')
+                await asyncio.sleep(3)  # time for a second, wrong, hook to show
+                return await all_hooks(http, a, b)
+        fired = run(go())
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert fired == [['offline', 'zed']], fired
+
+def test_a_killed_workers_user_who_comes_back_while_redis_rebuilds_gets_offline_then_online(cluster):
+    "C holds zed's stream and is SIGKILLed; Redis restarts empty; zed opens streams on A and B at once, while presence waits for Redis to be rebuilt: C's reap sends zed offline (though A and B hold streams whose arrival isn't recorded yet), then zed comes online: one of each, in that order."
+    a, b, procs, start, env = cluster
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
+                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    try:
+        wait_for_port(port, proc)
+        c = f'http://127.0.0.1:{port}'
+        async def go():
+            async with httpx.AsyncClient(timeout=20) as http:
+                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
+                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                await asyncio.sleep(2.5)  # a keep-alive or two of A and B (ttl 3 s: one a second)
+                proc.send_signal(signal.SIGKILL); proc.wait(10)
+                procs[-1].kill(); procs[-1].wait(10)
+                start()
+                back = [await SSEClient.connect(f'{u}/sse/broadcast?user=zed') for u in (a, b)]
+                await poll(lambda: all_hooks(http, a, b), lambda e: ['online', 'zed'] in e, 20, 'an online hook for zed')
+                await asyncio.sleep(3)  # time for a wrong extra hook to show
+                hooks = [(await users(http, u))['events'] for u in (a, b)]
+                for t in back: await t.close()
+                return hooks
+        hooks = run(go())
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert sorted(e for h in hooks for e in h) == [['offline', 'zed'], ['online', 'zed']], hooks
+    assert [['offline', 'zed'], ['online', 'zed']] in hooks or all(len(h) == 1 for h in hooks), hooks  # on one worker, offline came first
+
+def test_a_worker_that_stops_cleanly_while_redis_rebuilds_is_not_reaped_again(cluster):
+    "Redis restarts empty; C, holding zed, writes itself back and then stops (SIGTERM), sending zed offline itself: the recovery that A and B run a moment later must not reap C a second time (a second offline for zed)."
+    a, b, procs, start, env = cluster
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
+                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    try:
+        wait_for_port(port, proc)
+        c = f'http://127.0.0.1:{port}'
+        async def go():
+            async with httpx.AsyncClient(timeout=20) as http:
+                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
+                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                await asyncio.sleep(2.5)  # a keep-alive or two of A and B (ttl 3 s: one a second)
+                procs[-1].kill(); procs[-1].wait(10)
+                start()
+                await poll(lambda: users(http, b), lambda s: s['online'] == ['zed'], 10, 'C wrote zed back')
+                proc.send_signal(signal.SIGTERM); proc.wait(10)
+                await asyncio.sleep(8)  # past the recovery (half of a 6 s hold) and a reap
+                return await all_hooks(http, a, b), (await users(http, b))['online']
+        hooks, online = run(go())
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert hooks == [] and online == [], (hooks, online)

@@ -6,7 +6,8 @@ from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_ro
 from cjm_fasthtml_sse.core.backends import RedisBackend
 
 redis_url = os.environ.get('SSE_TEST_REDIS')
-manager = BroadcastManager(backend=RedisBackend(redis_url, prefix='users_test', ttl=int(os.environ.get('SSE_TEST_TTL', '15'))) if redis_url else None)
+manager = BroadcastManager(backend=RedisBackend(redis_url, prefix='users_test', ttl=int(os.environ.get('SSE_TEST_TTL', '15')),
+                                                  local_during_outage=bool(os.environ.get('SSE_TEST_LOCAL_OUTAGE'))) if redis_url else None)
 app = FastHTML(secret_key='users-tests')
 
 async def who(request): return request.query_params.get('user') # stands in for a session lookup; async, to check that works

@@ -126,18 +126,20 @@ class RedisBackend(Backend):
                  timeout:float=1.0, # Seconds any one Redis call may take before it counts as failed
                  stream_maxlen:int=1000, # At least this many messages stay in the stream (never fewer than the manager's `history_limit`)
                  ttl:int=15, # Seconds a process that stops refreshing (it died) still counts as alive, with its connections and users
+                 local_during_outage:bool=False, # When Redis can't take a publish: `False` raises `BackendUnavailable` (nothing delivered); `True` delivers to this process's streams only, without ids, and the other processes' streams get a `reset`
                 ):
         if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 3: raise ValueError(f"ttl must be an int >= 3 seconds, not {ttl!r}")
         self.url, self.prefix, self.timeout, self.stream_maxlen, self.ttl = url, prefix, timeout, stream_maxlen, ttl
-        self._users = set()
+        self.local_during_outage = local_during_outage
+        self._users, self._removing, self._plock, self._op = set(), set(), asyncio.Lock(), 0 # presence: decided users, departures not yet answered, one presence write at a time
         self.token = secrets.token_hex(8)
         self.healthy, self.started = False, False
         self._keys = {k: f'{prefix}:{k}' for k in ('seq', 'stream')}
         self._deliver = self._redis = self._reader = self._pub = self._marker = self._flusher = None
         self._tasks, self._local_only, self._local, self._pending, self.history_limit = [], False, set(), set(), 0
-        self._changes, self._resync, self._orphans, self._nonce, self._clock, self._leaving, self._last_delivered = {}, False, {}, 0, 0, set(), 0
+        self._changes, self._resync, self._orphans, self._nonce, self._clock, self._last_delivered, self._seen, self._recovery = {}, False, {}, 0, 0, 0, {}, None
 
-    def __repr__(self): return f'RedisBackend({_redact(self.url)!r}, prefix={self.prefix!r})'
+    def __repr__(self): return f'RedisBackend({_redact(self.url)!r}, prefix={self.prefix!r}' + (', local_during_outage=True)' if self.local_during_outage else ')')
 
     def _safe(self, text):
         "`text` with this backend's URL and password redacted."
@@ -152,6 +154,8 @@ class RedisBackend(Backend):
                                        retry=Retry(NoBackoff(), 0), **kw)
 
     def _key(self, kind, token=None): return f'{self.prefix}:{kind}:{token or self.token}'
+    @property
+    def _settle_ms(self)->int: return int((self.ttl / 3 + 2 * self.timeout) * 1000) # after Redis lost its data: time for every live process to write its users back (a keep-alive, and a call)
 
 # %% ../../nbs/core/backends.ipynb #3c086bf6
 from fastcore.basics import patch
@@ -167,6 +171,7 @@ async def start(self:RedisBackend)->Optional[BackendState]: # The recent history
         await self._redis.ping()
         await self._sync_clock()
         await self._redis.set(self._keys['seq'], time.time_ns() // 1000, nx=True)  # the first process to start sets the position for all
+        await self._redis.set(f'{self.prefix}:epoch', 1, nx=True)  # gone only if Redis loses its data (see the presence scripts)
         tail = await self._redis.xrevrange(self._keys['stream'], count=max(self.history_limit or 0, 1))
         seq = int(await self._redis.get(self._keys['seq']))
     except Exception as e:
@@ -178,8 +183,9 @@ async def start(self:RedisBackend)->Optional[BackendState]: # The recent history
     state = BackendState([_message_from(e, n) for n, e in entries if e.get('kind') is None], last, entries[0][0] if entries else None)
     self.started, self._last_delivered = True, last
     await self._refresh(resync=True)
+    await self._remember()
     self.healthy = True
-    self._tasks = [asyncio.create_task(self._read(_stream_id(last))), asyncio.create_task(self._keep_alive())]
+    self._tasks = [asyncio.create_task(self._read(_stream_id(last))), asyncio.create_task(self._keep_alive()), *self._tasks]  # (a recovery the refresh started)
     self._tasks[0].add_done_callback(self._reader_stopped)
     log.info('RedisBackend: connected to %s (prefix %s)', _redact(self.url), self.prefix)
     return state
@@ -210,10 +216,10 @@ async def close(self:RedisBackend):
     if self._redis is not None:
         async def leave():
             async with self._redis.pipeline(transaction=False) as p:
-                return (await p.delete(self._key('alive')).eval(_REAP, 0, self.prefix, self.token, 1).execute())[-1]
+                return (await p.delete(self._key('alive')).eval(_REAP, 0, self.prefix, self.token, 10 * self.ttl).execute())[-1]  # the `reaped` mark keeps a recovery from reaping us again
         try: gone = await _bounded(leave(), left())
         except Exception: pass
-        self._users = set()
+        self._users, self._removing = set(), set()
     clients = [c.aclose() for c in (self._redis, self._reader, self._pub) if c is not None]
     if clients:
         try: await _bounded(asyncio.gather(*clients, return_exceptions=True), left())
@@ -250,20 +256,21 @@ async def _append(self:RedisBackend,
 @patch
 async def publish(self:RedisBackend,
                   message:BroadcastMessage, # The message, with its routing
-                 )->Optional[int]: # The id Redis gave it; `None` when Redis is down and it must be delivered here only
-    "Append `message` to the shared stream; every process's reader, ours included, delivers it."
+                 )->Optional[int]: # The id Redis gave it; `None` (with `local_during_outage`) when it must be delivered here only
+    "Append `message` to the shared stream; every process's reader, ours included, delivers it. If Redis doesn't take it, raise `BackendUnavailable`, having delivered nothing (or, with `local_during_outage`, return `None`)."
     self._nonce += 1
-    if self.healthy and self._local_only and self._marker is not None: await asyncio.wait({self._marker}, timeout=self.timeout)  # the marker goes first
-    if self.healthy and not self._local_only:
-        try: n = await self._append(_envelope(message), self._nonce)
-        except BackendUnavailable as e: log.warning('%s; delivering to this process only', e)
-        else:
-            if n == self._last_delivered + 1: # next in line here: deliver it now, not when the reader reads it back
-                self._last_delivered = n
-                self._deliver(n, message)
-            return n
-    self._here_only(self._nonce)
-    return None
+    if self.local_during_outage:
+        if self.healthy and self._local_only and self._marker is not None: await asyncio.wait({self._marker}, timeout=self.timeout)  # the marker goes first
+        if not self.healthy or self._local_only: return self._here_only(self._nonce)
+    try: n = await self._append(_envelope(message), self._nonce)
+    except BackendUnavailable as e:
+        if not self.local_during_outage: raise BackendUnavailable(f"{e}: the message was not delivered to anyone (an event without an id would break every tab's order). Retry once Redis is back, or pass RedisBackend(..., local_during_outage=True) to deliver to this process's streams only, without ids (the other processes' streams then get a reset)") from None
+        log.warning('%s; delivering to this process only', e)
+        return self._here_only(self._nonce)
+    if n == self._last_delivered + 1: # next in line here: deliver it now, not when the reader reads it back
+        self._last_delivered = n
+        self._deliver(n, message)
+    return n
 
 @patch
 def _here_only(self:RedisBackend, nonce:int):
@@ -341,35 +348,38 @@ async def _after_outage(self:RedisBackend):
 # %% ../../nbs/core/backends.ipynb #7aedf8b1
 @patch
 async def _refresh(self:RedisBackend, resync=False):
-    "Mark this process alive for `ttl` seconds, and its users; with `resync` (or after a failed write), rewrite its connections and users in full."
+    "Mark this process alive for `ttl` seconds, and its users; with `resync` (or after a failed write), rewrite its connections and users in full. If Redis lost its data, presence decisions wait a moment (see `_EPOCH`)."
     r, alive, conns, mine, ttl = self._redis, self._key('alive'), self._key('conns'), self._key('pusers'), self.ttl
     resync, self._resync = resync or self._resync, False
     try:
-        async with r.pipeline(transaction=False) as p:
-            p.set(alive, 1, ex=ttl).sadd(f'{self.prefix}:procs', self.token)
+        async with self._plock, r.pipeline(transaction=False) as p:  # never between a presence script and its bookkeeping here
+            p.eval(_EPOCH, 0, self.prefix, self._settle_ms).set(alive, 1, ex=ttl).sadd(f'{self.prefix}:procs', self.token)
             if resync:
                 p.delete(conns, mine)
                 if self._local: p.hset(conns, mapping={c: 1 for c in self._local})
             p.expire(conns, ttl)
-            for user in self._users: p.sadd(self._key('user', user), self.token).expire(self._key('user', user), ttl).sadd(f'{self.prefix}:users', user)
-            if self._users: p.sadd(mine, *self._users)
+            held = self._users | self._removing  # a departure not yet answered still counts: its script decides it
+            for user in held: p.sadd(self._key('user', user), self.token).expire(self._key('user', user), ttl).sadd(f'{self.prefix}:users', user)
+            if held: p.sadd(mine, *held)
             p.expire(mine, 4 * ttl)  # outlives `alive`, so that whoever reaps this process knows its users
-            await asyncio.wait_for(p.execute(), self.timeout)
+            settling = (await asyncio.wait_for(p.execute(), self.timeout))[0]
     except Exception as e:
         self._resync = True
-        log.debug('RedisBackend: refresh failed: %r', e)
+        return log.debug('RedisBackend: refresh failed: %r', e)
+    if settling > 0 and (self._recovery is None or self._recovery.done()):
+        self._recovery = asyncio.get_running_loop().create_task(self._recover(self._seen, settling / 1000))  # `_seen` as noted before the loss
+        self._tasks.append(self._recovery)
 
 @patch
 async def _keep_alive(self:RedisBackend):
-    "Every `ttl / 3` seconds: refresh this process's registration, re-measure the clock, retry failed departures, and reap the processes that died."
+    "Every `ttl / 3` seconds: refresh this process's registration, re-measure the clock, note the other processes' users, and reap the processes that died."
     while True:
         await asyncio.sleep(self.ttl / 3)
-        if await self._exists(self._key('alive')): await self._refresh()
-        else: await self._rejoin()
+        if await self._exists(self._key('alive')) and not await self._exists(self._key('reaped'), False): await self._refresh()
+        else: await self._rejoin() # expired, or reaped though it wrote itself back (too slow after Redis lost its data)
         try: await self._sync_clock()
         except Exception: pass
-        for user in list(self._leaving):
-            if user not in self._users and await self._user_call(_USER_REMOVE, user) is not None: self._leaving.discard(user)
+        await self._remember()
         await self._reap()
 
 @patch
@@ -382,9 +392,37 @@ async def _rejoin(self:RedisBackend):
     if back and self.users_back is not None: self.users_back(back)
 
 @patch
-async def _exists(self:RedisBackend, key):
+async def _exists(self:RedisBackend, key, unknown=True):
     try: return bool(await asyncio.wait_for(self._redis.exists(key), self.timeout))
-    except Exception: return True
+    except Exception: return unknown
+
+@patch
+async def _remember(self:RedisBackend):
+    "Note the users of every other process, so that if Redis loses its data, a process that died unreaped can still be reaped (see `_recover`); while a recovery runs, add to what it was given (noted before the loss) instead of replacing it."
+    try:
+        async def read():
+            tokens = [t for t in await self._redis.smembers(f'{self.prefix}:procs') if t != self.token]
+            async with self._redis.pipeline(transaction=False) as p:
+                for t in tokens: p.smembers(self._key('pusers', t))
+                return dict(zip(tokens, map(sorted, await p.execute())))
+        seen = await asyncio.wait_for(read(), self.timeout)
+        if self._recovery is not None and not self._recovery.done(): self._seen.update(seen)  # the same dict the recovery reads
+        else: self._seen = seen
+    except Exception as e: log.debug('RedisBackend: could not read the registry: %r', e)
+
+@patch
+async def _recover(self:RedisBackend,
+                   seen:dict, # The other processes' users, as `_remember` last noted them
+                   left:float, # Seconds until presence decisions resume
+                  ):
+    "Redis lost its data: once the live processes wrote their users back, put back the ones in `seen` that didn't (they died, unreaped), and reap them before decisions resume, so that their users go offline once. Every process does it, with what it noted."
+    await asyncio.sleep(max(0.0, left - self._settle_ms / 1000))
+    for _ in range(100):  # until it is half time in the current hold (Redis may have lost its data again meanwhile)
+        try: wait = int(await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps(seen), 4 * self.ttl, self._settle_ms), self.timeout))  # `seen` grows meanwhile
+        except Exception: wait = self._settle_ms + 200
+        if wait == 0: break
+        await asyncio.sleep(max(0.2, (wait - self._settle_ms) / 1000))
+    await self._reap()
 
 # %% ../../nbs/core/backends.ipynb #ba57157d
 @patch
@@ -511,20 +549,51 @@ local function live(p, k)
   return n
 end
 """
-_USER_ADD = """
-local p, user, token, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+_EPOCH = """
+local p, settle = ARGV[1], tonumber(ARGV[2])
+if redis.call('EXISTS', p .. ':epoch') == 0 then -- Redis lost its data: hold presence decisions while every process writes its users back, then `_recover` runs
+  redis.call('SET', p .. ':epoch', 1); redis.call('SET', p .. ':settle', 1, 'PX', 2 * settle)
+end
+return math.max(redis.call('PTTL', p .. ':settle'), 0) -- milliseconds until decisions resume; 0 when not settling
+"""
+_RESTORE = """
+local p, seen, keep, settle = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local left = redis.call('PTTL', p .. ':settle')
+if redis.call('EXISTS', p .. ':epoch') == 0 then return settle + 200 end -- lost again, not noticed yet: ask again shortly
+if left > settle then return left end -- too early: the live processes may not have written themselves back yet
+for dead, users in pairs(seen) do
+  if redis.call('EXISTS', p .. ':alive:' .. dead) == 0 and redis.call('EXISTS', p .. ':reaped:' .. dead) == 0 then -- it didn't write itself back: it died, unreaped
+    redis.call('SADD', p .. ':procs', dead)
+    for _, user in ipairs(users) do
+      redis.call('SADD', p .. ':pusers:' .. dead, user); redis.call('SADD', p .. ':user:' .. user, dead); redis.call('SADD', p .. ':users', user)
+    end
+    redis.call('EXPIRE', p .. ':pusers:' .. dead, keep)
+  end
+end
+return 0
+"""
+_ONCE = """
+local p, user, token, ttl, op, settle = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local done = p .. ':op:' .. token
+if redis.call('HGET', done, 'op') == op then return tonumber(redis.call('HGET', done, 'result')) end -- a retry of a call Redis applied
+if redis.call('EXISTS', p .. ':epoch') == 0 or redis.call('EXISTS', p .. ':settle') == 1 then return -1 end -- Redis lost its data: ask again once it is rebuilt
+local function answer(result)
+  redis.call('HSET', done, 'op', op, 'result', result); redis.call('EXPIRE', done, 4 * ttl)
+  return result
+end
+"""
+_USER_ADD = _ONCE + """
 local k, mine = p .. ':user:' .. user, p .. ':pusers:' .. token
 redis.call('SADD', k, token); redis.call('EXPIRE', k, ttl)
 redis.call('SADD', mine, user); redis.call('EXPIRE', mine, 4 * ttl)
-return redis.call('SADD', p .. ':users', user)
+return answer(redis.call('SADD', p .. ':users', user))
 """
-_USER_REMOVE = _LIVE + """
-local p, user, token = ARGV[1], ARGV[2], ARGV[3]
+_USER_REMOVE = _LIVE + _ONCE + """
 local k = p .. ':user:' .. user
 redis.call('SREM', k, token); redis.call('SREM', p .. ':pusers:' .. token, user)
-if live(p, k) > 0 then return 0 end
+if live(p, k) > 0 then return answer(0) end
 redis.call('DEL', k)
-return redis.call('SREM', p .. ':users', user)
+return answer(redis.call('SREM', p .. ':users', user))
 """
 _REAP = _LIVE + """
 local p, dead = ARGV[1], ARGV[2]
@@ -545,26 +614,35 @@ return gone
 
 # %% ../../nbs/core/backends.ipynb #f50e4df1
 @patch
-async def _user_call(self:RedisBackend, script, user)->Optional[int]: # What the script returned; `None` if Redis didn't answer
-    try: return int(await asyncio.wait_for(self._redis.eval(script, 0, self.prefix, user, self.token, self.ttl), self.timeout))
-    except Exception as e: log.debug('RedisBackend: presence of %r not recorded: %r', user, e)
+async def _user_call(self:RedisBackend, script, user)->Optional[int]: # What the script answered (0 or 1); `None` if the backend closed first
+    "Run a presence script until Redis answers it: the same call again after a timeout (Redis applies it once), and later while Redis settles after losing its data. A hook waits for Redis; it never fires on a guess."
+    self._op += 1
+    op, backoff = str(self._op), 0.05
+    while self.started:
+        try:
+            async with self._plock:  # the bookkeeping below happens before any refresh can write our users
+                result = int(await asyncio.wait_for(self._redis.eval(script, 0, self.prefix, user, self.token, self.ttl, op, self._settle_ms), self.timeout))
+                if result >= 0:
+                    if script is _USER_ADD: self._users.add(user)
+                    else: self._removing.discard(user)
+                    return result
+        except Exception as e: log.debug('RedisBackend: presence of %r not recorded yet: %r', user, e)
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, 1.0)
 
 @patch
-async def user_added(self:RedisBackend, user:str)->bool: # True if `user` was online nowhere before (or Redis didn't answer)
-    "Record in Redis that this process holds streams of `user`; the keep-alive refreshes it."
+async def user_added(self:RedisBackend, user:str)->bool: # True if `user` was online nowhere before
+    "Record in Redis that this process holds streams of `user` (waiting for Redis if it must); the keep-alive refreshes it."
     if not self.started: return False # closed: `close` accounts for this process's users
-    self._users.add(user)
-    self._leaving.discard(user)
-    return await self._user_call(_USER_ADD, user) in (1, None)
+    return await self._user_call(_USER_ADD, user) == 1
 
 @patch
-async def user_removed(self:RedisBackend, user:str)->bool: # True if no live process holds a stream of `user` any more (or Redis didn't answer)
-    "Record in Redis that this process holds no more streams of `user`; if Redis doesn't answer, the keep-alive retries."
+async def user_removed(self:RedisBackend, user:str)->bool: # True if no live process holds a stream of `user` any more
+    "Record in Redis that this process holds no more streams of `user` (waiting for Redis if it must)."
+    if user in self._users: self._removing.add(user)
     self._users.discard(user)
     if not self.started: return False
-    result = await self._user_call(_USER_REMOVE, user)
-    if result is None: self._leaving.add(user)
-    return result in (1, None)
+    return await self._user_call(_USER_REMOVE, user) == 1
 
 @patch
 async def users_online(self:RedisBackend)->Optional[set]: # `None` if Redis can't say

@@ -540,8 +540,8 @@ def _presence_change(self:BroadcastManager, user, online):
 @patch
 def _gone_elsewhere(self:BroadcastManager, users:List[str]):
     "Fire `on_user_offline` for `users`, whose streams were all on a process that died (the backend found them, once across the cluster)."
-    for user in users:
-        if user not in self._users and self._hooks['user_offline']: self._fire('user_offline', user)
+    for user in users: # even one with a stream here: its arrival isn't recorded yet (Redis was settling), and gets its `on_user_online` when it is
+        if self._hooks['user_offline']: self._fire('user_offline', user)
 
 @patch
 def _back_again(self:BroadcastManager, users:List[str]):
