@@ -5,7 +5,7 @@ The app is the one a user writes: `fast_app()` with `setup_broadcast_routes`. Th
 broadcasts messages N..N+M-1 in a tight loop; `GET /ping` is a plain FastHTML route (the page load that must not wait for a fan-out); `GET /count` says how many clients are registered (in this process); `GET /gc` counts and times the collector's runs. `BENCH_EXPECT` names the side
 that must load. Ours only: `BENCH_REDIS=URL` (with `BENCH_PREFIX`) uses a `RedisBackend`, so that several processes share
 the fan-out; `BENCH_GC=threshold` calls `gc.set_threshold(50_000, 20, 100)` and `BENCH_GC=freeze` calls `gc.freeze()` at startup."""
-import gc, os, sys
+import gc, inspect, os, sys
 from time import perf_counter
 import cjm_fasthtml_sse
 from fasthtml.common import fast_app
@@ -26,7 +26,9 @@ app, rt = fast_app(secret_key='benchmarks')
 
 @rt('/ping')
 def get(): return 'pong'
-setup_broadcast_routes(app, manager, max_streams_per_client=None)  # with a backend, this also starts it at app startup; every load client connects from 127.0.0.1, past the default cap of 1,000 per address
+# every load client connects from 127.0.0.1, past the default cap of 1,000 streams per address; the original 0.0.12 has no cap
+caps = {'max_streams_per_client': None} if 'max_streams_per_client' in inspect.signature(setup_broadcast_routes).parameters else {}
+setup_broadcast_routes(app, manager, **caps)  # with a backend, this also starts it at app startup
 
 GC = os.environ.get('BENCH_GC')
 if GC == 'threshold': gc.set_threshold(50_000, 20, 100)

@@ -22,7 +22,7 @@ from .core.backends import BackendUnavailable, RedisBackend
 from .core.connections import (cleanup_sse_on_unload, create_connection_manager_script, create_reconnection_script,
                                                 create_shared_connection_script, add_shared_worker_route, create_sse_element,
                                                 SHARED_WORKER_PATH, sse_script_urls, serve_sse_assets, status_monitor_element,
-                                                create_status_monitor_script, sse_page_script)
+                                                create_status_monitor_script, sse_hdrs, sse_page_script)
 from .core.jobs import JOB_PROGRESS, JobProgress, job_progress_handler, job_element_id
 from .core.classic import OOBStreamBuilder
 
@@ -128,12 +128,12 @@ def _pico(assets):
 
 # %% ../nbs/demo.ipynb #50e9ee47
 def _scripts(urls, htmx, share, worker_url):
-    "The page's scripts, in order: htmx, the connection sharing, the SSE extension, then the helpers."
+    "The page's scripts, in order: htmx, the connection sharing, the SSE extension, then the page script and the helpers in one script, with one copy of `common.js`."
     shared = [create_shared_connection_script(worker_url=worker_url, name='demo')] if share else []
-    if htmx == 4: return [Script(src=urls['htmx']), *shared, Script(src=urls['sse']), create_connection_manager_script('/sse/status', 2000),
-                          create_status_monitor_script(), sse_page_script()]
-    return [Script(src=urls['htmx']), *shared, Script(src=urls['sse']), create_reconnection_script(), cleanup_sse_on_unload(),
-            create_connection_manager_script('/sse/status', 2000), create_status_monitor_script(), sse_page_script()]
+    status = (create_connection_manager_script('/sse/status', 2000), create_status_monitor_script())
+    helpers = status if htmx == 4 else (create_reconnection_script(), cleanup_sse_on_unload(), *status)
+    *_, together = sse_hdrs(htmx, include_htmx=False, helpers=helpers)
+    return [Script(src=urls['htmx']), *shared, Script(src=urls['sse']), together]
 
 # %% ../nbs/demo.ipynb #64850218
 def _page_route(app, manager, htmx, share):
