@@ -141,15 +141,22 @@ def test_after_a_burst_of_hang_ups_a_user_who_left_is_offline_at_once_and_the_ho
     on_b, on_a = run(go())
     assert on_b == [['online', 'ann'], ['offline', 'ann']] and on_a == [['online', 'ann'], ['offline', 'ann']] * 5
 
-def test_a_killed_workers_users_go_offline_through_one_surviving_workers_hook(cluster):
-    "C is SIGKILLed holding zed's stream and one of ann's (her other is on A): zed's `on_user_offline` fires exactly once, on A or B; ann stays online."
-    a, b, _, _, env = cluster
+def _third_worker(env):
+    "Start one more uvicorn worker of faults_app on the cluster's Redis, for a test to stop or kill: `(proc, url)`."
     port = free_port()
     proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
                             cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    try: wait_for_port(port, proc)
+    except BaseException:
+        proc.kill(); proc.wait(10)
+        raise
+    return proc, f'http://127.0.0.1:{port}'
+
+def test_a_killed_workers_users_go_offline_through_one_surviving_workers_hook(cluster):
+    "C is SIGKILLed holding zed's stream and one of ann's (her other is on A): zed's `on_user_offline` fires exactly once, on A or B; ann stays online."
+    a, b, _, _, env = cluster
+    proc, c = _third_worker(env)
     try:
-        wait_for_port(port, proc)
-        c = f'http://127.0.0.1:{port}'
         async def go():
             async with httpx.AsyncClient() as http:
                 tabs = [await SSEClient.connect(f'{c}/sse/broadcast?user={u}') for u in ('zed', 'ann')] + [await SSEClient.connect(f'{a}/sse/broadcast?user=ann')]
@@ -317,12 +324,8 @@ def test_a_workers_own_broadcast_is_delivered_there_when_redis_gives_its_id_in_o
 def test_a_stalled_worker_is_sent_offline_and_announces_its_users_again_when_it_is_back(cluster):
     "C freezes (SIGSTOP) past its ttl: a survivor sends zed offline; C thaws: zed is online again, with an online hook; zed leaves: hooks balance, 2 and 2."
     a, b, _, _, env = cluster
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
-                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    proc, c = _third_worker(env)
     try:
-        wait_for_port(port, proc)
-        c = f'http://127.0.0.1:{port}'
         async def events(http): return sorted([e for u in (a, b, c) for e in (await users(http, u))['events']])
         async def go():
             async with httpx.AsyncClient() as http:
@@ -398,12 +401,8 @@ def test_after_redis_restarts_empty_a_user_already_online_who_opens_a_stream_on_
 def test_a_killed_workers_users_go_offline_even_if_redis_restarts_empty_before_they_are_reaped(cluster):
     "C holds zed's stream and is SIGKILLed; Redis restarts without its data at once, before anyone reaped C: zed's offline hook still fires, exactly once, on A or B."
     a, b, procs, start, env = cluster
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
-                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    proc, c = _third_worker(env)
     try:
-        wait_for_port(port, proc)
-        c = f'http://127.0.0.1:{port}'
         async def go():
             async with httpx.AsyncClient(timeout=20) as http:
                 zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
@@ -423,12 +422,8 @@ def test_a_killed_workers_users_go_offline_even_if_redis_restarts_empty_before_t
 def test_a_killed_workers_user_who_comes_back_while_redis_rebuilds_gets_offline_then_online(cluster):
     "C holds zed's stream and is SIGKILLed; Redis restarts empty; zed opens streams on A and B at once, while presence waits for Redis to be rebuilt: C's reap sends zed offline (though A and B hold streams whose arrival isn't recorded yet), then zed comes online: one of each, in that order."
     a, b, procs, start, env = cluster
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
-                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    proc, c = _third_worker(env)
     try:
-        wait_for_port(port, proc)
-        c = f'http://127.0.0.1:{port}'
         async def go():
             async with httpx.AsyncClient(timeout=20) as http:
                 zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
@@ -452,12 +447,8 @@ def test_a_killed_workers_user_who_comes_back_while_redis_rebuilds_gets_offline_
 def test_a_worker_that_stops_cleanly_while_redis_rebuilds_is_not_reaped_again(cluster):
     "Redis restarts empty; C, holding zed, writes itself back and then stops (SIGTERM), sending zed offline itself: the recovery that A and B run a moment later must not reap C a second time (a second offline for zed)."
     a, b, procs, start, env = cluster
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'faults_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
-                            cwd=ROOT, env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), **env})
+    proc, c = _third_worker(env)
     try:
-        wait_for_port(port, proc)
-        c = f'http://127.0.0.1:{port}'
         async def go():
             async with httpx.AsyncClient(timeout=20) as http:
                 zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
