@@ -162,3 +162,13 @@ def readme_tour(folder, port):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL); proc.wait(10)
     return run()
+
+async def open_streams(url, n):
+    "Open `n` streams on `url`'s `/sse/broadcast` and wait until its status counts them all; the clients."
+    import httpx
+    clients = [await SSEClient.connect(f'{url}/sse/broadcast') for _ in range(n)]
+    async with httpx.AsyncClient() as http:
+        for _ in range(500):
+            if (await http.get(f'{url}/sse/status')).json()['connections'] == n: return clients
+            await asyncio.sleep(0.02)
+    raise AssertionError(f'{n} streams never registered')

@@ -3,7 +3,7 @@ import asyncio, json, os, shutil, signal, subprocess, sys, threading, time
 from pathlib import Path
 import httpx, pytest
 from cjm_fasthtml_sse.testing import SSEClient
-from helpers import ROOT, free_port, poll, stalled_socket, state, wait_for_port
+from helpers import ROOT, free_port, open_streams, poll, stalled_socket, state, wait_for_port
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -12,22 +12,14 @@ def _uvicorn(port, *extra, cwd=ROOT / 'tests'):
     return subprocess.Popen([sys.executable, '-m', 'uvicorn', 'server_app:app', '--host', '127.0.0.1', '--port', str(port),
                              '--log-level', 'warning', *extra], cwd=cwd, env=env)
 
-async def _open_streams(url, n):
-    clients = [await SSEClient.connect(f'{url}/sse/broadcast') for _ in range(n)]
-    async with httpx.AsyncClient() as http:
-        for _ in range(500):
-            if (await http.get(f'{url}/sse/status')).json()['connections'] == n: return clients
-            await asyncio.sleep(0.02)
-    raise AssertionError(f'{n} streams never registered')
-
 @pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT], ids=['SIGTERM', 'SIGINT'])
-def test_exit_within_two_seconds_with_50_open_streams(sig):
+def test_exit_within_two_seconds_with_50open_streams(sig):
     port = free_port()
     proc = _uvicorn(port)
     try:
         wait_for_port(port, proc)
         async def go():
-            clients = await _open_streams(f'http://127.0.0.1:{port}', 50)
+            clients = await open_streams(f'http://127.0.0.1:{port}', 50)
             start = time.monotonic()
             proc.send_signal(sig)
             await asyncio.gather(*(c.read_until_end(10) for c in clients))
@@ -43,7 +35,7 @@ def test_exit_within_two_seconds_with_50_open_streams(sig):
     finally:
         if proc.poll() is None: proc.kill(); proc.wait(10)
 
-def test_reload_restarts_promptly_with_open_streams(tmp_path):
+def test_reload_restarts_promptly_withopen_streams(tmp_path):
     shutil.copy(ROOT / 'tests' / 'server_app.py', tmp_path / 'server_app.py')
     port = free_port()
     proc = _uvicorn(port, '--reload', '--reload-dir', str(tmp_path), cwd=tmp_path)
@@ -51,7 +43,7 @@ def test_reload_restarts_promptly_with_open_streams(tmp_path):
     try:
         wait_for_port(port, proc)
         async def go():
-            clients = await _open_streams(url, 10)
+            clients = await open_streams(url, 10)
             async def touch_until_reloaded():
                 for _ in range(15):
                     with open(tmp_path / 'server_app.py', 'a') as f: f.write('\n# touched to trigger a reload\n')

@@ -2,7 +2,7 @@
 import asyncio, os, signal, subprocess, sys, time
 import httpx, pytest
 from cjm_fasthtml_sse.testing import SSEClient
-from helpers import ROOT, free_port, wait_for_port
+from helpers import ROOT, free_port, open_streams, wait_for_port
 
 pytestmark = pytest.mark.timeout(120)
 GRACE = 20  # hypercorn's --graceful-timeout: long, so that waiting it out can't be mistaken for a prompt exit
@@ -21,17 +21,9 @@ def _kill_group(proc):
     except ProcessLookupError: pass
     proc.wait(10)
 
-async def _open_streams(url, n):
-    clients = [await SSEClient.connect(f'{url}/sse/broadcast') for _ in range(n)]
-    async with httpx.AsyncClient() as http:
-        for _ in range(500):
-            if (await http.get(f'{url}/sse/status')).json()['connections'] == n: return clients
-            await asyncio.sleep(0.02)
-    raise AssertionError(f'{n} streams never registered')
-
 async def _signal_and_watch(proc, url, sig, n=5, group=False):
     "Open `n` streams, send `sig` (to the process, or to its whole process group), and return the clients (read to their end) and the seconds until the process exited."
-    clients = await _open_streams(url, n)
+    clients = await open_streams(url, n)
     start = time.monotonic()
     if group: os.killpg(proc.pid, sig)
     else: proc.send_signal(sig)
@@ -101,7 +93,7 @@ def test_hypercorn_serve_with_a_shutdown_trigger_ends_every_stream_cleanly(tmp_p
     try:
         wait_for_port(port, proc)
         async def go():
-            clients = await _open_streams(f'http://127.0.0.1:{port}', 5)
+            clients = await open_streams(f'http://127.0.0.1:{port}', 5)
             start = time.monotonic()
             proc.stdin.write('stop\n'); proc.stdin.flush()
             await asyncio.gather(*(c.read_until_end(GRACE + 10) for c in clients))
