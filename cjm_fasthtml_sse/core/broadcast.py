@@ -32,6 +32,7 @@ def _for_everyone(entry)->bool: # True for a message that `history` lists
     return (isinstance(m, BroadcastMessage) and not isinstance(m, _ResetMessage) and entry.target is None
             and not (m.channel or '').startswith('@'))
 
+# %% ../../nbs/core/broadcast.ipynb #4d35d9c8
 class HistoryView(Sequence):
     "`manager.history`: the last `maxlen` messages for everyone that the shared log holds, oldest first, read-only."
     def __init__(self,
@@ -62,53 +63,9 @@ class HistoryView(Sequence):
         return self._messages().count(m)
     def __repr__(self): return f'HistoryView({self._messages()!r}, maxlen={self.maxlen})'
 
-
-# %% ../../nbs/core/broadcast.ipynb #a6da4e51
-class BroadcastManager:
-    "Manages SSE broadcast connections across multiple tabs/clients"
-    latest_limit:int = 10_000 # Conflation keys `latest` remembers (per channel); beyond it the key updated longest ago is forgotten
-    def __init__(self,
-                 max_queue_size:int=100, # Messages a `register()` queue holds before its reader is dropped (the built-in streams read the shared log instead)
-                 history_limit:int=LOG_MAX_ENTRIES, # Messages kept: in `history`, and in the shared log that streams catch up and resume from
-                 queue_timeout:float=0.1, # Seconds `send_to` waits for room in a full queue; `broadcast` never waits
-                 debug:bool=False, # Log connections and drops at INFO level on the `cjm_fasthtml_sse` logger
-                 max_connections:Optional[int]=None, # Refuse new streams (HTTP 503) beyond this many; `None` for no limit
-                 send_timeout:Optional[float]=30.0, # Disconnect a client that accepts no bytes for this many seconds
-                 max_message_bytes:int=1_048_576, # Largest encoded message `broadcast` and `send_to` accept
-                 backend:Optional[Backend]=None, # Where ids, history and fan-out live: `MemoryBackend()` (the default) or a `RedisBackend`
-                 log_max_bytes:int=LOG_MAX_BYTES, # Encoded bytes the shared log keeps; the oldest messages go first beyond it
-                 threadsafe_limit:int=1000, # `broadcast_threadsafe` calls submitted but not yet run; beyond it the calling thread waits for room
-                ):
-        if not isinstance(max_queue_size, int) or max_queue_size < 1: raise ValueError(f"max_queue_size must be an int >= 1, not {max_queue_size!r}")
-        if not isinstance(history_limit, int) or history_limit < 0: raise ValueError(f"history_limit must be an int >= 0, not {history_limit!r}")
-        if not queue_timeout >= 0: raise ValueError(f"queue_timeout must be >= 0 seconds, not {queue_timeout!r}")
-        if max_connections is not None and (not isinstance(max_connections, int) or max_connections < 1): raise ValueError(f"max_connections must be None or an int >= 1, not {max_connections!r}")
-        if send_timeout is not None and not send_timeout > 0: raise ValueError(f"send_timeout must be None or > 0 seconds, not {send_timeout!r}")
-        if not isinstance(max_message_bytes, int) or max_message_bytes < 1: raise ValueError(f"max_message_bytes must be an int >= 1, not {max_message_bytes!r}")
-        if isinstance(log_max_bytes, bool) or not isinstance(log_max_bytes, int) or log_max_bytes < 1: raise ValueError(f"log_max_bytes must be an int >= 1, not {log_max_bytes!r}")
-        if isinstance(threadsafe_limit, bool) or not isinstance(threadsafe_limit, int) or threadsafe_limit < 1: raise ValueError(f"threadsafe_limit must be an int >= 1, not {threadsafe_limit!r}")
-        self.connections: Dict[str, asyncio.Queue] = {}
-        self.connection_metadata: Dict[str, Dict[str, Any]] = {}
-        self.history_limit, self.threadsafe_limit, self.threadsafe_pending, self._room = history_limit, threadsafe_limit, 0, threading.Condition()
-        self.max_queue_size, self.queue_timeout, self.debug = max_queue_size, queue_timeout, debug
-        self.max_connections, self.send_timeout, self.max_message_bytes, self.log_max_bytes = max_connections, send_timeout, max_message_bytes, log_max_bytes
-        self.closing = False
-        self.messages_broadcast = self.resumes_served = self.resets_sent = 0
-        self._published_id = 0
-        self._streams, self._builders, self._fanout = {}, {}, None  # _streams: every connection's subscriber in the fan-out, a stream or a queue
-        self.backend = backend if backend is not None else MemoryBackend()
-        start = self.backend.bind(self.deliver, history_limit)
-        self._last_id = start if start is not None else time.time_ns() // 1000
-        self._new_log(self._last_id)
-        self._starting, self._id_waiters, self._background, self._seen, self._loop = None, [], set(), None, None
-        self._hooks = {'connect': [], 'disconnect': [], 'broadcast': [], 'user_online': [], 'user_offline': []}
-        self._users: Dict[str, Set[str]] = {}
-        self._presence = None
-        self._history = HistoryView(self)
-
-    def _log(self, msg, *args):
-        if self.debug: log.info('[BroadcastManager] ' + msg, *args)
-
+# %% ../../nbs/core/broadcast.ipynb #45fd71f2
+class _Registry:
+    "Connections in and out: `register`, `unregister`, and who is connected."
     async def register(self,
                        connection_id:Optional[str]=None, # Id for the connection; generated when `None`
                        metadata:Optional[Dict[str, Any]]=None, # Anything to keep with the connection (copied)
@@ -127,6 +84,17 @@ class BroadcastManager:
         "Unregister a connection and end its stream."
         self._disconnect(connection_id, 'unregistered')
 
+    def get_connection_count(self)->int: # Number of active connections
+        "Get the number of active connections."
+        return len(self.connections)
+
+    async def users_online(self)->Set[str]: # User names
+        "Users with at least one open stream: on any live process when the backend is shared (Redis), else in this one."
+        return set(self._users) | (await self.backend.users_online() or set())
+
+# %% ../../nbs/core/broadcast.ipynb #890d1c26
+class _Broadcasting:
+    "Messages for everyone or a channel: `broadcast`, and `broadcast_threadsafe` for sync code."
     def broadcast(self,
                   message_type:str, # Type of the message
                   data:Dict[str, Any], # Payload: JSON-encodable, or an FT component
@@ -169,6 +137,9 @@ class BroadcastManager:
         sent = message.__dict__.pop('_sent', None) # set when `deliver` got this very message, before `publish` returned
         return self._reach(channel, exclude) if sent is None else sent
 
+# %% ../../nbs/core/broadcast.ipynb #7d64b4e8
+class _Sending:
+    "Messages for one connection or one user: `send_to` and `send_to_user`."
     async def send_to(self,
                       connection_id:str, # Target connection ID
                       message_type:str, # Type of the message
@@ -203,10 +174,9 @@ class BroadcastManager:
         sent = message.__dict__.pop('_sent', None)
         return self._fanout.reach(message.channel) if sent is None else sent
 
-    async def users_online(self)->Set[str]: # User names
-        "Users with at least one open stream: on any live process when the backend is shared (Redis), else in this one."
-        return set(self._users) | (await self.backend.users_online() or set())
-
+# %% ../../nbs/core/broadcast.ipynb #9c532c07
+class _Streams:
+    "What the built-in routes call: `open_stream`, `stream_ended`, and the newest id a page resumes from."
     async def open_stream(self,
                           send:Callable, # The request's ASGI `send`
                           config:RouteConfig, # The route's: its `element_builder` picks the encoding the stream reads, and its `heartbeat_interval`
@@ -232,33 +202,22 @@ class BroadcastManager:
         return self.newest_id
 
     @property
-    def history(self)->'HistoryView': # Read-only: `len`, iteration, indexing and `maxlen`, like the original's deque
-        "The newest messages for everyone (at most `history_limit`), oldest first: a view of the shared log, so bounded by its `log_max_bytes` too."
-        return self._history
-
-    @property
     def newest_id(self)->str: # The id of the newest message this manager has sent or received
         "The id a page rendered now should resume its stream after (`last_event_id=`): later messages are replayed, earlier ones never."
         return str(max(self._last_id, self._published_id))
-
-    @property
-    def dropped_count(self)->int: # `register()` queues found full, and streams that fell off the log
-        "How many clients were dropped for falling behind."
-        return self._fanout.queue_drops + self._fanout.fell_off
-
-    @property
-    def send_timeouts(self)->int: # Streams cut because their socket accepted nothing for `send_timeout` seconds
-        "How many streams were cut for not reading."
-        return self._fanout.send_timeouts
 
     @property
     def last_event_id(self)->str: # Same as `newest_id`
         "The earlier name of `newest_id`."
         return self.newest_id
 
-    def get_connection_count(self)->int: # Number of active connections
-        "Get the number of active connections."
-        return len(self.connections)
+# %% ../../nbs/core/broadcast.ipynb #f0053de0
+class _History:
+    "What the log holds: `history`, `get_history` and `latest`."
+    @property
+    def history(self)->'HistoryView': # Read-only: `len`, iteration, indexing and `maxlen`, like the original's deque
+        "The newest messages for everyone (at most `history_limit`), oldest first: a view of the shared log, so bounded by its `log_max_bytes` too."
+        return self._history
 
     def get_history(self,
                     limit:Optional[int]=None, # Return only the last `limit` messages
@@ -278,6 +237,19 @@ class BroadcastManager:
         held = self.__dict__.get('_latest', {}).get((channel, key))
         return None if held is None else held[1]
 
+# %% ../../nbs/core/broadcast.ipynb #1c35ebda
+class _Stats:
+    "Counts of what the manager has done: `get_stats`, `dropped_count`, `send_timeouts`."
+    @property
+    def dropped_count(self)->int: # `register()` queues found full, and streams that fell off the log
+        "How many clients were dropped for falling behind."
+        return self._fanout.queue_drops + self._fanout.fell_off
+
+    @property
+    def send_timeouts(self)->int: # Streams cut because their socket accepted nothing for `send_timeout` seconds
+        "How many streams were cut for not reading."
+        return self._fanout.send_timeouts
+
     def get_stats(self,
                   detail:bool=True, # Add `channels`, the connections per channel name; `{prefix}/status` leaves it out unless `status_detail` allows
                  )->Dict[str, Any]: # Totals, and the per-channel counts when `detail`
@@ -290,6 +262,9 @@ class BroadcastManager:
         if detail: stats['channels'] = dict(sorted(counts.items()))
         return stats
 
+# %% ../../nbs/core/broadcast.ipynb #102a15f0
+class _Hooks:
+    "Callbacks for connections, broadcasts and presence: the `on_*` decorators."
     def on_connect(self,
                    fn:Callable, # `fn(connection_id, metadata, channels)`, sync or async
                   )->Callable: # `fn`, so that this works as a decorator
@@ -320,6 +295,9 @@ class BroadcastManager:
         "Call `fn` when a user's last stream closes, on this process and (with Redis) on every other."
         return _add(self._hooks['user_offline'], fn)
 
+# %% ../../nbs/core/broadcast.ipynb #a3e04db7
+class _Lifecycle:
+    "The manager and its backend: `start`, `close`, `deliver` and `add_renderer`."
     def deliver(self,
                 event_id:int, # The id the backend gave the message; ids arrive in order
                 message:Optional[BroadcastMessage]=None, # The message; `None` when the id carries nothing for clients
@@ -359,12 +337,60 @@ class BroadcastManager:
         for connection_id in list(self.connections): self._disconnect(connection_id, 'closing')
         await self.backend.close()
 
+# %% ../../nbs/core/broadcast.ipynb #9662836f
+class BroadcastManager(_Registry, _Broadcasting, _Sending, _Streams, _History, _Stats, _Hooks, _Lifecycle):
+    "Manages SSE broadcast connections across multiple tabs/clients"
+    latest_limit:int = 10_000 # Conflation keys `latest` remembers (per channel); beyond it the key updated longest ago is forgotten
+
+    def __init__(self,
+                 max_queue_size:int=100, # Messages a `register()` queue holds before its reader is dropped (the built-in streams read the shared log instead)
+                 history_limit:int=LOG_MAX_ENTRIES, # Messages kept: in `history`, and in the shared log that streams catch up and resume from
+                 queue_timeout:float=0.1, # Seconds `send_to` waits for room in a full queue; `broadcast` never waits
+                 debug:bool=False, # Log connections and drops at INFO level on the `cjm_fasthtml_sse` logger
+                 max_connections:Optional[int]=None, # Refuse new streams (HTTP 503) beyond this many; `None` for no limit
+                 send_timeout:Optional[float]=30.0, # Disconnect a client that accepts no bytes for this many seconds
+                 max_message_bytes:int=1_048_576, # Largest encoded message `broadcast` and `send_to` accept
+                 backend:Optional[Backend]=None, # Where ids, history and fan-out live: `MemoryBackend()` (the default) or a `RedisBackend`
+                 log_max_bytes:int=LOG_MAX_BYTES, # Encoded bytes the shared log keeps; the oldest messages go first beyond it
+                 threadsafe_limit:int=1000, # `broadcast_threadsafe` calls submitted but not yet run; beyond it the calling thread waits for room
+                ):
+        if not isinstance(max_queue_size, int) or max_queue_size < 1: raise ValueError(f"max_queue_size must be an int >= 1, not {max_queue_size!r}")
+        if not isinstance(history_limit, int) or history_limit < 0: raise ValueError(f"history_limit must be an int >= 0, not {history_limit!r}")
+        if not queue_timeout >= 0: raise ValueError(f"queue_timeout must be >= 0 seconds, not {queue_timeout!r}")
+        if max_connections is not None and (not isinstance(max_connections, int) or max_connections < 1): raise ValueError(f"max_connections must be None or an int >= 1, not {max_connections!r}")
+        if send_timeout is not None and not send_timeout > 0: raise ValueError(f"send_timeout must be None or > 0 seconds, not {send_timeout!r}")
+        if not isinstance(max_message_bytes, int) or max_message_bytes < 1: raise ValueError(f"max_message_bytes must be an int >= 1, not {max_message_bytes!r}")
+        if isinstance(log_max_bytes, bool) or not isinstance(log_max_bytes, int) or log_max_bytes < 1: raise ValueError(f"log_max_bytes must be an int >= 1, not {log_max_bytes!r}")
+        if isinstance(threadsafe_limit, bool) or not isinstance(threadsafe_limit, int) or threadsafe_limit < 1: raise ValueError(f"threadsafe_limit must be an int >= 1, not {threadsafe_limit!r}")
+        self.connections: Dict[str, asyncio.Queue] = {}
+        self.connection_metadata: Dict[str, Dict[str, Any]] = {}
+        self.history_limit, self.threadsafe_limit, self.threadsafe_pending, self._room = history_limit, threadsafe_limit, 0, threading.Condition()
+        self.max_queue_size, self.queue_timeout, self.debug = max_queue_size, queue_timeout, debug
+        self.max_connections, self.send_timeout, self.max_message_bytes, self.log_max_bytes = max_connections, send_timeout, max_message_bytes, log_max_bytes
+        self.closing = False
+        self.messages_broadcast = self.resumes_served = self.resets_sent = 0
+        self._published_id = 0
+        self._streams, self._builders, self._fanout = {}, {}, None  # _streams: every connection's subscriber in the fan-out, a stream or a queue
+        self.backend = backend if backend is not None else MemoryBackend()
+        start = self.backend.bind(self.deliver, history_limit)
+        self._last_id = start if start is not None else time.time_ns() // 1000
+        self._new_log(self._last_id)
+        self._starting, self._id_waiters, self._background, self._seen, self._loop = None, [], set(), None, None
+        self._hooks = {'connect': [], 'disconnect': [], 'broadcast': [], 'user_online': [], 'user_offline': []}
+        self._users: Dict[str, Set[str]] = {}
+        self._presence = None
+        self._history = HistoryView(self)
+
+    def _log(self, msg, *args):
+        if self.debug: log.info('[BroadcastManager] ' + msg, *args)
+
 # %% ../../nbs/core/broadcast.ipynb #fa849afe
 @patch
 def _in_background(self:BroadcastManager, coro):
     "Run `coro` without waiting for it, keeping a reference until it is done."
     _spawn(self._background, coro)
 
+# %% ../../nbs/core/broadcast.ipynb #4c4fc355
 @patch
 async def _start_backend(self:BroadcastManager):
     "Start the backend and load what it hands back."
@@ -372,11 +398,13 @@ async def _start_backend(self:BroadcastManager):
     state = await self.backend.start()
     if state is not None: self._load_history(state)
 
+# %% ../../nbs/core/broadcast.ipynb #0817a89a
 @patch
 async def _ensure_started(self:BroadcastManager):
     self._learn_loop()
     if not self.backend.started: await self.start()
 
+# %% ../../nbs/core/broadcast.ipynb #ab76cedb
 @patch
 def _learn_loop(self:BroadcastManager):
     "Remember the running loop for `broadcast_threadsafe`; calls left pending on an earlier loop never run, so they stop counting."
@@ -387,6 +415,7 @@ def _learn_loop(self:BroadcastManager):
         self._room.notify_all()
     self._loop = loop
 
+# %% ../../nbs/core/broadcast.ipynb #2446b92c
 @patch
 def _reserve(self:BroadcastManager, loop, timeout):
     "Count one more pending `broadcast_threadsafe`, first waiting up to `timeout` for room (never on `loop`'s own thread, which alone makes room)."
@@ -400,6 +429,7 @@ def _reserve(self:BroadcastManager, loop, timeout):
                                   f" for {timeout} s: the event loop is not keeping up; send fewer messages, raise threadsafe_limit, or pass a longer timeout="))
         self.threadsafe_pending += 1
 
+# %% ../../nbs/core/broadcast.ipynb #e065afd5
 @patch
 def _release(self:BroadcastManager, _future=None):
     "One pending `broadcast_threadsafe` has run (or failed): make room for a waiting thread."
@@ -407,6 +437,7 @@ def _release(self:BroadcastManager, _future=None):
         self.threadsafe_pending = max(0, self.threadsafe_pending - 1)  # a call from an earlier loop may finish after `_learn_loop`
         self._room.notify()
 
+# %% ../../nbs/core/broadcast.ipynb #c632a8a2
 @patch
 def _check_caller(self:BroadcastManager, name):
     "Raise, naming the fix, when coroutine method `name` is called from a thread of a running server that has no event loop of its own (a plain `def` route)."
@@ -417,6 +448,7 @@ def _check_caller(self:BroadcastManager, name):
         raise RuntimeError(f"manager.{name}(...) was called from sync code (a plain `def` route or a thread), where it can't be awaited, so nothing would be sent: "
                            f"use manager.broadcast_threadsafe(...) there, or make the route `async def` and `await manager.{name}(...)`") from None
 
+# %% ../../nbs/core/broadcast.ipynb #94689b1b
 @patch
 def _new_log(self:BroadcastManager, start_id:int):
     "Start an empty shared log after `start_id`, served to the streams by one `FanOut`."
@@ -424,6 +456,7 @@ def _new_log(self:BroadcastManager, start_id:int):
     if self._fanout is None: self._fanout = FanOut(self._eventlog, send_timeout=self.send_timeout, cut_behind=0.75)
     else: self._fanout.log = self._eventlog
 
+# %% ../../nbs/core/broadcast.ipynb #bc4b9d90
 @patch
 async def _admit(self:BroadcastManager, connection_id, channels):
     "Check a new connection against the id rules and the limits: its id (generated when `None`) and its sorted channels."
@@ -442,6 +475,7 @@ async def _admit(self:BroadcastManager, connection_id, channels):
         raise ConnectionRefused(f"the server is at its limit of {self.max_connections} connections")
     return connection_id, channels
 
+# %% ../../nbs/core/broadcast.ipynb #01eeefc9
 @patch
 def _connected(self:BroadcastManager, connection_id, queue, metadata, channels, user=None):
     "Record a connection that `_admit` let in, and run the connect hooks."
@@ -461,11 +495,13 @@ class _StreamQueue(asyncio.Queue):
         asyncio.Queue.__init__(self, 1)
         return object.__getattribute__(self, name)
 
+# %% ../../nbs/core/broadcast.ipynb #32770a46
 @patch
 def _dropped(self:BroadcastManager, sub):
     "The fan-out found `register()` queue `sub` full and ended it: the client stopped reading, so it is disconnected."
     if self._streams.get(sub.id) is sub: self._disconnect(sub.id, 'dropped (queue full)')
 
+# %% ../../nbs/core/broadcast.ipynb #a35b9348
 @patch
 async def _open_stream(self:BroadcastManager,
                        send, # The request's ASGI `send`
@@ -511,6 +547,7 @@ def _user_channel(user:str)->str: # `@` and the user percent-encoded: a channel 
     "The internal channel a user's streams are subscribed to, so that `send_to_user` and a resume reach them and nobody else."
     return user_channel_name(user)
 
+# %% ../../nbs/core/broadcast.ipynb #f4ce0652
 @patch
 def _user_joined(self:BroadcastManager, user, connection_id):
     "Count stream `connection_id` for `user`; their first here is a presence change."
@@ -518,6 +555,7 @@ def _user_joined(self:BroadcastManager, user, connection_id):
     streams.add(connection_id)
     if len(streams) == 1: self._presence_change(user, True)
 
+# %% ../../nbs/core/broadcast.ipynb #bdbaf805
 @patch
 def _user_left(self:BroadcastManager, user, connection_id):
     "Stop counting stream `connection_id` for `user`; their last here is a presence change."
@@ -525,6 +563,7 @@ def _user_left(self:BroadcastManager, user, connection_id):
     streams.discard(connection_id)
     if not streams and self._users.pop(user, None) is not None: self._presence_change(user, False)
 
+# %% ../../nbs/core/broadcast.ipynb #9fa22e27
 @patch
 def _presence_change(self:BroadcastManager, user, online):
     "Tell the backend, in the order they happened, and fire the hook if the user is now online or offline everywhere."
@@ -537,12 +576,14 @@ def _presence_change(self:BroadcastManager, user, online):
     self._background.add(task)
     task.add_done_callback(self._background.discard)
 
+# %% ../../nbs/core/broadcast.ipynb #cce207d5
 @patch
 def _gone_elsewhere(self:BroadcastManager, users:List[str]):
     "Fire `on_user_offline` for `users`, whose streams were all on a process that died (the backend found them, once across the cluster)."
     for user in users: # even one with a stream here: its arrival isn't recorded yet (Redis was settling), and gets its `on_user_online` when it is
         if self._hooks['user_offline']: self._fire('user_offline', user)
 
+# %% ../../nbs/core/broadcast.ipynb #e0405b70
 @patch
 def _back_again(self:BroadcastManager, users:List[str]):
     "Fire `on_user_online` for `users`, whose streams are here: another process sent them offline while this one was stalled."
@@ -564,6 +605,7 @@ def _new_message(self:BroadcastManager, message_type, data, metadata, channel, e
     self._check_encoding(message)
     return message
 
+# %% ../../nbs/core/broadcast.ipynb #e755ee0b
 @patch
 async def _publish(self:BroadcastManager, message):
     "Publish `message` through the backend: its id, or `None` (and `message` without an id) if it can be delivered only here."
@@ -575,6 +617,7 @@ async def _publish(self:BroadcastManager, message):
     self._published_id = max(self._published_id, event_id)
     return event_id
 
+# %% ../../nbs/core/broadcast.ipynb #78e26b1e
 @patch
 def _check_encoding(self:BroadcastManager, message):
     "Encode `message` for every route, raising if it can't be encoded or is over `max_message_bytes`."
@@ -583,21 +626,25 @@ def _check_encoding(self:BroadcastManager, message):
         if size > self.max_message_bytes:
             raise ValueError(f"the {message.type!r} message is {size} bytes once encoded, over max_message_bytes={self.max_message_bytes}")
 
+# %% ../../nbs/core/broadcast.ipynb #d89a2eaf
 @patch
 def _count_wire(self:BroadcastManager, entry):
     "Count `entry`'s encodings (made in `_check_encoding`, or now) in the log's bytes, so that `log_max_bytes` bounds what the log, and `history`, hold."
     for key in (None, *self._builders): self._eventlog.wire(entry, key)
 
+# %% ../../nbs/core/broadcast.ipynb #23918c36
 @patch
 def _reach(self:BroadcastManager, channel, exclude)->int:
     "How many local connections, queues and streams, a message for `channel` goes to, less `exclude`."
     return self._fanout.reach(channel, exclude)
 
+# %% ../../nbs/core/broadcast.ipynb #4ca49b4c
 @patch
 def _channel_counts(self:BroadcastManager)->Dict[str, int]:
     "Connections per channel: `register()` queues and streams (a user's own channel is not listed)."
     return {c: n for c, n in self._fanout.channel_counts().items() if not c.startswith('@')}
 
+# %% ../../nbs/core/broadcast.ipynb #b8c92898
 @patch
 def _fan(self:BroadcastManager, message, event_id=None)->int: # How many connections it reached
     "Append `message` to the shared log (as `event_id`, else the next id): the fan-out puts it on its queues and writes it to its streams."
@@ -606,12 +653,14 @@ def _fan(self:BroadcastManager, message, event_id=None)->int: # How many connect
     self._count_wire(self._eventlog.entries[-1])
     return n
 
+# %% ../../nbs/core/broadcast.ipynb #3ae80da0
 @patch
 def _reset_all(self:BroadcastManager, reason, newest_id):
     "Put a `reset` for everyone in the log as `newest_id`: its clients, and any that resume from before it, may have missed messages."
     self.resets_sent += len(self.connections)
     self._fan(_ResetMessage(reason, newest_id), newest_id)
 
+# %% ../../nbs/core/broadcast.ipynb #06906e58
 @patch
 def _deliver_message(self:BroadcastManager, message, event_id):
     "Deliver `message`, now numbered `event_id`, to its local clients; remember it if it was for everyone."
@@ -628,6 +677,7 @@ def _deliver_message(self:BroadcastManager, message, event_id):
 # %% ../../nbs/core/broadcast.ipynb #109e4161
 from collections import OrderedDict
 
+# %% ../../nbs/core/broadcast.ipynb #cd3afa64
 @patch
 def _remember_latest(self:BroadcastManager, message, event_id:int):
     "Keep `message`, numbered `event_id` by the cluster, as the newest for its (channel, key), if it is keyed state for everyone or a channel."
@@ -646,11 +696,13 @@ def _add(hooks, fn):
     hooks.append(fn)
     return fn
 
+# %% ../../nbs/core/broadcast.ipynb #c583e140
 async def _logged(awaitable, kind, fn):
     "Await a hook's result, logging what it raises."
     try: await awaitable
     except Exception: log.exception('%s hook %r raised', kind, fn)
 
+# %% ../../nbs/core/broadcast.ipynb #b50d99b3
 @patch
 def _fire(self:BroadcastManager, kind, *args):
     "Run the `kind` hooks: sync ones now, async ones as tasks; log whatever they raise."
@@ -671,6 +723,7 @@ def _load_history(self:BroadcastManager, state:BackendState):
     for m in state.history: self._remember_latest(m, int(m.id))
     self._eventlog.advance(self._last_id)
 
+# %% ../../nbs/core/broadcast.ipynb #cf2eb521
 @patch
 def _rewind(self:BroadcastManager, keep:int):
     "Drop from the log what only this process sent during an outage (after id `keep`); a stream not yet sent all of it ends with a `reset`, since it can't have it now."
@@ -721,6 +774,7 @@ def _check_app(app, manager, prefix):
     if any(getattr(r, 'path', None) in (f'{prefix}/broadcast', f'{prefix}/status') for r in app.routes):
         raise ValueError(f"{prefix}/broadcast is already mounted on this app: setup_broadcast_routes was already called with prefix={prefix!r}; give each call its own prefix")
 
+# %% ../../nbs/core/broadcast.ipynb #9cb14f33
 def setup_broadcast_routes(app, # FastHTML (or Starlette) app
                            manager:BroadcastManager, # The broadcast manager instance
                            prefix:str="/sse", # URL prefix for SSE endpoints
