@@ -17,9 +17,11 @@ from .messages import BroadcastMessage, _envelope, _message_from
 # %% ../../nbs/core/backends.ipynb #c1fbf519
 log = logging.getLogger('cjm_fasthtml_sse')
 
+# %% ../../nbs/core/backends.ipynb #1670537b
 class BackendUnavailable(ConnectionError):
     "The backend (Redis) can't be reached."
 
+# %% ../../nbs/core/backends.ipynb #057cbcad
 def _spawn(tasks:set, coro):
     "Run `coro` without waiting for it, keeping a reference in `tasks` until it is done."
     task = asyncio.get_running_loop().create_task(coro)
@@ -104,7 +106,10 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], n .. '-1', 'm', ARGV[2], 'o'
 return n
 """
 
+# %% ../../nbs/core/backends.ipynb #231a17ab
 def _stream_id(n): return f'{n}-1'
+
+# %% ../../nbs/core/backends.ipynb #cc361c6c
 def _event_id(stream_id): return int(stream_id.split('-', 1)[0])
 
 # %% ../../nbs/core/backends.ipynb #1f091c3e
@@ -116,6 +121,7 @@ def _redact(url:str, # A Redis URL, possibly with a user and password
     query = re.sub(r'(?i)\b(password|username)=[^&]*', r'\1=***', parts.query)
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
+# %% ../../nbs/core/backends.ipynb #0c239cbf
 class RedisBackend(Backend):
     "Ids, history and fan-out in Redis, shared by every process that uses the same `url` and `prefix`."
     id_wait = 1.0 # A stream waits up to a second for our reader to catch up with another process
@@ -160,6 +166,7 @@ class RedisBackend(Backend):
 # %% ../../nbs/core/backends.ipynb #3c086bf6
 from fastcore.basics import patch
 
+# %% ../../nbs/core/backends.ipynb #95166510
 @patch
 async def start(self:RedisBackend)->Optional[BackendState]: # The recent history and ids; `None` if already started
     "Connect, read the recent history and the shared position, and start reading the stream."
@@ -190,11 +197,13 @@ async def start(self:RedisBackend)->Optional[BackendState]: # The recent history
     log.info('RedisBackend: connected to %s (prefix %s)', _redact(self.url), self.prefix)
     return state
 
+# %% ../../nbs/core/backends.ipynb #411b7d67
 @patch
 def bind(self:RedisBackend, deliver, history_limit):
     "Remember the manager's `deliver`; the ids are known only once started."
     self._deliver, self.history_limit = deliver, history_limit
 
+# %% ../../nbs/core/backends.ipynb #0f5dff08
 @patch
 async def _sync_clock(self:RedisBackend):
     "Measure Redis's clock against our monotonic one, so that a publish carries a deadline that Redis itself checks (see `_append`)."
@@ -226,6 +235,7 @@ async def close(self:RedisBackend):
         except Exception: pass
     if gone and self.users_gone is not None: self.users_gone(gone)
 
+# %% ../../nbs/core/backends.ipynb #8770649b
 async def _bounded(coro, timeout:float):
     "Await `coro` for at most `timeout` seconds, even if it ignores its cancellation (`asyncio.wait_for` would wait for that); raise `TimeoutError` after."
     task = asyncio.ensure_future(coro)
@@ -253,6 +263,7 @@ async def _append(self:RedisBackend,
     if n < 0: raise BackendUnavailable(f"Redis at {_redact(self.url)} got the message after {self.timeout / 2} s and refused it")
     return n
 
+# %% ../../nbs/core/backends.ipynb #49446ed1
 @patch
 async def publish(self:RedisBackend,
                   message:BroadcastMessage, # The message, with its routing
@@ -272,6 +283,7 @@ async def publish(self:RedisBackend,
         self._deliver(n, message)
     return n
 
+# %% ../../nbs/core/backends.ipynb #89be59d9
 @patch
 def _here_only(self:RedisBackend, nonce:int):
     "Note that message `nonce` goes to this process's clients only: skip it if it reaches Redis after all, and owe the others an outage marker."
@@ -280,6 +292,7 @@ def _here_only(self:RedisBackend, nonce:int):
     self._local_only = True
     if self._marker is None or self._marker.done(): self._marker = asyncio.get_running_loop().create_task(self._mark_outage())
 
+# %% ../../nbs/core/backends.ipynb #9509cb91
 @patch
 async def _mark_outage(self:RedisBackend):
     "Append an outage marker as soon as Redis takes one, so that every other process sends its clients a `reset` (a frozen Redis never fails the reader's blocking read, so this can't wait for the reader)."
@@ -318,6 +331,7 @@ async def _read(self:RedisBackend, position):
                 try: self._on_entry(_event_id(stream_id), fields)
                 except Exception: log.exception('RedisBackend: skipped stream entry %s that could not be read', stream_id)
 
+# %% ../../nbs/core/backends.ipynb #3782581e
 @patch
 def _on_entry(self:RedisBackend, event_id, fields):
     "Hand stream entry `event_id` to the manager: a message, another process's outage marker (a `reset` for our clients), or just the id for a message of ours already delivered here."
@@ -332,6 +346,7 @@ def _on_entry(self:RedisBackend, event_id, fields):
         raise
     self._deliver(event_id, message)
 
+# %% ../../nbs/core/backends.ipynb #c6247a35
 @patch
 def _reader_stopped(self:RedisBackend, task):
     "Mark the backend unhealthy, loudly, if the reader ever stops other than by `close`."
@@ -339,6 +354,7 @@ def _reader_stopped(self:RedisBackend, task):
     self.healthy = False
     log.error('RedisBackend: the stream reader stopped; this process no longer receives broadcasts', exc_info=task.exception())
 
+# %% ../../nbs/core/backends.ipynb #956e85f2
 @patch
 async def _after_outage(self:RedisBackend):
     "Re-register this process (Redis may have restarted empty), and write the outage marker if one is owed."
@@ -370,6 +386,7 @@ async def _refresh(self:RedisBackend, resync=False):
         self._recovery = asyncio.get_running_loop().create_task(self._recover(self._seen, settling / 1000))  # `_seen` as noted before the loss
         self._tasks.append(self._recovery)
 
+# %% ../../nbs/core/backends.ipynb #99cc5b56
 @patch
 async def _keep_alive(self:RedisBackend):
     "Every `ttl / 3` seconds: refresh this process's registration, re-measure the clock, note the other processes' users, and reap the processes that died."
@@ -382,6 +399,7 @@ async def _keep_alive(self:RedisBackend):
         await self._remember()
         await self._reap()
 
+# %% ../../nbs/core/backends.ipynb #1436fa30
 @patch
 async def _rejoin(self:RedisBackend):
     "Re-register after our keep-alive expired (a stall, or Redis lost its data); if a survivor reaped us, sending our users offline, announce them again (`users_back`)."
@@ -391,11 +409,13 @@ async def _rejoin(self:RedisBackend):
     await self._refresh(resync=True)
     if back and self.users_back is not None: self.users_back(back)
 
+# %% ../../nbs/core/backends.ipynb #930dd3ad
 @patch
 async def _exists(self:RedisBackend, key, unknown=True):
     try: return bool(await asyncio.wait_for(self._redis.exists(key), self.timeout))
     except Exception: return unknown
 
+# %% ../../nbs/core/backends.ipynb #9b723fd8
 @patch
 async def _remember(self:RedisBackend):
     "Note the users of every other process, so that if Redis loses its data, a process that died unreaped can still be reaped (see `_recover`); while a recovery runs, add to what it was given (noted before the loss) instead of replacing it."
@@ -410,6 +430,7 @@ async def _remember(self:RedisBackend):
         else: self._seen = seen
     except Exception as e: log.debug('RedisBackend: could not read the registry: %r', e)
 
+# %% ../../nbs/core/backends.ipynb #f945c8e2
 @patch
 async def _recover(self:RedisBackend,
                    seen:dict, # The other processes' users, as `_remember` last noted them
@@ -435,6 +456,7 @@ async def _live_tokens(self:RedisBackend)->List[str]:
         alive = await p.execute()
     return [t for t, a in zip(tokens, alive) if a]
 
+# %% ../../nbs/core/backends.ipynb #9c3f29db
 @patch
 async def _reap(self:RedisBackend):
     "Forget the processes whose keep-alive expired (they died): the users only they held go offline through this process's `users_gone`, once across the cluster."
@@ -467,24 +489,28 @@ async def holder(self:RedisBackend,
         return await asyncio.wait_for(find(), self.timeout)
     except Exception: return None
 
+# %% ../../nbs/core/backends.ipynb #96d15eda
 @patch
 def connection_added(self:RedisBackend, connection_id:str):
     "Note that this process holds `connection_id`: here at once, in Redis with the next batched write."
     self._local.add(connection_id)
     self._changed(connection_id, True)
 
+# %% ../../nbs/core/backends.ipynb #c65e705a
 @patch
 def connection_removed(self:RedisBackend, connection_id:str):
     "Note that this process no longer holds `connection_id`: here at once, in Redis with the next batched write."
     self._local.discard(connection_id)
     self._changed(connection_id, False)
 
+# %% ../../nbs/core/backends.ipynb #f6439fea
 @patch
 def _changed(self:RedisBackend, connection_id:str, held:bool):
     "Queue a registry change: one task writes the changes of each tick in one pipeline, never one pooled connection per stream."
     self._changes[connection_id] = held
     if self._flusher is None or self._flusher.done(): self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
+# %% ../../nbs/core/backends.ipynb #33aa2bae
 @patch
 async def _flush(self:RedisBackend):
     "Write the queued registry changes, a tick's worth at a time; if a write fails, the keep-alive rewrites the whole registry."
@@ -515,18 +541,21 @@ async def stats(self:RedisBackend)->Dict[str, Any]: # `cluster_connections`, `cl
     except Exception: conns = users = None
     return {'cluster_connections': conns, 'cluster_users_online': users}
 
+# %% ../../nbs/core/backends.ipynb #92547a51
 @patch
 async def add_connection(self:RedisBackend, connection_id:str):
     "Record that this process holds `connection_id`."
     try: await asyncio.wait_for(self._redis.hset(self._key('conns'), connection_id, 1), self.timeout)
     except Exception: pass
 
+# %% ../../nbs/core/backends.ipynb #313d749f
 @patch
 async def remove_connection(self:RedisBackend, connection_id:str):
     "Record that this process no longer holds `connection_id`."
     try: await asyncio.wait_for(self._redis.hdel(self._key('conns'), connection_id), self.timeout)
     except Exception: pass
 
+# %% ../../nbs/core/backends.ipynb #ae3493af
 @patch
 async def cluster_connections(self:RedisBackend)->Optional[int]: # Connections held by all live processes; `None` if Redis can't say
     "The number of connections across the cluster."
@@ -549,6 +578,8 @@ local function live(p, k)
   return n
 end
 """
+
+# %% ../../nbs/core/backends.ipynb #1b3a8aa7
 _EPOCH = """
 local p, settle = ARGV[1], tonumber(ARGV[2])
 if redis.call('EXISTS', p .. ':epoch') == 0 then -- Redis lost its data: hold presence decisions while every process writes its users back, then `_recover` runs
@@ -556,6 +587,8 @@ if redis.call('EXISTS', p .. ':epoch') == 0 then -- Redis lost its data: hold pr
 end
 return math.max(redis.call('PTTL', p .. ':settle'), 0) -- milliseconds until decisions resume; 0 when not settling
 """
+
+# %% ../../nbs/core/backends.ipynb #980f9de9
 _RESTORE = """
 local p, seen, keep, settle = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local left = redis.call('PTTL', p .. ':settle')
@@ -572,6 +605,8 @@ for dead, users in pairs(seen) do
 end
 return 0
 """
+
+# %% ../../nbs/core/backends.ipynb #fef6c2f6
 _ONCE = """
 local p, user, token, ttl, op, settle = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local done = p .. ':op:' .. token
@@ -582,12 +617,16 @@ local function answer(result)
   return result
 end
 """
+
+# %% ../../nbs/core/backends.ipynb #ad714ff7
 _USER_ADD = _ONCE + """
 local k, mine = p .. ':user:' .. user, p .. ':pusers:' .. token
 redis.call('SADD', k, token); redis.call('EXPIRE', k, ttl)
 redis.call('SADD', mine, user); redis.call('EXPIRE', mine, 4 * ttl)
 return answer(redis.call('SADD', p .. ':users', user))
 """
+
+# %% ../../nbs/core/backends.ipynb #596515b5
 _USER_REMOVE = _LIVE + _ONCE + """
 local k = p .. ':user:' .. user
 redis.call('SREM', k, token); redis.call('SREM', p .. ':pusers:' .. token, user)
@@ -595,6 +634,8 @@ if live(p, k) > 0 then return answer(0) end
 redis.call('DEL', k)
 return answer(redis.call('SREM', p .. ':users', user))
 """
+
+# %% ../../nbs/core/backends.ipynb #b647f2d2
 _REAP = _LIVE + """
 local p, dead = ARGV[1], ARGV[2]
 if redis.call('EXISTS', p .. ':alive:' .. dead) == 1 or redis.call('SREM', p .. ':procs', dead) == 0 then return {} end
@@ -630,12 +671,14 @@ async def _user_call(self:RedisBackend, script, user)->Optional[int]: # What the
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, 1.0)
 
+# %% ../../nbs/core/backends.ipynb #c3c17371
 @patch
 async def user_added(self:RedisBackend, user:str)->bool: # True if `user` was online nowhere before
     "Record in Redis that this process holds streams of `user` (waiting for Redis if it must); the keep-alive refreshes it."
     if not self.started: return False # closed: `close` accounts for this process's users
     return await self._user_call(_USER_ADD, user) == 1
 
+# %% ../../nbs/core/backends.ipynb #c5b8876e
 @patch
 async def user_removed(self:RedisBackend, user:str)->bool: # True if no live process holds a stream of `user` any more
     "Record in Redis that this process holds no more streams of `user` (waiting for Redis if it must)."
@@ -644,6 +687,7 @@ async def user_removed(self:RedisBackend, user:str)->bool: # True if no live pro
     if not self.started: return False
     return await self._user_call(_USER_REMOVE, user) == 1
 
+# %% ../../nbs/core/backends.ipynb #ee480637
 @patch
 async def users_online(self:RedisBackend)->Optional[set]: # `None` if Redis can't say
     "Users with a stream on any live process, in one Redis call: a process that died stops counting within `ttl` seconds plus a keep-alive."

@@ -15,7 +15,11 @@ from urllib.parse import quote
 
 # %% ../../nbs/core/ids.ipynb #86ae64cc
 ID_CHARS = 'A-Za-z0-9._:-'
+
+# %% ../../nbs/core/ids.ipynb #a139f624
 def _rule(max_len=128): return f"1 to {max_len} characters from A-Z a-z 0-9 . _ : -"
+
+# %% ../../nbs/core/ids.ipynb #965e19e3
 _ID_RULE = _rule()
 NAME_PATTERN = re.compile(rf'^[{ID_CHARS}]{{1,128}}$')
 CONNECTION_ID_PATTERN = CHANNEL_PATTERN = NAME_PATTERN
@@ -63,6 +67,7 @@ def validate_channel(name:str, # Channel name to check
 # %% ../../nbs/core/ids.ipynb #6f1800f7
 MAX_USER_LENGTH = 512
 
+# %% ../../nbs/core/ids.ipynb #d970b7c3
 def validate_user(user:str, # The user, as the app's `identify` names them
                  )->str: # `user`, unchanged
     "Return `user` when it can name a user (any non-empty str up to `MAX_USER_LENGTH` characters), or raise saying what is wrong."

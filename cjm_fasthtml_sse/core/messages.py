@@ -19,6 +19,7 @@ from .streaming import encode_json, sse_event
 # %% ../../nbs/core/messages.ipynb #43d3b88f
 _log = logging.getLogger('cjm_fasthtml_sse')
 
+# %% ../../nbs/core/messages.ipynb #672e468b
 def _markup_text(value)->Optional[str]: # The HTML, or `None` for a value that isn't markup
     "The HTML of `value` when the app built it as markup: FT, `Safe`, `NotStr`, anything with `__html__`, or a non-empty list of those."
     if isinstance(value, NotStr): return str(value)
@@ -32,6 +33,7 @@ def _markup_text(value)->Optional[str]: # The HTML, or `None` for a value that i
 # %% ../../nbs/core/messages.ipynb #a1e022e7
 _INERT = str.maketrans({'<': '\\u003c', '>': '\\u003e', '&': '\\u0026'})
 
+# %% ../../nbs/core/messages.ipynb #0f052a43
 def _inert_json(obj):
     "`obj` as JSON with `<`, `>` and `&` written as `\\u003c`, `\\u003e`, `\\u0026`: the same JSON value, but no markup if swapped in as HTML."
     return encode_json(obj).translate(_INERT)
@@ -73,6 +75,7 @@ def _builder_data(out):
 # %% ../../nbs/core/messages.ipynb #1d64f6fe
 _warned_str = set()  # ids of the builders already warned about returning a plain str
 
+# %% ../../nbs/core/messages.ipynb #d9819c95
 def _built(element_builder, message):
     "What `element_builder` makes of `message`, refusing an awaitable and warning once per builder about a plain `str`."
     out = element_builder(message.type, message.data)
@@ -119,6 +122,7 @@ class _StreamClosed:
     "Type of `STREAM_CLOSED`."
     def __repr__(self): return 'STREAM_CLOSED'
 
+# %% ../../nbs/core/messages.ipynb #dcfbbe1e
 STREAM_CLOSED = _StreamClosed()
 
 # %% ../../nbs/core/messages.ipynb #6de1b561
@@ -150,6 +154,7 @@ def _message_from(envelope, event_id):
 # %% ../../nbs/core/messages.ipynb #7bb4df5e
 _REPLACING = {'true', 'outerhtml', 'innerhtml'}
 
+# %% ../../nbs/core/messages.ipynb #07833eb3
 def _swaps_oob(ft): return isinstance(ft, FT) and ('hx-swap-oob' in ft.attrs or any(_swaps_oob(c) for c in ft.children))
 
 # %% ../../nbs/core/messages.ipynb #f2ae1a97
