@@ -64,7 +64,7 @@ def _save_state(path, counter, feed):
 # %% ../nbs/demo.ipynb #9fe5b605
 DEMO_JOB = 'demo'
 
-# %% ../nbs/demo.ipynb #b0fd5b66
+# %% ../nbs/demo.ipynb #4b6790de
 async def _run_job(job, seconds, steps=10):
     "The demo's job: `steps` steps spread over `seconds`, reported through `job`."
     async with job:
@@ -84,7 +84,7 @@ def _job_view(state):
 # %% ../nbs/demo.ipynb #5ccd3f70
 _SAFE_METHODS = frozenset({'GET', 'HEAD', 'OPTIONS'})
 
-# %% ../nbs/demo.ipynb #7ed323e1
+# %% ../nbs/demo.ipynb #eb36de3d
 def refuse_cross_site(req, # The Starlette request
                      ): # A 403 `Response` for a cross-site write, else `None` (go on)
     "Beforeware that refuses writes (POST, PUT, ...) sent by another site's page."
@@ -98,7 +98,7 @@ def refuse_cross_site(req, # The Starlette request
 # %% ../nbs/demo.ipynb #7d1fa262
 _COUNTER_KEY = 'cjm_sse_demo:counter'
 
-# %% ../nbs/demo.ipynb #419484f1
+# %% ../nbs/demo.ipynb #8596f5f0
 def _mirror_in_every_worker(app, manager, url):
     "Keep this worker's copy of the counter and feed in step with every message it delivers."
     import redis.asyncio as aioredis

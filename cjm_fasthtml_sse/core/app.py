@@ -48,7 +48,7 @@ _log = logging.getLogger('cjm_fasthtml_sse')
 # %% ../../nbs/core/app.ipynb #c0563702
 _CORNER = 'position: fixed; bottom: 0.5rem; right: 0.5rem; font-size: 0.8rem; opacity: 0.8; z-index: 1000'
 
-# %% ../../nbs/core/app.ipynb #e75ab56b
+# %% ../../nbs/core/app.ipynb #6f5f6c6f
 def _indicator_config(indicator)->Optional[StatusMonitorConfig]: # The monitor's settings, or `None` for no indicator
     "What `setup_sse(indicator=...)` asks for: `False` none, `True` the default monitor, or a `StatusMonitorConfig`."
     if indicator is False or indicator is None: return None

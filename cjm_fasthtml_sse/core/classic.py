@@ -219,7 +219,7 @@ async def heartbeat(self:SSEConnection)->str: # An SSE comment block
 # %% ../../nbs/core/classic.ipynb #a7c07537
 _logger = logging.getLogger('cjm_fasthtml_sse')
 
-# %% ../../nbs/core/classic.ipynb #287939cf
+# %% ../../nbs/core/classic.ipynb #37fafb0a
 class ConnectionRegistry:
     "Registry to track and manage SSE connections"
     def __init__(self,

@@ -22,7 +22,7 @@ from .updates import SSEElementUpdater
 JOB_PROGRESS = 'job.progress'
 JOB_STATES = ('running', 'done', 'failed')
 
-# %% ../../nbs/core/jobs.ipynb #37abdec0
+# %% ../../nbs/core/jobs.ipynb #c650972c
 def validate_job_id(job_id:str, # Job id to check
                    )->str: # `job_id`, unchanged
     "Return `job_id` when it is a valid job id, or raise `ValueError` saying what is wrong and what is allowed."
@@ -43,7 +43,7 @@ def job_element_id(job_id:str, # The job's id
 # %% ../../nbs/core/jobs.ipynb #3fdfb3f7
 _STATE_LABELS = {'running': 'Running', 'done': 'Done', 'failed': 'Failed'}
 
-# %% ../../nbs/core/jobs.ipynb #0c433499
+# %% ../../nbs/core/jobs.ipynb #65a4a594
 def _percent(value):
     "`value` as a percentage clamped to 0-100, refusing what isn't a number."
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -20,7 +20,7 @@ from .tasks import periodic_tasks
 METRIC_NAME = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*$')
 LABEL_NAME = re.compile(r'^[a-zA-Z_][a-zA-Z0-9_]*$')
 
-# %% ../../nbs/core/metrics.ipynb #c2784cab
+# %% ../../nbs/core/metrics.ipynb #1800d703
 def _escape_label(value): return str(value).replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
 
 # %% ../../nbs/core/metrics.ipynb #1978ecae
@@ -48,7 +48,7 @@ def _labels(labels):
 # %% ../../nbs/core/metrics.ipynb #1be02867
 METRIC_TYPES = ('counter', 'gauge', 'untyped')
 
-# %% ../../nbs/core/metrics.ipynb #15fc42b8
+# %% ../../nbs/core/metrics.ipynb #10deca7a
 def prometheus_family(name:str, # Metric name: `[a-zA-Z_:][a-zA-Z0-9_:]*`; a counter's ends in `_total` by convention
                       kind:str, # `counter`, `gauge` or `untyped`
                       help:str, # What it measures, one line
@@ -115,7 +115,7 @@ METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 _CLOSED = ("the metrics are closed: pass authorize=(request) -> bool to setup_metrics_route to say who may read them "
            "(a bearer token your Prometheus scrape config sends, say, or lambda request: True on a private network)")
 
-# %% ../../nbs/core/metrics.ipynb #697d932b
+# %% ../../nbs/core/metrics.ipynb #9dc1329f
 def setup_metrics_route(app, # FastHTML (or Starlette) app
                         manager:BroadcastManager, # The manager to report on
                         path:str='/metrics', # Where to mount the page

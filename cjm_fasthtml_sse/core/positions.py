@@ -15,7 +15,7 @@ from typing import Callable, Dict, Optional
 _stream_endpoints: Dict[str, Optional[Callable[[], Optional[str]]]] = {}
 _app_endpoints: ContextVar[Optional[Dict[str, Callable]]] = ContextVar('cjm_sse_app_endpoints', default=None)
 
-# %% ../../nbs/core/positions.ipynb #135f49af
+# %% ../../nbs/core/positions.ipynb #b487a56e
 class _AppEndpoints:
     "ASGI middleware: while `app` answers a request, `stream_position` looks up `app`'s own streams first."
     def __init__(self, app, endpoints): self.app, self.endpoints = app, endpoints

@@ -42,7 +42,7 @@ def encode_json(
 # %% ../../nbs/core/streaming.ipynb #734a80d5
 _line_ends = re.compile(r'\r\n|\r|\n')
 
-# %% ../../nbs/core/streaming.ipynb #d352ba6a
+# %% ../../nbs/core/streaming.ipynb #c20140cd
 def _payload(data):
     "The text an event carries for `data`."
     if isinstance(data, str): return data
@@ -129,7 +129,7 @@ class SSEParser:
 # %% ../../nbs/core/streaming.ipynb #a27195ac
 _all_ = ['StreamConfig', 'SSEStream', 'OOBStreamBuilder']  # the classic names stay in `__all__`, so `import *` still brings them
 
-# %% ../../nbs/core/streaming.ipynb #87395039
+# %% ../../nbs/core/streaming.ipynb #c68bc763
 def __getattr__(name):
     "The classic 0.0.x names, imported from `core.classic` on first use, so that loading this module imports nothing above it."
     if name in _all_:

@@ -17,7 +17,7 @@ from .ids import NAME_PATTERN, as_name, validate_name
 # %% ../../nbs/core/tasks.ipynb #6b119afa
 TASK_NAME = NAME_PATTERN  # the name rule of `core.ids`: 1 to 128 characters from A-Z a-z 0-9 . _ : -
 
-# %% ../../nbs/core/tasks.ipynb #04f124d0
+# %% ../../nbs/core/tasks.ipynb #90218d2b
 def validate_task_name(name:str, # Task name to check
                       )->str: # `name`, unchanged
     "Return `name` when it is a valid task name, or raise `ValueError` saying what is wrong and what is allowed."
@@ -42,7 +42,7 @@ def _takes_tick(fn):
 # %% ../../nbs/core/tasks.ipynb #1b6984af
 _tasks = weakref.WeakKeyDictionary()  # manager -> {name: Periodic}, both weak, so neither keeps the other alive
 
-# %% ../../nbs/core/tasks.ipynb #0f2b1feb
+# %% ../../nbs/core/tasks.ipynb #90e88a2a
 class Periodic:
     "A function run every `seconds` on one worker of the cluster at a time."
     def __init__(self,
