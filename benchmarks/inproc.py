@@ -29,8 +29,8 @@ class _Manager:
 class Ours(_Manager):
     def __init__(self):
         super().__init__()
-        self.encode = getattr(self.b, '_encoded', None)  # what the stream's pump calls for every queued message
-        self.note = '' if self.encode else 'ours has no _encoded(): consumers encode with to_sse()'
+        self.encode = getattr(self.b, 'wire_bytes', None) or getattr(self.b, '_encoded', None)  # what the stream's pump calls for every queued message
+        self.note = '' if self.encode else 'ours has no wire_bytes(): consumers encode with to_sse()'
         self.closed = getattr(self.b, 'STREAM_CLOSED', object())
     async def consume(self, h, hit):
         q, encode, closed = h[1], self.encode, self.closed

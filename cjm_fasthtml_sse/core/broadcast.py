@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Awaitable, Callable, Coroutine, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
-from .ids import _ID_RULE, _name_problem, CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, _event_number, new_connection_id, user_channel_name, validate_channel, validate_connection_id
-from .messages import STREAM_CLOSED, BroadcastMessage, _encoded, _end_queue, _oob_key, _ResetMessage, reset_event
-from .backends import Backend, BackendState, MemoryBackend, _spawn
+from .ids import CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, event_number, new_connection_id, user_channel_name, validate_channel, validate_connection_id
+from .messages import STREAM_CLOSED, BroadcastMessage, wire_bytes, end_queue, oob_key, ResetMessage, reset_event
+from .backends import Backend, BackendState, MemoryBackend, spawn
 from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut, MessageQueue, Subscriber
-from .stream import MAX_STREAMS_PER_CLIENT, MAX_STREAMS_PER_USER, RouteConfig, _handler, _mount
+from .stream import MAX_STREAMS_PER_CLIENT, MAX_STREAMS_PER_USER, RouteConfig, stream_handler, mount_stream_routes
 
 # %% ../../nbs/core/broadcast.ipynb #d326a9a6
 log = logging.getLogger('cjm_fasthtml_sse')
@@ -29,7 +29,7 @@ _all_ = ['STREAM_CLOSED', 'CHANNEL_PATTERN', 'MAX_CHANNELS_PER_CONNECTION', 'Bro
 def _for_everyone(entry)->bool: # True for a message that `history` lists
     "Whether log `entry` holds a message for everyone (or a channel): not a `send_to`, a user's message, a `reset` or a superseded one."
     m = entry.payload
-    return (isinstance(m, BroadcastMessage) and not isinstance(m, _ResetMessage) and entry.target is None
+    return (isinstance(m, BroadcastMessage) and not isinstance(m, ResetMessage) and entry.target is None
             and not (m.channel or '').startswith('@'))
 
 # %% ../../nbs/core/broadcast.ipynb #4d35d9c8
@@ -44,12 +44,12 @@ class HistoryView(Sequence):
         return self._manager.history_limit
     def _messages(self)->list:
         log_ = self._manager._eventlog
-        ms = [e.payload for e in log_.entries[log_._head:] if _for_everyone(e)]
+        ms = [e.payload for e in log_.entries[log_.head:] if _for_everyone(e)]
         return ms[len(ms) - self.maxlen:] if self.maxlen else []
     def __len__(self):  # counted once per state of the log: `/status` asks for it on every request
         log_ = self._manager._eventlog
-        state = (id(log_), len(log_.entries), log_._head, log_._gone, log_.last_id)
-        if self._counted[0] != state: self._counted = (state, min(sum(map(_for_everyone, log_.entries[log_._head:])), self.maxlen))
+        state = (id(log_), len(log_.entries), log_.head, log_.superseded, log_.last_id)
+        if self._counted[0] != state: self._counted = (state, min(sum(map(_for_everyone, log_.entries[log_.head:])), self.maxlen))
         return self._counted[1]
     def __getitem__(self, i): return self._messages()[i]
     def __iter__(self): return iter(self._messages())
@@ -188,7 +188,7 @@ class _Streams:
                           initial:Optional[Callable[[], Awaitable[bytes]]]=None, # A new stream's initial state as SSE bytes, read once its position is taken
                          )->Tuple[Subscriber, bytes]: # The stream, to `run`, and the initial state's bytes
         "Admit a stream (`ConnectionIdTaken`, `ConnectionRefused` if not) and subscribe it to the shared log after `last_event_id`, or from now."
-        if last_event_id and (n := _event_number(last_event_id)) is not None: await self._wait_for_id(n)
+        if last_event_id and (n := event_number(last_event_id)) is not None: await self._wait_for_id(n)
         return await self._open_stream(send, connection_id, channels, config.element_builder, last_event_id, config.heartbeat_interval, initial, user)
 
     def stream_ended(self,
@@ -388,7 +388,7 @@ class BroadcastManager(_Registry, _Broadcasting, _Sending, _Streams, _History, _
 @patch
 def _in_background(self:BroadcastManager, coro):
     "Run `coro` without waiting for it, keeping a reference until it is done."
-    _spawn(self._background, coro)
+    spawn(self._background, coro)
 
 # %% ../../nbs/core/broadcast.ipynb #4c4fc355
 @patch
@@ -452,7 +452,7 @@ def _check_caller(self:BroadcastManager, name):
 @patch
 def _new_log(self:BroadcastManager, start_id:int):
     "Start an empty shared log after `start_id`, served to the streams by one `FanOut`."
-    self._eventlog = EventLog(max_entries=max(self.history_limit, 1), max_bytes=self.log_max_bytes, start_id=start_id, encode=_encoded)
+    self._eventlog = EventLog(max_entries=max(self.history_limit, 1), max_bytes=self.log_max_bytes, start_id=start_id, encode=wire_bytes)
     if self._fanout is None: self._fanout = FanOut(self._eventlog, send_timeout=self.send_timeout, cut_behind=0.75)
     else: self._fanout.log = self._eventlog
 
@@ -534,7 +534,7 @@ def _disconnect(self:BroadcastManager, connection_id, reason):
     queue = self.connections.pop(connection_id, None)
     if queue is None: return
     meta = self.connection_metadata.pop(connection_id, None) or {}
-    _end_queue(queue)
+    end_queue(queue)
     self.backend.connection_removed(connection_id)
     if connection_id in self._users.get(meta.get('user'), ()): self._user_left(meta['user'], connection_id)
     sub = self._streams.pop(connection_id, None)
@@ -599,7 +599,7 @@ def _new_message(self:BroadcastManager, message_type, data, metadata, channel, e
     message = BroadcastMessage(type=message_type, data=data, metadata=metadata, id=str(self._last_id + 1), channel=channel)
     if exclude: message._exclude = frozenset(exclude)
     if target is not None: message._target = target
-    if key is not None or (key := _oob_key(data)) is not None:
+    if key is not None or (key := oob_key(data)) is not None:
         if not isinstance(key, str) or not key: raise ValueError(f"key must be a non-empty str, not {key!r}")
         message._key = key
     self._check_encoding(message)
@@ -622,7 +622,7 @@ async def _publish(self:BroadcastManager, message):
 def _check_encoding(self:BroadcastManager, message):
     "Encode `message` for every route, raising if it can't be encoded or is over `max_message_bytes`."
     for builder in (None, *self._builders):
-        size = len(_encoded(message, builder))
+        size = len(wire_bytes(message, builder))
         if size > self.max_message_bytes:
             raise ValueError(f"the {message.type!r} message is {size} bytes once encoded, over max_message_bytes={self.max_message_bytes}")
 
@@ -658,7 +658,7 @@ def _fan(self:BroadcastManager, message, event_id=None)->int: # How many connect
 def _reset_all(self:BroadcastManager, reason, newest_id):
     "Put a `reset` for everyone in the log as `newest_id`: its clients, and any that resume from before it, may have missed messages."
     self.resets_sent += len(self.connections)
-    self._fan(_ResetMessage(reason, newest_id), newest_id)
+    self._fan(ResetMessage(reason, newest_id), newest_id)
 
 # %% ../../nbs/core/broadcast.ipynb #06906e58
 @patch
@@ -682,7 +682,7 @@ from collections import OrderedDict
 def _remember_latest(self:BroadcastManager, message, event_id:int):
     "Keep `message`, numbered `event_id` by the cluster, as the newest for its (channel, key), if it is keyed state for everyone or a channel."
     key = message.__dict__.get('_key')
-    if key is None or isinstance(message, _ResetMessage) or getattr(message, '_target', None) is not None or (message.channel or '').startswith('@'): return
+    if key is None or isinstance(message, ResetMessage) or getattr(message, '_target', None) is not None or (message.channel or '').startswith('@'): return
     kept = self.__dict__.setdefault('_latest', OrderedDict())
     slot, held = (message.channel, key), kept.get((message.channel, key))
     if held is not None and held[0] > event_id: return
@@ -761,7 +761,7 @@ def create_broadcast_handler(manager:BroadcastManager, # The broadcast manager i
                             )->Callable: # `async handler(connection_id=None, request=None)` that returns the SSE response
     "Create a broadcast handler function that can be used with FastHTML routes."
     if not isinstance(manager, BroadcastManager): raise TypeError(f"manager must be a BroadcastManager, not {type(manager).__name__}")
-    return _handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify, max_streams_per_user, max_streams_per_client))
+    return stream_handler(manager, RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify, max_streams_per_user, max_streams_per_client))
 
 # %% ../../nbs/core/broadcast.ipynb #761678d4
 def _check_app(app, manager, prefix):
@@ -793,4 +793,4 @@ def setup_broadcast_routes(app, # FastHTML (or Starlette) app
     "Mount `GET {prefix}/broadcast` (the event stream) and `GET {prefix}/status` (JSON) on `app`, behind its Beforeware."
     _check_app(app, manager, prefix)
     config = RouteConfig(element_builder, heartbeat_interval, retry_ms, authorize, public_channels, allow_client_ids, initial, identify, max_streams_per_user, max_streams_per_client)
-    _mount(app, manager, prefix, config, status_detail)
+    mount_stream_routes(app, manager, prefix, config, status_detail)

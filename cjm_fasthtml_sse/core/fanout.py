@@ -56,7 +56,7 @@ def _default_encode(payload, key):
     "Bytes for `payload`: bytes as they are, anything else as one SSE `data` event."
     return payload if isinstance(payload, bytes) else sse_event(payload).encode()
 
-# %% ../../nbs/core/fanout.ipynb #a46003bc
+# %% ../../nbs/core/fanout.ipynb #dcc45539
 class EventLog:
     "An append-only log of messages shared by every stream, bounded by count and by encoded bytes."
     def __init__(self,
@@ -74,6 +74,16 @@ class EventLog:
         self.last_id = self.floor = start_id  # floor: the newest id no longer held
 
     def __len__(self): return len(self.entries) - self._head
+
+    @property
+    def head(self)->int: # Index in `entries` of the oldest entry kept
+        "Where the kept entries start: `entries[log.head:]` is what the log holds (the list is compacted now and then)."
+        return self._head
+
+    @property
+    def superseded(self)->int: # Kept entries that a later one with the same key replaced
+        "How many of the kept entries are tombstones (`SUPERSEDED`), owed to nobody."
+        return self._gone
 
 # %% ../../nbs/core/fanout.ipynb #fdf64cad
 @patch
@@ -113,7 +123,7 @@ def _trim(self:EventLog):
     if head > 1024 and head * 2 > len(es): del es[:head]; head = 0
     self._head = head
 
-# %% ../../nbs/core/fanout.ipynb #8bbb8d27
+# %% ../../nbs/core/fanout.ipynb #2be5cf15
 @patch
 def wire(self:EventLog,
          entry:LogEntry, # An entry of this log
@@ -132,7 +142,7 @@ def wire(self:EventLog,
         self.nbytes += len(w)
     return w
 
-# %% ../../nbs/core/fanout.ipynb #2f77bd03
+# %% ../../nbs/core/fanout.ipynb #47993138
 @patch
 def index_after(self:EventLog, cursor:int)->int: # Index in `entries` of the first entry with an id above `cursor`
     "Where a stream whose cursor is `cursor` goes on reading."
@@ -143,10 +153,10 @@ class _Superseded:
     "Type of `SUPERSEDED`."
     def __repr__(self): return 'SUPERSEDED'
 
-# %% ../../nbs/core/fanout.ipynb #bd6720f1
+# %% ../../nbs/core/fanout.ipynb #bc346033
 SUPERSEDED = _Superseded()  # the payload of an entry that a later one with the same key replaced
 
-# %% ../../nbs/core/fanout.ipynb #82685348
+# %% ../../nbs/core/fanout.ipynb #74165282
 @patch
 def _supersede(self:EventLog, entry:LogEntry):
     "Make the previous entry with `entry`'s key and channel a tombstone."
@@ -182,10 +192,10 @@ def _uvicorn_cycle(send:Callable, # The ASGI `send` the app was given
         if hasattr(f, 'func'): todo.append(f.func)
     return None, None
 
-# %% ../../nbs/core/fanout.ipynb #937cf06e
+# %% ../../nbs/core/fanout.ipynb #006af99e
 UVICORN_CHECKED = ('0.54.0', '0.55.0')  # versions whose httptools and h11 `send` were checked to complete without suspending while not paused
 
-# %% ../../nbs/core/fanout.ipynb #35d03b38
+# %% ../../nbs/core/fanout.ipynb #22d06a2b
 def _frames_itself(cycle)->bool: # True when a body write on `cycle` is one `transport.write` of the chunk framing
     "Whether uvicorn's `send` on this started, chunked httptools response would only write the chunk's framing, so the engine can write it."
     return (type(cycle).__module__ == 'uvicorn.protocols.http.httptools_impl' and cycle.chunked_encoding is True
@@ -273,7 +283,7 @@ async def _send(self:Subscriber, body:bytes, more:bool=True):
     self.last_write = loop.time()
     self.stall_since = self.last_write if self.direct and self.cycle.flow.write_paused else None
 
-# %% ../../nbs/core/fanout.ipynb #daeb9492
+# %% ../../nbs/core/fanout.ipynb #a30cf97c
 @patch
 async def _drain(self:Subscriber):
     "Wait for a paused socket to drain, with nothing to send: the stall still counts toward `send_timeout`."
@@ -283,7 +293,7 @@ async def _drain(self:Subscriber):
         async with asyncio.timeout(None if hub.send_timeout is None else hub.send_timeout - stalled_for): await self.cycle.flow.drain()
     except TimeoutError: self._timed_out(); raise
 
-# %% ../../nbs/core/fanout.ipynb #d533a0c7
+# %% ../../nbs/core/fanout.ipynb #acc2f87e
 @patch
 def _timed_out(self:Subscriber):
     "The socket has not drained for `send_timeout`: count it and cut the client."
@@ -308,7 +318,7 @@ async def _catch_up(self:Subscriber):
         elif self.hb_due: self.hb_due = False; await self._send(HEARTBEAT)
         else: await self.wake.wait()
 
-# %% ../../nbs/core/fanout.ipynb #da25ddd8
+# %% ../../nbs/core/fanout.ipynb #b32441d2
 @patch
 def _lag(self:Subscriber, cursor, now):
     "Stop writing to this stream directly: a task catches it up from `cursor` as its socket drains."
@@ -318,7 +328,7 @@ def _lag(self:Subscriber, cursor, now):
     self.worker = self.hub.loop.create_task(self._catch_up())
     self.worker.add_done_callback(self._worker_done)
 
-# %% ../../nbs/core/fanout.ipynb #d0f3b0fb
+# %% ../../nbs/core/fanout.ipynb #29c9b84a
 @patch
 def _worker_done(self:Subscriber, task):
     "A catch-up task ended: if it failed, end the stream (and log why, unless it was a timeout already counted)."
@@ -345,7 +355,7 @@ def end(self:Subscriber,
     if self.wake is not None: self.wake.set()
     if self.waiting and self.task is not None and self.task is not current: self.task.cancel()
 
-# %% ../../nbs/core/fanout.ipynb #6e5791ca
+# %% ../../nbs/core/fanout.ipynb #86053515
 @patch
 def _cut(self:Subscriber):
     "Drop a client that stopped reading: abort its connection (uvicorn), or cancel the task stuck in its `send` (fallback)."
@@ -450,14 +460,14 @@ def subscribe(self:FanOut,
     if self._timer is None: self._arm()
     return sub
 
-# %% ../../nbs/core/fanout.ipynb #d840df8a
+# %% ../../nbs/core/fanout.ipynb #907b5126
 @patch
 def _add(self:FanOut, sub):
     "Index `sub` by its id and by each of its channels."
     self.subscribers[sub.id] = sub
     for c in (None, *sub.channels): self._by_channel.setdefault(c, {})[sub.id] = sub
 
-# %% ../../nbs/core/fanout.ipynb #488aa3c3
+# %% ../../nbs/core/fanout.ipynb #1f09e440
 @patch
 def _remove(self:FanOut, sub):
     "Forget `sub` (idempotent)."
@@ -515,7 +525,7 @@ def subscribe_queue(self:FanOut,
     self._add(sub)
     return sub
 
-# %% ../../nbs/core/fanout.ipynb #e2963850
+# %% ../../nbs/core/fanout.ipynb #f6cc32b6
 @patch
 def reach(self:FanOut,
           channel:Optional[str]=None, # A channel; `None` for a message for everyone
@@ -525,7 +535,7 @@ def reach(self:FanOut,
     subs = self._by_channel.get(channel, {})
     return sum(s not in exclude for s in subs) if exclude else len(subs)
 
-# %% ../../nbs/core/fanout.ipynb #edf9b0a3
+# %% ../../nbs/core/fanout.ipynb #64761bf4
 @patch
 def channel_counts(self:FanOut)->Dict[str, int]: # Subscribers (streams and queues) per channel name
     "Subscribers per channel, for a status page."
@@ -534,7 +544,7 @@ def channel_counts(self:FanOut)->Dict[str, int]: # Subscribers (streams and queu
 # %% ../../nbs/core/fanout.ipynb #bb7ec15e
 QUEUE_CHECKED = ((3, 11), (3, 12))  # versions whose `asyncio.Queue.put_nowait` is exactly full / _put / += 1 / clear / _wakeup_next (3.13 adds `shutdown`)
 
-# %% ../../nbs/core/fanout.ipynb #0a678643
+# %% ../../nbs/core/fanout.ipynb #bed8c9a6
 class MessageQueue(asyncio.Queue):
     "An `asyncio.Queue` whose `put_nowait` is one call: what `register()` hands out, and what a fan-out to thousands of queues spends its time on."
     if sys.version_info[:2] in QUEUE_CHECKED:
@@ -601,7 +611,7 @@ def publish(self:FanOut,
     if full and self._backlog and self._flusher is None: self.sliced += 1; self._flusher = self.loop.create_task(self._flush())
     return n
 
-# %% ../../nbs/core/fanout.ipynb #8c18ddd4
+# %% ../../nbs/core/fanout.ipynb #52a3ebca
 @patch
 def _turn_over(self:FanOut):
     "The loop turned since the last publish: the next one writes straight to the live streams again."
@@ -617,7 +627,7 @@ async def _flush(self:FanOut):
             self._flush_slice()
     finally: self._flusher = None
 
-# %% ../../nbs/core/fanout.ipynb #66e504b1
+# %% ../../nbs/core/fanout.ipynb #4ca1b432
 @patch
 def _flush_slice(self:FanOut):
     "Write one slice of the backlog: to each stream, what it is owed, joined up to `CHUNK_BYTES` per write."
@@ -696,7 +706,7 @@ def _arm(self:FanOut):
     "Schedule the next heartbeat sweep: one timer for all streams."
     self._timer = self.loop.call_later(self._sweep_every, self._sweep)
 
-# %% ../../nbs/core/fanout.ipynb #c0c3365c
+# %% ../../nbs/core/fanout.ipynb #a2f905e8
 @patch
 def _sweep(self:FanOut):
     "Send a heartbeat to every stream that has written nothing for its heartbeat interval; hand a stream whose socket stopped draining to a catch-up task."
@@ -723,7 +733,7 @@ def _unfinished(self:Subscriber)->bool: # True while its request runs, or its so
     return (self.task is not None and not self.task.done() and self.task is not asyncio.current_task()) or (
         self.direct and self.cycle.transport.get_write_buffer_size() > 0)
 
-# %% ../../nbs/core/fanout.ipynb #6bb70b11
+# %% ../../nbs/core/fanout.ipynb #07406b0b
 @patch
 async def close(self:FanOut,
                 timeout:float=1.0, # Seconds a stream whose socket is full gets to drain, and end cleanly, before it is cut
@@ -744,7 +754,7 @@ async def close(self:FanOut,
         elif sub.task is not None: sub.task.cancel()
     if tasks := {s.task for s in late if s.task is not None and not s.task.done()}: await asyncio.wait(tasks, timeout=0.5)
 
-# %% ../../nbs/core/fanout.ipynb #51247f3a
+# %% ../../nbs/core/fanout.ipynb #0fef563a
 @patch
 def stats(self:FanOut)->Dict[str, int]: # Subscribers (`streams` counts queues too), of them live, log size, and counts of lags, resets and timeouts
     "Counters for a status page."

@@ -7,19 +7,21 @@ Docs: https://cj-mills.github.io/cjm-fasthtml-sse/core/ids.html.md"""
 # %% auto #0
 __all__ = ['ID_CHARS', 'NAME_PATTERN', 'CONNECTION_ID_PATTERN', 'CHANNEL_PATTERN', 'MAX_CHANNELS_PER_CONNECTION',
            'MAX_USER_LENGTH', 'validate_name', 'as_name', 'validate_connection_id', 'validate_channel', 'validate_user',
-           'user_channel_name', 'new_connection_id', 'ConnectionIdTaken', 'ConnectionRefused']
+           'user_channel_name', 'new_connection_id', 'ConnectionIdTaken', 'ConnectionRefused', 'event_number',
+           'public_rule']
 
 # %% ../../nbs/core/ids.ipynb #031f22a7
 import re, secrets
+from typing import Callable, Iterable, Optional, Union
 from urllib.parse import quote
 
 # %% ../../nbs/core/ids.ipynb #86ae64cc
 ID_CHARS = 'A-Za-z0-9._:-'
 
-# %% ../../nbs/core/ids.ipynb #a139f624
+# %% ../../nbs/core/ids.ipynb #4bc93d43
 def _rule(max_len=128): return f"1 to {max_len} characters from A-Z a-z 0-9 . _ : -"
 
-# %% ../../nbs/core/ids.ipynb #965e19e3
+# %% ../../nbs/core/ids.ipynb #8b5bf36f
 _ID_RULE = _rule()
 NAME_PATTERN = re.compile(rf'^[{ID_CHARS}]{{1,128}}$')
 CONNECTION_ID_PATTERN = CHANNEL_PATTERN = NAME_PATTERN
@@ -67,7 +69,7 @@ def validate_channel(name:str, # Channel name to check
 # %% ../../nbs/core/ids.ipynb #6f1800f7
 MAX_USER_LENGTH = 512
 
-# %% ../../nbs/core/ids.ipynb #d970b7c3
+# %% ../../nbs/core/ids.ipynb #8676de7b
 def validate_user(user:str, # The user, as the app's `identify` names them
                  )->str: # `user`, unchanged
     "Return `user` when it can name a user (any non-empty str up to `MAX_USER_LENGTH` characters), or raise saying what is wrong."
@@ -102,12 +104,14 @@ class ConnectionRefused(RuntimeError):
     def __init__(self, msg, retry_after=2): super().__init__(msg); self.retry_after = retry_after
 
 # %% ../../nbs/core/ids.ipynb #1946c84b
-def _event_number(last_event_id):
+def event_number(last_event_id:str, # A `Last-Event-ID` (or `last_event_id=`) as the client sent it
+                )->Optional[int]: # The id as a number, or `None` if it isn't one of ours
     "`last_event_id` as an int when it is ASCII digits, else `None`."
     return int(last_event_id) if last_event_id.isascii() and last_event_id.isdigit() else None
 
 # %% ../../nbs/core/ids.ipynb #9ea9d8cf
-def _public_rule(public_channels):
+def public_rule(public_channels:Union[str, Iterable[str], None], # Channel names, and `prefix*` patterns
+               )->Callable[[str], bool]: # `rule(channel)`: True if the channel is public
     "A test `name -> bool` for `public_channels`: channel names, and patterns `prefix*` for every channel starting with `prefix`."
     if isinstance(public_channels, str): public_channels = [public_channels]
     names, prefixes = set(), []
