@@ -1,6 +1,6 @@
 """Issue 21's goal table in one command: ours (the `fast_app()` app of `app_cjm.py`) against "direct" (`app_direct.py`).
 
-    python benchmarks/goals21.py             # full run, about 20 minutes on a quiet 2-core machine; writes benchmarks/.results-goals21.md
+    python benchmarks/goals21.py             # full run, about 15 minutes on a quiet 2-core machine (20 at most); writes benchmarks/.results-goals21.md
     python benchmarks/goals21.py --quick     # smoke run (small sizes, 1 repetition, every profile), about 2 minutes
     python benchmarks/goals21.py --only rss,burst --reps 1   # some measures only: steady10, steady30, rss, burst, loop
     python benchmarks/run.py --only goals21  # the same as the first (with --quick, the second)
@@ -321,16 +321,17 @@ def report(g, res, args, meta):
           f' fresh server ({g.z["burst_c"] * g.z["burst_steady"]:,} deliveries). Against ours at C={g.z["c"]:,} and 10/s instead:'
           f' {fmt_x(res["burst"]["ours"], g.med("steady10", "ours", "cpu_us_per_delivery"))}.', '',
           '### Each repetition', '', '| measure | side | figure | each repetition (in run order) | median |', '|---|---|---|---|---|']
-    rows = [('steady10', 'cpu_us_per_delivery', 'CPU µs/delivery'), ('steady10', 'lat_p99_ms', 'p99 ms'), ('steady30', 'cpu_us_per_delivery', 'CPU µs/delivery'),
-            ('steady30', 'lat_p99_ms', 'p99 ms'), ('rss', 'rss_kb_per_client', 'RSS KB/client'), ('burst', 'cpu_us_per_delivery', 'CPU µs/event'),
-            ('loop', 'ping_p99_ms', 'GET /ping p99 ms'), ('loop', 'ping_p50_ms', 'GET /ping p50 ms'), ('loop', 'lat_p99_ms', 'delivery p99 ms'),
-            ('steady10', 'A_p99_ms', 'p99 ms, process A (publisher)'), ('steady10', 'B_p99_ms', 'p99 ms, process B'),
-            ('steady10', 'gc_full', 'full collections'), ('steady10', 'delivered', 'delivered')]
+    rows = [('steady10', 'cpu_us_per_delivery', 'CPU µs/delivery'), ('steady10', 'lat_p99_ms', 'p99 ms'), ('steady10', 'A_p99_ms', 'p99 ms, process A (publisher)'),
+            ('steady10', 'B_p99_ms', 'p99 ms, process B'), ('steady30', 'cpu_us_per_delivery', 'CPU µs/delivery'), ('steady30', 'lat_p99_ms', 'p99 ms'),
+            ('rss', 'rss_kb_per_client', 'RSS KB/client'), ('burst', 'cpu_us_per_delivery', 'CPU µs/event'), ('loop', 'ping_p99_ms', 'GET /ping p99 ms'),
+            ('loop', 'ping_p50_ms', 'GET /ping p50 ms'), ('loop', 'lat_p99_ms', 'delivery p99 ms'),
+            *((m, 'gc_full', 'full collections (gc)') for m in MEASURES), *((m, 'delivered', 'delivered') for m in MEASURES)]
     for m, k, label in rows:
         for (mm, side), rs in g.runs.items():
             if mm != m or not any(k in r for r in rs): continue
-            xs = g.each(m, side, k)
-            L.append(f'| {m} | {side} | {label} | {", ".join(f"{x:,.2f}" for x in xs)} | {median([x for x in xs if x == x]):,.2f} |')
+            xs, f = g.each(m, side, k), ('{:,.0f}' if k in ('gc_full', 'delivered') else '{:,.2f}').format
+            exp = f' of {median(g.each(m, side, "expected")):,.0f}' if k == 'delivered' else ''
+            L.append(f'| {m} | {side} | {label} | {", ".join(map(f, xs))} | {f(median([x for x in xs if x == x]))}{exp} |')
     L += ['', '### Noise during each measure', '', '| measure | minutes | other processes\' cores (average) | load average at its end |', '|---|---|---|---|']
     L += [f'| {m} | {v["s"] / 60:.1f} | {v["others_cores"]:.2f} | {fmt_load(v["load"])} |' for m, v in g.noise.items()]
     L.append('')
