@@ -332,6 +332,9 @@ def report(g, res, args, meta):
             xs, f = g.each(m, side, k), ('{:,.0f}' if k in ('gc_full', 'delivered') else '{:,.2f}').format
             exp = f' of {median(g.each(m, side, "expected")):,.0f}' if k == 'delivered' else ''
             L.append(f'| {m} | {side} | {label} | {", ".join(map(f, xs))} | {f(median([x for x in xs if x == x]))}{exp} |')
+    for key, t in TABLE.items():  # repetition r of ours against repetition r of the reference: they ran next to each other
+        pairs = list(zip(g.each(t['measure'], t['ours'], t['key']), g.each(t['measure'], t['ref'], t['key'])))
+        if pairs: L.append(f'| {t["measure"]} | {t["ours"]} / {t["ref"]} | ratio, {key} | {", ".join(fmt_x(o, r) for o, r in pairs)} | {fmt_x(res[key]["ours"], res[key]["ref"])} (of the medians) |')
     L += ['', '### Noise during each measure', '', '| measure | minutes | other processes\' cores (average) | load average at its end |', '|---|---|---|---|']
     L += [f'| {m} | {v["s"] / 60:.1f} | {v["others_cores"]:.2f} | {fmt_load(v["load"])} |' for m, v in g.noise.items()]
     L.append('')
