@@ -7,7 +7,8 @@
 
 Every measure runs its sides in 3 alternating repetitions (the order rotates each repetition) and reports the medians and
 the ratio of the medians, next to the issue's goal. For every goal that is missed, one extra repetition of ours is profiled:
-py-spy (sampling, attached to the server for the publishing window only) for time, tracemalloc by file for memory.
+py-spy (sampling, attached to the server for the publishing window only) for time, with a 1 ms ticker in the server that
+shows how long the loop was held (`looplag.py`); tracemalloc by file, in ours and in direct, for memory.
 `--no-profile` skips them; `--profile-all` profiles every measure. No timing is asserted: the exit status is non-zero
 only when something could not run."""
 import argparse, asyncio, collections, contextlib, datetime, os, re, shutil, signal, subprocess, sys, tempfile, time
@@ -35,8 +36,8 @@ class Goals:
 
     # --- one repetition ---------------------------------------------------------------------
 
-    def drive(self, cfg, pids, prof=None):
-        "Run the load client on `cfg`; with `prof` (a name), py-spy records each server in `pids` while it publishes."
+    def drive(self, cfg, pids, prof=None, ports=()):
+        "Run the load client on `cfg`; with `prof` (a name), py-spy records each server in `pids` while it publishes, and the loop lag of `ports` is read."
         timeout = 120 + cfg['clients'] / 100 + (cfg['messages'] / cfg['rate'] if cfg['mode'] == 'deliver' else 60)
         client, spies = run.load({**cfg, 'timeout': timeout, 'announce': bool(prof)}), []
         try:
@@ -44,8 +45,11 @@ class Goals:
                 run.read_json(client, timeout)  # {"phase": "publishing"}: the streams are warm
                 spies = [spy(pid, self.profdir / f'{prof}-{i}.txt') for i, pid in enumerate(pids)]
                 time.sleep(1)  # attached
+                for port in ports: get_json(port, '/lag?reset=1')
                 client.stdin.write('go\n'); client.stdin.flush()
-            return run.read_json(client, timeout + 10)
+            res = run.read_json(client, timeout + 10)
+            if prof and ports: res['lag'] = [get_json(port, '/lag') for port in ports]
+            return res
         finally:
             for s in spies:
                 with contextlib.suppress(ProcessLookupError): s.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
@@ -55,18 +59,19 @@ class Goals:
             run.stop(client)
 
     def one(self, side, cfg, prof=None):
-        "One server of `side`, one load-client run on it."
-        with run.server(side, self.logdir) as (srv, port):
+        "One server of `side`, one load-client run on it (profiled: with the loop-lag ticker, ours only)."
+        lag = bool(prof) and run.APP[side] == 'app_cjm'
+        with run.server(side, self.logdir, {'BENCH_LAG': '1'} if lag else None) as (srv, port):
             cfg = {'port': port, 'server_pid': srv.pid, 'path': run.STREAM_PATH[side], 'mode': 'deliver', 'gc': run.APP[side] == 'app_cjm', **cfg}
-            return self.drive(cfg, [srv.pid], prof)
+            return self.drive(cfg, [srv.pid], prof, [port] if lag else ())
 
     def pair(self, redis, url, prefix, cfg, prof=None):
         "Two servers of ours on one Redis (`RedisBackend`), the clients split over both, every publish through the first."
-        env = {'BENCH_REDIS': url, 'BENCH_PREFIX': prefix}
+        env = {'BENCH_REDIS': url, 'BENCH_PREFIX': prefix, **({'BENCH_LAG': '1'} if prof else {})}
         with run.server('ours', self.logdir, env) as (a, pa), run.server('ours', self.logdir, env) as (b, pb):
             cfg = {'targets': [{'port': pa, 'pid': a.pid}, {'port': pb, 'pid': b.pid}], 'extra_pids': [redis.pid],
                    'path': run.STREAM_PATH['ours'], 'mode': 'deliver', 'gc': True, **cfg}
-            res = self.drive(cfg, [a.pid, b.pid], prof)
+            res = self.drive(cfg, [a.pid, b.pid], prof, [pa, pb] if prof else ())
         res['A_p99_ms'], res['B_p99_ms'] = (g['lat_p99_ms'] for g in res['groups'])  # the publisher's clients, the other's
         return res
 
@@ -161,6 +166,11 @@ TABLE = {
                   key='cpu_us_per_delivery', ours='burst', ref='steady', goal='≤ 0.5× steady', ok=lambda o, r, x: x <= 0.5, profile='burst'),
 }
 
+def get_json(port, path):
+    "GET `path` from a server on 127.0.0.1:`port`, JSON."
+    import json, urllib.request
+    with urllib.request.urlopen(f'http://127.0.0.1:{port}{path}', timeout=30) as r: return json.loads(r.read())
+
 def own_cpu(pids=()):
     "CPU seconds used by this run so far: this process, the children it has waited for, and the running children `pids`."
     import resource
@@ -240,8 +250,13 @@ def cpu_profile_md(p, top=12):
             g = res['groups'][i]
             per, name = g['cpu_us_per_delivery'], f'process {"AB"[i]} ({"publisher" if i == 0 else "reader"})'
         else: per, name = res.get('cpu_us_per_delivery', nan), 'the server'
+        lag = (res.get('lag') or [None] * (i + 1))[i]
         L += [f'{name}: {total:,} on-CPU samples at 500/s; that run: {per:.2f} µs CPU per delivery. "µs/delivery" splits it by the samples\' shares.'
-              ' "Charged to" moves the time of asyncio and stdlib functions to the nearest caller outside them.', '',
+              ' "Charged to" moves the time of asyncio and stdlib functions to the nearest caller outside them.'
+              + (f' The loop was held (a 1 ms ticker\'s lateness, `looplag.py`): p50 {lag["p50_ms"]} ms, p99 {lag["p99_ms"]} ms, max {lag["max_ms"]} ms;'
+                 f' {lag["over_5ms"]:,} of {lag["ticks"]:,} wake-ups more than 5 ms late; {lag["held_s"]} s late in all (on a busy machine, waiting for a CPU counts too).'
+                 f' The ticker itself took {sum(n for st, n in stacks.items() if any("looplag.py" in f for f in st)) / total * 100:.1f}% of the samples.'
+                 if lag and lag.get('ticks') else ''), '',
               '| part of the stack | own time | µs/delivery | charged to it | µs/delivery |', '|---|---|---|---|---|']
         L += [f'| {g} | {by_group[g] / total * 100:.1f}% | {per * by_group[g] / total:.2f} | {by_caller[g] / total * 100:.1f}% | {per * by_caller[g] / total:.2f} |'
               for g, _ in (by_group + by_caller).most_common()]
