@@ -4,7 +4,9 @@ The app is the one a user writes: `fast_app()` with `setup_broadcast_routes`. Th
 `GET /sse/broadcast`; `POST /publish?seq=N` broadcasts message N and answers how long `broadcast()` took; `POST /burst?n=M&seq=N`
 broadcasts messages N..N+M-1 in a tight loop; `GET /ping` is a plain FastHTML route (the page load that must not wait for a fan-out); `GET /count` says how many clients are registered (in this process); `GET /gc` counts and times the collector's runs. `BENCH_EXPECT` names the side
 that must load. Ours only: `BENCH_REDIS=URL` (with `BENCH_PREFIX`) uses a `RedisBackend`, so that several processes share
-the fan-out; `BENCH_GC=threshold` calls `gc.set_threshold(50_000, 20, 100)` and `BENCH_GC=freeze` calls `gc.freeze()` at startup."""
+the fan-out; `BENCH_GC=threshold` calls `gc.set_threshold(50_000, 20, 100)` and `BENCH_GC=freeze` calls `gc.freeze()` at startup.
+`BENCH_TRACE=1` starts tracemalloc, and `GET /trace` says what each open stream holds, by file (`memtrace.py`); `BENCH_LAG=1`
+runs a 1 ms ticker, and `GET /lag` says how late its wake-ups were: how long the loop was held (`looplag.py`)."""
 import gc, inspect, os, sys
 from time import perf_counter
 import cjm_fasthtml_sse
@@ -12,6 +14,8 @@ from fasthtml.common import fast_app
 from starlette.responses import JSONResponse
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
 from common import payload
+import memtrace  # with BENCH_TRACE=1, tracemalloc starts here, before the app is built
+import looplag
 
 expect = os.environ.get('BENCH_EXPECT')
 if (expect == 'original') != (cjm_fasthtml_sse.__version__ == '0.0.12'):
@@ -71,3 +75,6 @@ app.router.add_route('/publish', publish, methods=['POST'])
 app.router.add_route('/burst', burst, methods=['POST'])
 app.router.add_route('/count', count, methods=['GET'])
 app.router.add_route('/gc', gc_stats, methods=['GET'])
+app.router.add_route('/trace', memtrace.held, methods=['GET'])
+app.router.add_route('/lag', looplag.lag, methods=['GET'])
+if os.environ.get('BENCH_LAG'): app.lifespan.startup.append(looplag.start)

@@ -2,11 +2,13 @@
 `send` in turn, with the message encoded once.
 
 `GET /sse` streams, `POST /publish?seq=N` sends message N to every client (`POST /burst?n=M&seq=N`: M of them in a tight
-loop), `GET /count` says how many clients listen, `GET /ping` answers at once."""
+loop), `GET /count` says how many clients listen, `GET /ping` answers at once. With `BENCH_TRACE=1`, `GET /trace` says what
+each open stream holds, by file (`memtrace.py`), as in `app_cjm.py`."""
 import json
 from time import perf_counter
 from common import payload
 from app_ideal import HEAD, _json
+import memtrace
 
 sends = set()
 
@@ -39,6 +41,9 @@ async def app(scope, receive, send):
         await _json(send, {'sent': int(q[b'n']), 'dt': perf_counter() - t})
     elif path == '/ping': await _json(send, {'pong': True})
     elif path == '/count': await _json(send, {'n': len(sends)})
+    elif path == '/trace':
+        from starlette.requests import Request
+        await (await memtrace.held(Request(scope)))(scope, receive, send)
     else:
         await send({'type': 'http.response.start', 'status': 404, 'headers': []})
         await send({'type': 'http.response.body', 'body': b''})

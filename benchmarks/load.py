@@ -10,7 +10,9 @@ one gets the publishes), waits until the servers have registered them all, then 
 With `ping` (a rate), `deliver` also runs `ping.py` while it publishes: `GET /ping` at that rate, its latency percentiles.
 Streams are parsed just enough to find each payload, so that the client stays cheap next to the server.
 With `gc`, it also reports the collector's runs in the (first) server during publishing (`GET /gc`, app_cjm only).
-With `targets`, the output also has `groups`: delivery, latency and CPU per server, and `extra_cpu_s` for `extra_pids`."""
+With `targets`, the output also has `groups`: delivery, latency and CPU per server, and `extra_cpu_s` for `extra_pids`.
+With `announce`, `deliver` and `burst` print `{"phase": "publishing"}` once the streams are warm and wait for a line on stdin
+before they start, so that a profiler can attach to the servers for just the publishing window (goals21.py)."""
 import asyncio, json, os, re, resource, subprocess, sys, time
 from common import TOKEN, cpu_seconds, median, pct, rss_bytes, send_json
 
@@ -118,6 +120,12 @@ async def gc_stats(ctl, reset=False):
     "The server's collector statistics (`GET /gc`: app_cjm only, so asked for only with `cfg['gc']`)."
     return await ctl.request('GET', '/gc?reset=1' if reset else '/gc')
 
+async def announce(cfg, loop):
+    "With `announce`: say that the publishing is about to start, and wait for a line on stdin (a profiler is attaching)."
+    if not cfg.get('announce'): return
+    send_json(sys.stdout, {'phase': 'publishing'})
+    await loop.run_in_executor(None, sys.stdin.readline)
+
 class Group:
     "The streams of one server, with their own stats and control connection."
     def __init__(self, port, pid, clients): self.port, self.pid, self.clients, self.stats, self.streams = port, pid, clients, Stats(), []
@@ -145,6 +153,7 @@ async def main(cfg):
     elif cfg['mode'] == 'burst':
         for w in range(1, 4): await ctl.request('POST', f'/publish?seq={WARMUP_BASE + w}')
         await wait_quiet(lambda: (all(s.warm >= 3 or s.closed for s in streams), sum(s.warm for s in streams)), 20)
+        await announce(cfg, loop)
         M, expected, total = cfg['messages'], len(streams) * cfg['messages'], lambda: sum(s.got for s in streams)
         pid = pids[0]
         cpu0, t0 = cpu_seconds(pid), time.monotonic()
@@ -159,6 +168,7 @@ async def main(cfg):
         for w in range(1, 4):  # warm-up messages, not counted
             await ctl.request('POST', f'/publish?seq={WARMUP_BASE + w}')
         await wait_quiet(lambda: (all(s.warm >= 3 or s.closed for s in streams), sum(s.warm for s in streams)), 20)
+        await announce(cfg, loop)
         M, rate = cfg['messages'], cfg['rate']
         rss_connected, own0 = sum(rss_bytes(pid) for pid in pids), cpu_seconds(os.getpid())
         if cfg.get('gc'):

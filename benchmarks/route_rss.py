@@ -15,11 +15,10 @@ ROOT = HERE.parent
 
 # ---- the app a user writes (served by the library sides as `route_rss:app`) ----
 if __name__ != '__main__':
-    import gc, tracemalloc
     from fasthtml.common import fast_app
     from starlette.responses import JSONResponse
     from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
-    if os.environ.get('ROUTE_RSS_TRACE'): tracemalloc.start(8)
+    import memtrace  # with BENCH_TRACE=1 it starts tracemalloc here: after the imports (tracing them is slow), before the app is built
     app, rt = fast_app(secret_key='benchmarks')
     manager = BroadcastManager()
     setup_broadcast_routes(app, manager, max_streams_per_client=None)  # every load client comes from 127.0.0.1
@@ -30,19 +29,7 @@ if __name__ != '__main__':
     @rt('/count')
     async def count(): return JSONResponse({'n': manager.get_connection_count()})
 
-    _marks = {}
-    @rt('/trace', methods=['get'])
-    async def held(mark:str='', n:int=1, detail:int=0):
-        "With `ROUTE_RSS_TRACE=1`: `mark=before` takes a snapshot; `mark=after` answers what grew since, per client, by file (by allocation site, `detail` frames deep, with `detail`)."
-        if not tracemalloc.is_tracing(): return JSONResponse({'error': 'start the server with ROUTE_RSS_TRACE=1'})
-        gc.collect()
-        snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
-        if mark == 'before': _marks['before'] = snap; return JSONResponse({})
-        if detail: return JSONResponse([[round(s.size_diff / n), s.count_diff / n, [f'{f.filename.split("site-packages/")[-1]}:{f.lineno}' for f in list(s.traceback)[::-1][:detail]]]
-                                        for s in snap.compare_to(_marks['before'], 'traceback')[:30]])
-        stats = snap.compare_to(_marks['before'], 'filename')
-        top = [(str(s.traceback[0].filename).split('site-packages/')[-1].split('/wt/')[-1], round(s.size_diff / n / 1024, 2)) for s in stats if s.size_diff > 0]
-        return JSONResponse({'total_kb': round(sum(s.size_diff for s in stats) / n / 1024, 2), 'by_file': top[:15]})
+    app.router.add_route('/trace', memtrace.held, methods=['GET'])  # with BENCH_TRACE=1: what each stream holds, by file
 
 # ---- the benchmark ----
 def rss_kb(pid):
@@ -52,7 +39,7 @@ def start(side, port, lib=None, trace=False):
     "Start one side's server on `port`; `lib`: where the library side imports cjm_fasthtml_sse from."
     if side == 'direct': target, path = 'app_direct:app', [str(HERE)]
     else: target, path = 'route_rss:app', [str(HERE), lib or str(ROOT)]
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join(path), **({'ROUTE_RSS_TRACE': '1'} if trace else {})}
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join(path), **({'BENCH_TRACE': '1'} if trace else {})}
     return subprocess.Popen([sys.executable, '-m', 'uvicorn', target, '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning',
                              '--http', 'httptools', '--loop', 'uvloop', '--workers', '1'], cwd=HERE, env=env)
 

@@ -710,9 +710,12 @@ def main():
     signal.signal(signal.SIGTERM, _sigterm)  # so that the `finally` blocks stop every process we started
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--quick', action='store_true', help='smoke run: fewer sizes and samples, under 2 minutes')
-    ap.add_argument('--only', default='inprocess,http,redis,shutdown,engine,loop,burst,stop', help='comma-separated parts to run: inprocess, http, redis, shutdown, engine, loop, burst, stop')
+    ap.add_argument('--only', default='inprocess,http,redis,shutdown,engine,loop,burst,stop', help='comma-separated parts to run: inprocess, http, redis, shutdown, engine, loop, burst, stop; or goals21 alone (goals21.py)')
     ap.add_argument('--out', help='where to write the report (default RESULTS.md, or .results-quick.md with --quick)')
     args = ap.parse_args()
+    if 'goals21' in args.only.split(','):  # issue 21's goal table: a run and a report of its own (goals21.py)
+        import goals21
+        return goals21.main((['--quick'] if args.quick else []) + (['--out', args.out] if args.out else []))
     t0, busy0 = time.monotonic(), busy_jiffies()
     out = Path(args.out) if args.out else HERE / ('.results-quick.md' if args.quick else 'RESULTS.md')
     report = {'date': datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}
