@@ -5,7 +5,15 @@
 The cluster: one redis-server and `--workers` uvicorn processes of tests/fault_app.py (each on its own port, each with
 `RedisBackend`). The clients: `--readers` resuming SSE readers with EventSource semantics (after a cut, reconnect after a
 short backoff with `Last-Event-ID` = the last id seen); a third stay on their worker, a third switch worker at every
-reconnect, a third go through a TCP proxy in this process that the `net_cut` fault resets. Publishers drive every way the
+reconnect, a third go through a TCP proxy in this process that the `net_cut` fault resets. And tabs that share: one headless
+Chromium (Playwright) with two browser contexts, each with 2-3 tabs of fault_app's `/tab` page, which has the library's
+tab sharing on (the real page, hub and worker scripts): browser b0 through the shared worker, behind worker 0's cuttable
+proxy, reloading on `reset` as the page script does by default; browser b1 through a tab elected with Web Locks, behind a
+cuttable proxy that sends each new connection to the next worker, handling `reset` itself. One tab opens late, one closes
+and reopens. Each tab reports every event it gets (`tests/fault_tab.js`, through a Playwright binding, merged at the end
+with the `window.__events` the page holds); each page load of each tab is judged as one stream, like a reader. Without
+Chromium or Playwright the tabs are skipped, and the table says so (a failure under CJM_SSE_REQUIRE_ALL=1); `--no-tabs`
+leaves them out. Publishers drive every way the
 library publishes (`broadcast` to everyone, to a channel, with `exclude`, with `key=`; `send_to`; `send_to_user`;
 `broadcast_threadsafe` from a plain `def` route), each payload tagged uniquely.
 
@@ -866,7 +874,7 @@ class Checker:
             else:
                 if not (first.t < p.t0 and p.t1 + 2 < last.t): continue
                 if any(p.t0 <= x.t <= p.t1 + RESET_WITHIN for x in resets): continue
-            V.append(Violation('missing', f'{r.cid} ({r.mode}, w{r.home}) never got {p.tag} (id {m}; {p.kind} {p.channel or p.target or p.user or ""} via w{p.worker} at {p.t0 - self.t_start:.1f}s; window {first.id}..{last.id}, no reset covers it)', p.t0, self._near(p.t0)))
+            V.append(Violation('missing', f'{r.cid} ({r.mode}, {r.home if isinstance(r.home, str) else f"w{r.home}"}) never got {p.tag} (id {m}; {p.kind} {p.channel or p.target or p.user or ""} via w{p.worker} at {p.t0 - self.t_start:.1f}s; window {first.id}..{last.id}, no reset covers it)', p.t0, self._near(p.t0)))
 
     def _check_presence_order(self, V):
         "Per user, the hook calls of all workers alternate, online first; a call may swap with an opposite one up to 0.5 s later (each worker writes its hook's line after its own Redis round trip, so two workers' lines can land out of order)."
