@@ -8,11 +8,11 @@ publishes through `POST /pub` (every way the library publishes) and `/pub_sync` 
 checker's Chromium tabs: its stream is `/sse/broadcast?user=...&channel=...` from the position the page is rendered at,
 and `fault_tab.js` reports every event the page receives (`htmx:sseBeforeMessage`, `sse:reset`) to the checker.
 htmx and its extension come from the npm folder `FAULT_ASSETS`."""
-import json, os, time
+import asyncio, json, os, time
 from pathlib import Path
 from urllib.parse import urlencode
 from fasthtml.common import *
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from cjm_fasthtml_sse.core.backends import BackendUnavailable, RedisBackend
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
 from cjm_fasthtml_sse.core.connections import add_shared_worker_route, create_shared_connection_script, create_sse_element, serve_sse_assets, sse_hdrs
@@ -72,15 +72,22 @@ _TAB_JS = (Path(__file__).parent / 'fault_tab.js').read_text(encoding='utf-8')
 
 @rt('/tab')
 def tab(request):
-    "A tab that shares its stream: `?user=`, `channel=` (repeated), `share=worker|locks`, `keep=1` handles `sse:reset` itself (no reload), `name=` the tab."
+    "A tab that shares its stream: `?user=`, `channel=` (repeated), `share=worker|locks`, `buffer=` (the hub's), `keep=1` handles `sse:reset` itself (no reload), `name=` the tab."
     q = request.query_params
     user, channels, share = q.get('user', ''), q.getlist('channel'), q.get('share', 'worker')
     if _LOCAL is None: return HTMLResponse('FAULT_ASSETS (an npm folder with htmx.org@2 and htmx-ext-sse@2) is not set', status_code=500)
     htmx, ext, page = sse_hdrs(local=_LOCAL)
-    shared = create_shared_connection_script(_WORKER if share == 'worker' else None, name='fault', debug=q.get('debug') == '1')
+    slow = (Script(src=f"/slow.js?ms={int(q.get('slow'))}"),) if q.get('slow') else () # a slow asset: the stream opens after it
+    shared = create_shared_connection_script(_WORKER if share == 'worker' else None, name='fault', buffer_size=int(q.get('buffer') or 100), debug=q.get('debug') == '1')
     stream = '/sse/broadcast?' + urlencode([('user', user)] + [('channel', c) for c in channels])
     settings = json.dumps({'keep': q.get('keep') == '1', 'name': q.get('name', '')})
     body = Body(H1('fault tab ', q.get('name', '')),
                 create_sse_element(stream, element_id='stream', hidden=True, hx_swap='none'),
                 Script(_TAB_JS), Script(f'faultTab({settings});'))
-    return HTMLResponse(to_xml(Html(Head(Title('fault tab'), htmx, shared, ext, page), body)))
+    return HTMLResponse(to_xml(Html(Head(Title('fault tab'), htmx, shared, ext, page, *slow), body)))
+
+@app.get('/slow.js')
+async def slow_js(ms:int=1000):
+    "An empty script that takes `ms` milliseconds to arrive."
+    await asyncio.sleep(min(ms, 10_000) / 1000)
+    return Response('/* slow */', media_type='text/javascript', headers={'cache-control': 'no-store'})

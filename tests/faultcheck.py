@@ -273,6 +273,10 @@ class _SSEParser:
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync']
 HTMX_ASSETS = ROOT / '.assets' / 'htmx2' # the npm folder the browser tests use too (tests/browser/conftest.py)
+# A tab that opens late has a page with a script that takes TAB_SLOW_MS to arrive, and TAB_BURST broadcasts go out at once
+# as soon as its page has arrived: its stream opens well behind the shared stream, which has to give it what it missed (the
+# hub's buffer, or a catch-up stream from the server's log when the buffer is too short).
+TAB_BURST, TAB_SLOW_MS = 24, 1000
 TAB_OPEN = """() => { const el = document.getElementById('stream'); const d = el && el['htmx-internal-data'];
   return !!(d && d.sseEventSource && d.sseEventSource.readyState === 1); }"""
 
@@ -284,7 +288,7 @@ class TabSpec:
 @dataclass
 class BrowserSpec:
     "One browser (a Playwright context): how its tabs share (`worker` or `locks`), which proxy they go through, the user and channels of its stream."
-    idx:int; share:str; via:str; user:str; channels:tuple; keep:bool
+    idx:int; share:str; via:str; user:str; channels:tuple; keep:bool; buffer:int=100
 
 class TabStream:
     "One page load of one tab: a stream of its own, judged like a `Reader` (a reload starts a new one)."
@@ -308,8 +312,11 @@ class TabStream:
         self.recs.sort(key=lambda r: r.t) # records come in order within a load; the merge at the end may add missed ones
 
 def tab_plan(duration, users, n_workers)->tuple:
-    "Two browsers: one shares through the shared worker behind the cuttable proxy of worker 0 and reloads on reset; one elects a tab, behind a proxy that sends each connection to the next worker, and handles reset itself. A tab opens late, one closes and reopens."
-    browsers = [BrowserSpec(0, 'worker', 'proxy w0', users[0], ('room-a',), keep=False),
+    """Two browsers: one shares through the shared worker behind the cuttable proxy of worker 0 and reloads on reset, with a hub
+    that keeps only 3 events (so that a tab that loads while events flow often catches up from the server's log); one elects
+    a tab, behind a proxy that sends each connection to the next worker, and handles reset itself. A tab opens late, one
+    closes and reopens."""
+    browsers = [BrowserSpec(0, 'worker', 'proxy w0', users[0], ('room-a',), keep=False, buffer=3),
                 BrowserSpec(1, 'locks', f'roam w0-w{n_workers - 1}', users[1], CHANNELS, keep=True)]
     tabs = [TabSpec('b0.t0', 0), TabSpec('b0.t1', 0), TabSpec('b0.t2', 0, open_at=0.3),
             TabSpec('b1.t0', 1, close_at=0.4, reopen_at=0.55), TabSpec('b1.t1', 1)]
@@ -340,9 +347,10 @@ class SharedTabs:
             if not all(f.is_file() for f in files): return f'htmx copies missing, and `{cmd}` failed'
         return None
 
-    def url(self, tab:TabSpec)->str:
+    def url(self, tab:TabSpec, slow:int=0)->str:
+        "The page of `tab`; `slow` ms: a script in its head takes that long, so the stream opens that long after the page was rendered."
         b = self.browsers[tab.browser]
-        q = [('user', b.user), *(('channel', c) for c in b.channels), ('share', b.share), ('keep', '1' if b.keep else '0'), ('name', tab.name)]
+        q = [('slow', str(slow))] * bool(slow) + [('user', b.user), *(('channel', c) for c in b.channels), ('share', b.share), ('keep', '1' if b.keep else '0'), ('buffer', str(b.buffer)), ('name', tab.name)]
         from urllib.parse import urlencode
         return f'http://127.0.0.1:{self.urls[b.idx]}/tab?{urlencode(q)}'
 
@@ -373,14 +381,15 @@ class SharedTabs:
             await ctx.expose_binding('__faultRecord', self._record)
         await asyncio.gather(*(self.open(t) for t in self.tabs if t.open_at == 0))
 
-    async def open(self, tab:TabSpec):
-        "Open `tab` (a new page) and wait (bounded) until its stream is open."
+    async def open(self, tab:TabSpec, slow:int=0, then=None):
+        "Open `tab` (a new page), run `then()` once its page has arrived, and wait (bounded) until its stream is open."
         page = self.pages[tab.name] = await self.contexts[tab.browser].new_page()
-        await self._goto(tab, page)
+        await self._goto(tab, page, slow, then)
 
-    async def _goto(self, tab, page):
+    async def _goto(self, tab, page, slow=0, then=None):
         with contextlib.suppress(Exception):
-            await page.goto(self.url(tab), timeout=15_000)
+            await page.goto(self.url(tab, slow), timeout=15_000, wait_until='commit')
+            if then: await then()
             await page.wait_for_function(TAB_OPEN, timeout=15_000)
 
     async def close(self, tab:TabSpec):
@@ -398,7 +407,8 @@ class SharedTabs:
             while acts and self.ck.now() >= acts[0][0] * duration:
                 _, what, tab = acts.pop(0)
                 self.ck.log(f'  t={self.ck.now():5.1f}s tab {tab.name}: {what}')
-                await (self.open(tab) if what == 'open' else self.close(tab))
+                if what == 'close': await self.close(tab)
+                else: await self.open(tab, TAB_SLOW_MS, lambda: self.ck.burst(f'{tab.name}-{len(self.loads[tab.name])}', TAB_BURST))
             await self.revive()
             await asyncio.sleep(0.5)
 
@@ -624,7 +634,7 @@ class Checker:
                 self.report.violations.append(Violation('shared tabs ran', f'{why} (CJM_SSE_REQUIRE_ALL=1 makes this a failure)', None, ('setup',)))
         else:
             self.report.tabs_note = (f'shared tabs: Chromium {self.tabs.version}, ' + '; '.join(
-                f'browser b{b.idx} ({b.share}, via {b.via}, user {b.user}, channels {",".join(b.channels)}, {"handles reset" if b.keep else "reloads on reset"})'
+                f'browser b{b.idx} ({b.share}, via {b.via}, user {b.user}, channels {",".join(b.channels)}, hub buffer {b.buffer}, {"handles reset" if b.keep else "reloads on reset"})'
                 for b in self.tabs.browsers))
             self.log(f'  {self.report.tabs_note}')
 
@@ -659,6 +669,10 @@ class Checker:
             if self.stop_pub: return
             await self.publish(f'p{i}-{n}', rng.randrange(self.n_workers), **self._spec(rng))
             await asyncio.sleep(rng.uniform(0.08, 0.25))
+
+    async def burst(self, name, n):
+        "`n` broadcasts to room-a at once, half through each worker (while a tab opens)."
+        await asyncio.gather(*(self.publish(f'burst-{name}-{i}', i % self.n_workers, 'broadcast', channel='room-a') for i in range(n)))
 
     async def publish(self, tag, worker, kind, **kw)->Pub:
         import httpx
