@@ -845,7 +845,12 @@ class Checker:
     def _check_tabs(self, msg_id, V):
         "Every page load of every shared tab, judged as a stream of its own; then one table row per tab."
         streams = list(self.tabs.streams.values())
-        for s in streams: self._check_stream(s, msg_id, V)
+        for s in streams:
+            self._check_stream(s, msg_id, V)
+            # the page shows the state as of the position it was rendered at: an event at or before it would be applied twice
+            pos = s.recs[0] if s.recs and s.recs[0].kind == 'pos' and s.recs[0].id is not None else None
+            for x in (x for x in s.recs if pos and x.kind == 'msg' and x.id is not None and x.id <= pos.id):
+                V.append(Violation('ids increase', f'{s.cid} got id {x.id} ({x.tag}) at or before the position its page was rendered at, {pos.id}', x.t, self._near(x.t)))
         self.report.tab_events = sum(1 for s in streams for x in s.recs if x.kind != 'pos')
         b = {x.idx: x for x in self.tabs.browsers}
         for tab in self.tabs.tabs:
