@@ -855,6 +855,7 @@ class Checker:
         b = {x.idx: x for x in self.tabs.browsers}
         for tab in self.tabs.tabs:
             mine = [self.tabs.streams[l] for l in self.tabs.loads[tab.name]]
+            if not mine: V.append(Violation('fence (liveness)', f'{tab.name}# never showed its page (no record at all)', None, ('end',)))
             bad = sum(1 for v in V if v.detail.startswith(tab.name + '#'))
             self.report.tab_rows.append((tab.name, f'{b[tab.browser].share}', b[tab.browser].via, len(mine),
                                          sum(1 for s in mine for x in s.recs if x.kind == 'msg'), sum(1 for s in mine for x in s.recs if x.kind == 'reset'),

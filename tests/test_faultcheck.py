@@ -121,7 +121,9 @@ def tab_violations(tmp_path, records, pubs, redis_ids):
     ck.pubs = {p.tag: p for p in pubs}
     for tag, i in redis_ids.items(): ck.redis_ids[tag].add(i)
     ck._check()
-    return sorted((v.check, v.detail) for v in ck.report.violations), ck.report.tab_rows
+    silent = sorted(v.detail.split('#')[0] for v in ck.report.violations if 'never showed its page' in v.detail)
+    assert silent == ['b0.t1', 'b0.t2', 'b1.t0', 'b1.t1'], 'a tab that never reported anything is a violation'
+    return sorted((v.check, v.detail) for v in ck.report.violations if 'never showed its page' not in v.detail), ck.report.tab_rows
 
 def test_each_page_load_of_a_shared_tab_is_judged_as_a_stream(tmp_path):
     ids = {'a': 11, 'b': 12, 'c': 13, 'u': 14, 'x': 15, 'd': 16}
@@ -134,6 +136,9 @@ def test_each_page_load_of_a_shared_tab_is_judged_as_a_stream(tmp_path):
     # a record reported twice (by the binding, then in the page's own list at the end) counts once; a reset covers the gap
     twice = first[:2] + [(1, 1, 1, 'msg', 11, 'a'), (1, 3, 2, 'reset', 12, None)] + first[2:] + reload
     assert tab_violations(tmp_path, twice, pubs, ids)[0] == []
+    # the page already shows what happened up to its render position: an event at or before it is applied twice
+    got, _ = tab_violations(tmp_path, first + [reload[0], (2, 5, 3.7, 'msg', 13, 'c')] + reload[1:], pubs, ids)
+    assert [(c, d.split(' (')[0]) for c, d in got] == [('ids increase', 'b0.t0#2 got id 13'), ('missing', 'b0.t0#1')], got
     # a message for the tab's user is owed to it (u0 is browser b0's user); room-b is not its channel
     got, _ = tab_violations(tmp_path, first + [reload[0], (2, 1, 4.5, 'msg', 15, 'x'), reload[2]], pubs, ids)
     assert sorted((c, d.split(' (')[0]) for c, d in got) == [('missing', 'b0.t0#1'), ('missing', 'b0.t0#2'), ('not meant for it', 'b0.t0#2')], got
