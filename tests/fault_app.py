@@ -2,12 +2,20 @@
 
 One uvicorn process per worker, each with `RedisBackend` on the same redis-server (`FAULT_REDIS`). The checker drives
 publishes through `POST /pub` (every way the library publishes) and `/pub_sync` (`broadcast_threadsafe` from a plain
-`def` route), and reads the presence hooks from the file `FAULT_PRESENCE` (one per worker, one line per hook call)."""
-import os, time
+`def` route), and reads the presence hooks from the file `FAULT_PRESENCE` (one per worker, one line per hook call).
+
+`GET /tab` is a page with tab sharing on (the library's shared worker, or an elected tab with `share=locks`), for the
+checker's Chromium tabs: its stream is `/sse/broadcast?user=...&channel=...` from the position the page is rendered at,
+and `fault_tab.js` reports every event the page receives (`htmx:sseBeforeMessage`, `sse:reset`) to the checker.
+htmx and its extension come from the npm folder `FAULT_ASSETS`."""
+import asyncio, json, os, time
+from pathlib import Path
+from urllib.parse import urlencode
 from fasthtml.common import *
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from cjm_fasthtml_sse.core.backends import BackendUnavailable, RedisBackend
 from cjm_fasthtml_sse.core.broadcast import BroadcastManager, setup_broadcast_routes
+from cjm_fasthtml_sse.core.connections import add_shared_worker_route, create_shared_connection_script, create_sse_element, serve_sse_assets, sse_hdrs
 
 app, rt = fast_app()
 manager = BroadcastManager(backend=RedisBackend(os.environ.get('FAULT_REDIS', 'redis://127.0.0.1:6379/0')))
@@ -55,3 +63,31 @@ def pub_sync(tag:str, channel:str=''):
     try: result = manager.broadcast_threadsafe('m', {'tag': tag}, channel=channel or None).result(timeout=10)
     except BackendUnavailable as e: return JSONResponse({'refused': str(e)}, status_code=503)
     return JSONResponse({'ok': True, 'result': result})
+
+# ---- the page of the shared tabs
+_ASSETS = os.environ.get('FAULT_ASSETS')
+_LOCAL = serve_sse_assets(app, _ASSETS) if _ASSETS else None
+_WORKER = add_shared_worker_route(app)
+_TAB_JS = (Path(__file__).parent / 'fault_tab.js').read_text(encoding='utf-8')
+
+@rt('/tab')
+def tab(request):
+    "A tab that shares its stream: `?user=`, `channel=` (repeated), `share=worker|locks`, `buffer=` (the hub's), `keep=1` handles `sse:reset` itself (no reload), `name=` the tab."
+    q = request.query_params
+    user, channels, share = q.get('user', ''), q.getlist('channel'), q.get('share', 'worker')
+    if _LOCAL is None: return HTMLResponse('FAULT_ASSETS (an npm folder with htmx.org@2 and htmx-ext-sse@2) is not set', status_code=500)
+    htmx, ext, page = sse_hdrs(local=_LOCAL)
+    slow = (Script(src=f"/slow.js?ms={int(q.get('slow'))}"),) if q.get('slow') else () # a slow asset: the stream opens after it
+    shared = create_shared_connection_script(_WORKER if share == 'worker' else None, name='fault', buffer_size=int(q.get('buffer') or 100), debug=q.get('debug') == '1')
+    stream = '/sse/broadcast?' + urlencode([('user', user)] + [('channel', c) for c in channels])
+    settings = json.dumps({'keep': q.get('keep') == '1', 'name': q.get('name', '')})
+    body = Body(H1('fault tab ', q.get('name', '')),
+                create_sse_element(stream, element_id='stream', hidden=True, hx_swap='none'),
+                Script(_TAB_JS), Script(f'faultTab({settings});'))
+    return HTMLResponse(to_xml(Html(Head(Title('fault tab'), htmx, shared, ext, page, *slow), body)))
+
+@app.get('/slow.js')
+async def slow_js(ms:int=1000):
+    "An empty script that takes `ms` milliseconds to arrive."
+    await asyncio.sleep(min(ms, 10_000) / 1000)
+    return Response('/* slow */', media_type='text/javascript', headers={'cache-control': 'no-store'})

@@ -5,7 +5,15 @@
 The cluster: one redis-server and `--workers` uvicorn processes of tests/fault_app.py (each on its own port, each with
 `RedisBackend`). The clients: `--readers` resuming SSE readers with EventSource semantics (after a cut, reconnect after a
 short backoff with `Last-Event-ID` = the last id seen); a third stay on their worker, a third switch worker at every
-reconnect, a third go through a TCP proxy in this process that the `net_cut` fault resets. Publishers drive every way the
+reconnect, a third go through a TCP proxy in this process that the `net_cut` fault resets. And tabs that share: one headless
+Chromium (Playwright) with two browser contexts, each with 2-3 tabs of fault_app's `/tab` page, which has the library's
+tab sharing on (the real page, hub and worker scripts): browser b0 through the shared worker, behind worker 0's cuttable
+proxy, reloading on `reset` as the page script does by default; browser b1 through a tab elected with Web Locks, behind a
+cuttable proxy that sends each new connection to the next worker, handling `reset` itself. One tab opens late, one closes
+and reopens. Each tab reports every event it gets (`tests/fault_tab.js`, through a Playwright binding, merged at the end
+with the `window.__events` the page holds); each page load of each tab is judged as one stream, like a reader. Without
+Chromium or Playwright the tabs are skipped, and the table says so (a failure under CJM_SSE_REQUIRE_ALL=1); `--no-tabs`
+leaves them out. Publishers drive every way the
 library publishes (`broadcast` to everyone, to a channel, with `exclude`, with `key=`; `send_to`; `send_to_user`;
 `broadcast_threadsafe` from a plain `def` route), each payload tagged uniquely.
 
@@ -119,7 +127,7 @@ class WorkerProc:
     def __init__(self, idx, redis_url, folder:Path):
         self.idx, self.port, self.folder, self.proc, self.incarnation = idx, free_port(), folder, None, 0
         self.presence = folder / f'presence-{idx}.log'
-        self.env = {**os.environ, 'FAULT_REDIS': redis_url, 'FAULT_PRESENCE': str(self.presence),
+        self.env = {**os.environ, 'FAULT_REDIS': redis_url, 'FAULT_PRESENCE': str(self.presence), 'FAULT_ASSETS': str(HTMX_ASSETS),
                     'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)])}
         self.log = open(folder / f'worker-{idx}.log', 'ab')
 
@@ -133,9 +141,10 @@ class WorkerProc:
     def up(self): return self.proc is not None and self.proc.poll() is None
 
 class Proxy:
-    "A TCP proxy in this process in front of one worker; `cut` resets every connection through it and refuses new ones a while."
-    def __init__(self, target_port):
-        self.target, self.port, self.pairs, self.refuse_until, self.server = target_port, free_port(), set(), 0.0, None
+    """A TCP proxy in this process in front of one worker, or several (`roam`: each new connection goes to the next one
+    that accepts, as a load balancer would); `cut` resets every connection through it and refuses new ones a while."""
+    def __init__(self, *target_ports):
+        self.targets, self.turn, self.port, self.pairs, self.refuse_until, self.server = target_ports, 0, free_port(), set(), 0.0, None
 
     async def start(self): self.server = await asyncio.start_server(self._handle, '127.0.0.1', self.port)
 
@@ -147,8 +156,13 @@ class Proxy:
 
     async def _handle(self, r, w):
         if time.monotonic() < self.refuse_until: return w.transport.abort()
-        try: ur, uw = await asyncio.wait_for(asyncio.open_connection('127.0.0.1', self.target), 3)
-        except Exception: return w.transport.abort()
+        self.turn += 1
+        for k in range(len(self.targets)):
+            try:
+                ur, uw = await asyncio.wait_for(asyncio.open_connection('127.0.0.1', self.targets[(self.turn + k) % len(self.targets)]), 3)
+                break
+            except Exception: continue
+        else: return w.transport.abort()
         pair = (w, uw)
         self.pairs.add(pair)
         tasks = [asyncio.ensure_future(self._pipe(r, uw)), asyncio.ensure_future(self._pipe(ur, w))]
@@ -255,6 +269,186 @@ class _SSEParser:
             m = TAG_RE.search(text)
             rd.recs.append(Rec(time.monotonic(), 'msg', num, m.group(1) if m else None, conn=self.conn))
 
+# ---------------------------------------------------------------- shared tabs (Chromium)
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync']
+HTMX_ASSETS = ROOT / '.assets' / 'htmx2' # the npm folder the browser tests use too (tests/browser/conftest.py)
+# A tab that opens late has a page with a script that takes TAB_SLOW_MS to arrive, and TAB_BURST broadcasts go out at once
+# as soon as its page has arrived: its stream opens well behind the shared stream, which has to give it what it missed (the
+# hub's buffer, or a catch-up stream from the server's log when the buffer is too short).
+TAB_BURST, TAB_SLOW_MS = 24, 1000
+TAB_OPEN = """() => { const el = document.getElementById('stream'); const d = el && el['htmx-internal-data'];
+  return !!(d && d.sseEventSource && d.sseEventSource.readyState === 1); }"""
+
+@dataclass
+class TabSpec:
+    "One tab of one browser: opened at `open_at` (a fraction of the run; 0 before it), closed at `close_at` and reopened at `reopen_at`."
+    name:str; browser:int; open_at:float=0.0; close_at:Optional[float]=None; reopen_at:Optional[float]=None
+
+@dataclass
+class BrowserSpec:
+    "One browser (a Playwright context): how its tabs share (`worker` or `locks`), which proxy they go through, the user and channels of its stream."
+    idx:int; share:str; via:str; user:str; channels:tuple; keep:bool; buffer:int=100
+
+class TabStream:
+    "One page load of one tab: a stream of its own, judged like a `Reader` (a reload starts a new one)."
+    def __init__(self, tab:TabSpec, browser:BrowserSpec, load:str, n:int):
+        self.tab, self.load, self.cid = tab, load, f'{tab.name}#{n}'
+        self.user, self.channels, self.mode, self.home = browser.user, browser.channels, f'tab/{browser.share}', browser.via
+        self.recs: List[Rec] = []
+        self.seqs = set()
+
+    def add(self, rec:dict, clock:float, n:int):
+        "Add one record the page reported (`clock`: wall minus monotonic time); a record seen twice is added once."
+        if rec['seq'] in self.seqs: return
+        self.seqs.add(rec['seq'])
+        t, id_ = rec['t'] / 1000 - clock, rec.get('id')
+        num = int(id_) if isinstance(id_, str) and id_.isdigit() else None
+        if rec['kind'] == 'msg':
+            m = TAG_RE.search(rec.get('data') or '')
+            x = Rec(t, 'msg', num, m.group(1) if m else None, conn=n)
+        else: x = Rec(t, rec['kind'], num, conn=n)
+        self.recs.append(x)
+        self.recs.sort(key=lambda r: r.t) # records come in order within a load; the merge at the end may add missed ones
+
+def tab_plan(duration, users, n_workers)->tuple:
+    """Two browsers: one shares through the shared worker behind the cuttable proxy of worker 0 and reloads on reset, with a hub
+    that keeps only 3 events (so that a tab that loads while events flow often catches up from the server's log); one elects
+    a tab, behind a proxy that sends each connection to the next worker, and handles reset itself. A tab opens late, one
+    closes and reopens."""
+    browsers = [BrowserSpec(0, 'worker', 'proxy w0', users[0], ('room-a',), keep=False, buffer=3),
+                BrowserSpec(1, 'locks', f'roam w0-w{n_workers - 1}', users[1], CHANNELS, keep=True)]
+    tabs = [TabSpec('b0.t0', 0), TabSpec('b0.t1', 0), TabSpec('b0.t2', 0, open_at=0.3),
+            TabSpec('b1.t0', 1, close_at=0.4, reopen_at=0.55), TabSpec('b1.t1', 1)]
+    return browsers, tabs
+
+class SharedTabs:
+    "One headless Chromium with two browser contexts, each with a few tabs of fault_app's `/tab` page that share one stream."
+    def __init__(self, ck, browsers, tabs):
+        self.ck, self.browsers, self.tabs = ck, browsers, tabs
+        self.streams: Dict[str, TabStream] = {} # by load
+        self.loads = collections.defaultdict(list) # tab name -> its loads, in order
+        self.pages, self.contexts, self.urls, self.pw, self.chromium, self.version = {}, {}, {}, None, None, ''
+        self.clock = time.time() - time.monotonic()
+        self.errors = collections.Counter() # tab -> error pages seen (a reload that hit a cut), re-opened
+
+    @staticmethod
+    def unavailable()->Optional[str]:
+        "Why shared tabs can't run here (no Playwright, no Chromium, no htmx copies), or None; installs the htmx copies with npm if it can."
+        try: import playwright.async_api # noqa: F401
+        except ImportError: return 'playwright is not installed (pip install playwright; it drives /usr/bin/chromium)'
+        if not (shutil.which('chromium') or shutil.which('chromium-browser')): return 'chromium is not installed (apt-get install chromium)'
+        files = [HTMX_ASSETS / 'node_modules/htmx.org/dist/htmx.min.js', HTMX_ASSETS / 'node_modules/htmx-ext-sse/sse.js']
+        if not all(f.is_file() for f in files):
+            from cjm_fasthtml_sse.core.connections import npm_install_command
+            cmd = npm_install_command(2, str(HTMX_ASSETS))
+            if not shutil.which('npm'): return f'htmx copies missing and npm is not installed: {cmd}'
+            with contextlib.suppress(Exception): subprocess.run(cmd.split(), capture_output=True, timeout=300)
+            if not all(f.is_file() for f in files): return f'htmx copies missing, and `{cmd}` failed'
+        return None
+
+    def url(self, tab:TabSpec, slow:int=0)->str:
+        "The page of `tab`; `slow` ms: a script in its head takes that long, so the stream opens that long after the page was rendered."
+        b = self.browsers[tab.browser]
+        q = [('slow', str(slow))] * bool(slow) + [('user', b.user), *(('channel', c) for c in b.channels), ('share', b.share), ('keep', '1' if b.keep else '0'), ('buffer', str(b.buffer)), ('name', tab.name)]
+        from urllib.parse import urlencode
+        return f'http://127.0.0.1:{self.urls[b.idx]}/tab?{urlencode(q)}'
+
+    def _record(self, source, rec):
+        "The binding the pages call with each record (`fault_tab.js`): file it under its page load."
+        with contextlib.suppress(Exception): self._file(rec)
+
+    def _file(self, rec):
+        load = rec['load']
+        s = self.streams.get(load)
+        if s is None:
+            tab = next(t for t in self.tabs if load.startswith(t.name + ':'))
+            self.loads[tab.name].append(load)
+            s = self.streams[load] = TabStream(tab, self.browsers[tab.browser], load, len(self.loads[tab.name]))
+        s.add(rec, self.clock, len(self.loads[s.tab.name]))
+
+    async def start(self, ports:Dict[int, int]):
+        "Launch Chromium, one context per browser (its tabs reach the cluster at 127.0.0.1:`ports[browser]`), and the tabs that open first."
+        from playwright.async_api import async_playwright
+        self.urls = ports
+        self.pw = await async_playwright().start()
+        exe = shutil.which('chromium') or shutil.which('chromium-browser')
+        self.chromium = await self.pw.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
+        self.version = self.chromium.version
+        for b in self.browsers:
+            ctx = self.contexts[b.idx] = await self.chromium.new_context()
+            ctx.set_default_timeout(15_000)
+            await ctx.expose_binding('__faultRecord', self._record)
+        await asyncio.gather(*(self.open(t) for t in self.tabs if t.open_at == 0))
+
+    async def open(self, tab:TabSpec, slow:int=0, then=None):
+        "Open `tab` (a new page), run `then()` once its page has arrived, and wait (bounded) until its stream is open."
+        page = self.pages[tab.name] = await self.contexts[tab.browser].new_page()
+        await self._goto(tab, page, slow, then)
+
+    async def _goto(self, tab, page, slow=0, then=None):
+        with contextlib.suppress(Exception):
+            await page.goto(self.url(tab, slow), timeout=15_000, wait_until='commit')
+            if then: await then()
+            await page.wait_for_function(TAB_OPEN, timeout=15_000)
+
+    async def close(self, tab:TabSpec):
+        "Close `tab`, after taking the records it holds."
+        page = self.pages.pop(tab.name, None)
+        if page is None: return
+        await self.harvest(page)
+        with contextlib.suppress(Exception): await page.close(run_before_unload=True)
+
+    async def drive(self, duration:float):
+        "Open, close and reopen tabs at the planned times of the run, and bring back a tab whose reload hit a cut (an error page)."
+        acts = sorted([(t.open_at, 'open', t) for t in self.tabs if t.open_at > 0] + [(t.close_at, 'close', t) for t in self.tabs if t.close_at]
+                      + [(t.reopen_at, 'open', t) for t in self.tabs if t.reopen_at], key=lambda a: a[0])
+        for _ in range(100_000): # bounded; the run cancels it
+            while acts and self.ck.now() >= acts[0][0] * duration:
+                _, what, tab = acts.pop(0)
+                self.ck.log(f'  t={self.ck.now():5.1f}s tab {tab.name}: {what}')
+                if what == 'close': await self.close(tab)
+                else: await self.open(tab, TAB_SLOW_MS, lambda: self.ck.burst(f'{tab.name}-{len(self.loads[tab.name])}', TAB_BURST))
+            await self.revive()
+            await asyncio.sleep(0.5)
+
+    async def revive(self):
+        "A tab whose reload failed (the cut proxy refused it, or its worker was down) shows an error page: load it again."
+        for name, page in list(self.pages.items()):
+            if page.url.startswith('http://127.0.0.1'): continue
+            if page.url.startswith('chrome-error:') or page.url == 'about:blank':
+                self.errors[name] += 1
+                await self._goto(next(t for t in self.tabs if t.name == name), page)
+
+    async def settled(self)->bool:
+        "Whether every open tab shows the page with its stream open."
+        for page in list(self.pages.values()):
+            try:
+                if not await page.evaluate(TAB_OPEN): return False
+            except Exception: return False
+        return True
+
+    def current(self)->List[TabStream]:
+        "The streams of the tabs open now: the last load of each."
+        return [self.streams[self.loads[name][-1]] for name in self.pages if self.loads[name]]
+
+    async def harvest(self, page):
+        "Merge the records the page holds (`window.__events`) with those the binding delivered: none may have been lost on the way."
+        with contextlib.suppress(Exception):
+            for rec in await page.evaluate('window.__events || []'): self._file(rec)
+
+    async def stop(self):
+        "Take the records of every open tab, then close the browser."
+        for page in list(self.pages.values()): await self.harvest(page)
+        self.pages.clear()
+        for ctx in self.contexts.values():
+            with contextlib.suppress(Exception): await asyncio.wait_for(ctx.close(), 15)
+        with contextlib.suppress(Exception):
+            if self.chromium: await asyncio.wait_for(self.chromium.close(), 15)
+        with contextlib.suppress(Exception):
+            if self.pw: await asyncio.wait_for(self.pw.stop(), 15)
+        self.chromium = self.pw = None
+
 # ---------------------------------------------------------------- publishes
 @dataclass
 class Pub:
@@ -285,6 +479,7 @@ class Report:
     published:collections.Counter=field(default_factory=collections.Counter); events:int=0; resets:int=0
     max_rss:Dict[str, float]=field(default_factory=dict); term_times:List[float]=field(default_factory=list)
     runtime:float=0.0; fault_kinds:tuple=FAULT_KINDS; folder:str=''
+    tabs_note:str=''; tab_rows:List[tuple]=field(default_factory=list); tab_events:int=0
 
     @property
     def ok(self): return not self.violations
@@ -311,6 +506,10 @@ class Report:
             vs = by.get(c, [])
             near = collections.Counter(k for v in vs for k in (v.faults or ('no fault',)))
             out.append(f"{c:<22} {len(vs):>10}  {', '.join(f'{k}:{n}' for k, n in near.most_common()) or '-':<40} {vs[0].detail if vs else ''}")
+        if self.tabs_note: out.append(self.tabs_note)
+        if self.tab_rows:
+            out.append(f"{'shared tab':<10} {'mode':<12} {'via':<12} {'loads':>5} {'events':>7} {'resets':>6} {'revived':>7} {'violations':>10}")
+            out += [f"{n:<10} {m:<12} {v:<12} {l:>5} {e:>7} {r:>6} {rv:>7} {x:>10}" for n, m, v, l, e, r, rv, x in self.tab_rows]
         if not self.ok:
             kinds = ','.join(self.fault_kinds) if tuple(self.fault_kinds) != FAULT_KINDS else 'all'
             out.append(f"reproduce: python tests/faultcheck.py --seed {self.seed} --duration {self.duration:g} --workers {self.workers} "
@@ -330,7 +529,7 @@ def schedule(seed, duration, kinds=FAULT_KINDS, workers=2, quiet_tail=10.0)->Lis
 
 # ---------------------------------------------------------------- the run
 class Checker:
-    def __init__(self, seed, duration, workers=2, readers=60, kinds=FAULT_KINDS, folder=None, log=print):
+    def __init__(self, seed, duration, workers=2, readers=60, kinds=FAULT_KINDS, folder=None, log=print, tabs=True):
         self.seed, self.duration, self.n_workers, self.n_readers, self.kinds, self.log = seed, duration, workers, readers, tuple(kinds), log
         self.folder = Path(folder or tempfile.mkdtemp(prefix=f'faultcheck-{seed}-'))
         self.rng = random.Random(f'run-{seed}')
@@ -340,6 +539,7 @@ class Checker:
         self.term_times: List[float] = []
         self.stop_pub = False
         self.workers, self.proxies, self.readers, self.tasks, self.redis = [], [], [], [], None
+        self.want_tabs, self.tabs, self.tab_proxy = tabs, None, None
 
     def now(self): return time.monotonic() - self.t_start
 
@@ -355,6 +555,7 @@ class Checker:
             await asyncio.gather(*(w.start() for w in self.workers))
             self.proxies = [Proxy(w.port) for w in self.workers]
             for p in self.proxies: await p.start()
+            if self.want_tabs: await self._tabs_start()
             async with httpx.AsyncClient(timeout=10) as self.http:
                 await self._main()
         finally: await self._teardown()
@@ -362,7 +563,7 @@ class Checker:
         return self.report
 
     async def _main(self):
-        users = [f'u{i}' for i in range(max(2, self.n_readers // 5))]
+        users = self.users_for(self.n_readers)
         modes = ('direct', 'roam', 'proxy')
         for i in range(self.n_readers):
             chans = tuple(c for c in CHANNELS if self.rng.random() < 0.5)
@@ -371,7 +572,9 @@ class Checker:
         self.tasks = [asyncio.ensure_future(r.run(self)) for r in self.readers]
         self.tasks += [asyncio.ensure_future(self._sample_rss()), asyncio.ensure_future(self._poll_redis())]
         await self._until(lambda: all(r.connected for r in self.readers), 30)
+        if self.tabs: await self._until_async(self.tabs.settled, 30)
         self.t_start, self.wall0 = time.monotonic(), time.time() # fault times count from here, when every reader is in
+        if self.tabs: self.tab_task = asyncio.ensure_future(self.tabs.drive(self.duration))
         pubs = [asyncio.ensure_future(self._publisher(i)) for i in range(2)]
         self.tasks += pubs
         await self._faults(schedule(self.seed, self.duration, self.kinds, self.n_workers))
@@ -384,6 +587,7 @@ class Checker:
         await self._presence_checkpoint(1, 'every reader connected')
         for r in self.readers: r.stopping = True; r.hang_up()
         await asyncio.wait(self.tasks[:len(self.readers)], timeout=10) # the readers' tasks come first
+        if self.tabs: await self._tabs_stop()
         await self._presence_checkpoint(0, 'every reader gone')
         with contextlib.suppress(Exception): await asyncio.wait_for(self._read_redis(), 10)
         self._check()
@@ -396,8 +600,50 @@ class Checker:
                  'redis_ids': {k: sorted(v) for k, v in self.redis_ids.items()},
                  'readers': {r.cid: {'user': r.user, 'channels': r.channels, 'mode': r.mode, 'home': r.home, 'statuses': {str(k): v for k, v in r.statuses.items()},
                                      'recs': [(rel(x.t), x.kind, x.id, x.tag, x.conn) for x in r.recs]} for r in self.readers},
+                 'tabs': {s.cid: {'load': s.load, 'user': s.user, 'channels': s.channels, 'mode': s.mode, 'via': s.home,
+                                  'recs': [(rel(x.t), x.kind, x.id, x.tag, x.conn) for x in s.recs]} for s in (self.tabs.streams.values() if self.tabs else ())},
                  'faults': [f.__dict__ for f in self.report.faults], 'violations': [v.__dict__ for v in self.report.violations]}
         with contextlib.suppress(Exception): (self.folder / 'records.json').write_text(json.dumps(state, default=str))
+
+    async def _until_async(self, cond, timeout)->bool:
+        "Like `_until`, for a coroutine function `cond`."
+        deadline = time.monotonic() + timeout
+        while not await cond():
+            if time.monotonic() > deadline: return False
+            await asyncio.sleep(0.2)
+        return True
+
+    # ---- shared tabs
+    async def _tabs_start(self):
+        "Start the shared tabs, or say why not (a violation under CJM_SSE_REQUIRE_ALL=1)."
+        why = SharedTabs.unavailable()
+        if why is None:
+            self.tab_proxy = Proxy(*(w.port for w in self.workers))
+            await self.tab_proxy.start()
+            browsers, tabs = tab_plan(self.duration, self.users_for(self.n_readers), self.n_workers)
+            self.tabs = SharedTabs(self, browsers, tabs)
+            try: await self.tabs.start({0: self.proxies[0].port, 1: self.tab_proxy.port})
+            except Exception as e:
+                why = f'Chromium did not start: {e!r}'
+                with contextlib.suppress(Exception): await self.tabs.stop()
+                self.tabs = None
+        if why is not None:
+            self.report.tabs_note = f'shared tabs SKIPPED: {why}'
+            self.log(f'faultcheck: {self.report.tabs_note}')
+            if os.environ.get('CJM_SSE_REQUIRE_ALL') == '1':
+                self.report.violations.append(Violation('shared tabs ran', f'{why} (CJM_SSE_REQUIRE_ALL=1 makes this a failure)', None, ('setup',)))
+        else:
+            self.report.tabs_note = (f'shared tabs: Chromium {self.tabs.version}, ' + '; '.join(
+                f'browser b{b.idx} ({b.share}, via {b.via}, user {b.user}, channels {",".join(b.channels)}, hub buffer {b.buffer}, {"handles reset" if b.keep else "reloads on reset"})'
+                for b in self.tabs.browsers))
+            self.log(f'  {self.report.tabs_note}')
+
+    async def _tabs_stop(self):
+        if getattr(self, 'tab_task', None): self.tab_task.cancel(); await asyncio.wait([self.tab_task], timeout=5)
+        await self.tabs.stop()
+
+    @staticmethod
+    def users_for(n_readers): return [f'u{i}' for i in range(max(2, n_readers // 5))]
 
     async def _until(self, cond, timeout)->bool:
         deadline = time.monotonic() + timeout
@@ -423,6 +669,10 @@ class Checker:
             if self.stop_pub: return
             await self.publish(f'p{i}-{n}', rng.randrange(self.n_workers), **self._spec(rng))
             await asyncio.sleep(rng.uniform(0.08, 0.25))
+
+    async def burst(self, name, n):
+        "`n` broadcasts to room-a at once, half through each worker (while a tab opens)."
+        await asyncio.gather(*(self.publish(f'burst-{name}-{i}', i % self.n_workers, 'broadcast', channel='room-a') for i in range(n)))
 
     async def publish(self, tag, worker, kind, **kw)->Pub:
         import httpx
@@ -475,7 +725,7 @@ class Checker:
             rng = random.Random(f.params['pick'])
             for r in rng.sample(self.readers, min(max(f.params['n'], len(self.readers) // 2), len(self.readers))): r.hang_up() # 30, or half of a bigger crowd
         elif f.kind == 'net_cut':
-            for p in self.proxies: p.cut(d / 2)
+            for p in self.proxies + ([self.tab_proxy] if self.tab_proxy else []): p.cut(d / 2)
             await asyncio.sleep(d / 2)
 
     async def _term(self, w:WorkerProc)->Optional[float]:
@@ -531,6 +781,7 @@ class Checker:
             if not w.up: await w.start()
         ok = await self._until(lambda: all(r.connected for r in self.readers), 40)
         if not ok: self.log('  settle: some readers never reconnected: ' + ' '.join(r.cid for r in self.readers if not r.connected))
+        if self.tabs and not await self._until_async(self.tabs.settled, 30): self.log('  settle: some shared tabs have no open stream')
         await asyncio.sleep(2)
 
     async def _fence(self):
@@ -544,6 +795,13 @@ class Checker:
         for r in self.readers:
             if not got(r):
                 self.report.violations.append(Violation('fence (liveness)', f'{r.cid} ({r.mode}, home w{r.home}) never got the final broadcast {p.tag} in {FENCE_WAIT:g} s (connected={r.connected}, statuses {dict(r.statuses)})', None, ('end',)))
+        if self.tabs:
+            # a tab whose page load started after the fence was published was rendered after it: the fence is not its to get
+            owes = lambda s: got(s) or (s.recs and s.recs[0].t > p.t1)
+            await self._until(lambda: all(owes(s) for s in self.tabs.current()), FENCE_WAIT)
+            for page in list(self.tabs.pages.values()): await self.tabs.harvest(page)
+            for s in self.tabs.current():
+                if not owes(s): self.report.violations.append(Violation('fence (liveness)', f'{s.cid} ({s.mode}, via {s.home}) never got the final broadcast {p.tag} in {FENCE_WAIT:g} s', None, ('end',)))
 
     def _presence(self):
         "Every hook call of every worker, in time order: (time, kind, user, worker)."
@@ -576,12 +834,32 @@ class Checker:
         # worker alone during an outage) has no place in it: whatever id that worker gave it is its own numbering.
         msg_id = lambda tag: min(self.redis_ids[tag]) if self.redis_ids.get(tag) else None
         for r in self.readers: self._check_stream(r, msg_id, V)
+        if self.tabs: self._check_tabs(msg_id, V)
         self._check_presence_order(V)
         for name, mb in rep.max_rss.items():
             bound = RSS_BOUND_MB['redis' if name == 'redis' else 'worker']
             if mb > bound: V.append(Violation('RSS bound', f'{name} reached {mb:.0f} MB > {bound} MB', None, ('end',)))
         rep.events = sum(1 for r in self.readers for x in r.recs if x.kind != 'pos')
         rep.resets = sum(1 for r in self.readers for x in r.recs if x.kind == 'reset')
+
+    def _check_tabs(self, msg_id, V):
+        "Every page load of every shared tab, judged as a stream of its own; then one table row per tab."
+        streams = list(self.tabs.streams.values())
+        for s in streams:
+            self._check_stream(s, msg_id, V)
+            # the page shows the state as of the position it was rendered at: an event at or before it would be applied twice
+            pos = s.recs[0] if s.recs and s.recs[0].kind == 'pos' and s.recs[0].id is not None else None
+            for x in (x for x in s.recs if pos and x.kind == 'msg' and x.id is not None and x.id <= pos.id):
+                V.append(Violation('ids increase', f'{s.cid} got id {x.id} ({x.tag}) at or before the position its page was rendered at, {pos.id}', x.t, self._near(x.t)))
+        self.report.tab_events = sum(1 for s in streams for x in s.recs if x.kind != 'pos')
+        b = {x.idx: x for x in self.tabs.browsers}
+        for tab in self.tabs.tabs:
+            mine = [self.tabs.streams[l] for l in self.tabs.loads[tab.name]]
+            if not mine: V.append(Violation('fence (liveness)', f'{tab.name}# never showed its page (no record at all)', None, ('end',)))
+            bad = sum(1 for v in V if v.detail.startswith(tab.name + '#'))
+            self.report.tab_rows.append((tab.name, f'{b[tab.browser].share}', b[tab.browser].via, len(mine),
+                                         sum(1 for s in mine for x in s.recs if x.kind == 'msg'), sum(1 for s in mine for x in s.recs if x.kind == 'reset'),
+                                         self.tabs.errors[tab.name], bad))
 
     def _check_stream(self, r:Reader, msg_id, V):
         events = [x for x in r.recs if x.kind != 'pos']
@@ -616,7 +894,7 @@ class Checker:
             else:
                 if not (first.t < p.t0 and p.t1 + 2 < last.t): continue
                 if any(p.t0 <= x.t <= p.t1 + RESET_WITHIN for x in resets): continue
-            V.append(Violation('missing', f'{r.cid} ({r.mode}, w{r.home}) never got {p.tag} (id {m}; {p.kind} {p.channel or p.target or p.user or ""} via w{p.worker} at {p.t0 - self.t_start:.1f}s; window {first.id}..{last.id}, no reset covers it)', p.t0, self._near(p.t0)))
+            V.append(Violation('missing', f'{r.cid} ({r.mode}, {r.home if isinstance(r.home, str) else f"w{r.home}"}) never got {p.tag} (id {m}; {p.kind} {p.channel or p.target or p.user or ""} via w{p.worker} at {p.t0 - self.t_start:.1f}s; window {first.id}..{last.id}, no reset covers it)', p.t0, self._near(p.t0)))
 
     def _check_presence_order(self, V):
         "Per user, the hook calls of all workers alternate, online first; a call may swap with an opposite one up to 0.5 s later (each worker writes its hook's line after its own Redis round trip, so two workers' lines can land out of order)."
@@ -639,15 +917,17 @@ class Checker:
         for r in self.readers: r.stopping = True; r.hang_up()
         for t in self.tasks: t.cancel()
         with contextlib.suppress(Exception): await asyncio.wait(self.tasks, timeout=5) if self.tasks else None
-        for p in self.proxies: await p.close()
+        if self.tabs:
+            with contextlib.suppress(Exception): await self._tabs_stop()
+        for p in self.proxies + ([self.tab_proxy] if self.tab_proxy else []): await p.close()
         if self.redis is not None: self.redis.signal(signal.SIGCONT)
         # The last SIGTERM of every worker counts too: all at once, as `uvicorn --workers N` stops its children.
         with contextlib.suppress(Exception): await asyncio.gather(*(self._term(w) for w in self.workers), return_exceptions=True)
         _kill_all()
 
-def run(seed:int, duration:float, workers:int=2, readers:int=60, kinds=FAULT_KINDS, log=print, keep=False)->Report:
+def run(seed:int, duration:float, workers:int=2, readers:int=60, kinds=FAULT_KINDS, log=print, keep=False, tabs=True)->Report:
     "Run the checker once; the `Report` says what it found. Its folder (logs) is removed unless `keep` or a violation."
-    ck = Checker(seed, duration, workers, readers, kinds, log=log)
+    ck = Checker(seed, duration, workers, readers, kinds, log=log, tabs=tabs)
     log(f'faultcheck: seed {seed}, {duration:g} s, {workers} workers, {readers} readers, faults {",".join(kinds) or "none"}; logs in {ck.folder}')
     rep = asyncio.run(ck.run())
     if rep.ok and not keep: shutil.rmtree(ck.folder, ignore_errors=True)
@@ -671,10 +951,11 @@ def main(argv=None):
     ap.add_argument('--readers', type=int, default=60)
     ap.add_argument('--faults', default='all', help=f'comma-separated from {",".join(FAULT_KINDS)}; or all, none')
     ap.add_argument('--keep', action='store_true', help='keep the logs folder even when the run passes')
+    ap.add_argument('--no-tabs', action='store_true', help='leave out the shared tabs (headless Chromium)')
     a = ap.parse_args(argv)
     signal.signal(signal.SIGINT, signal.default_int_handler) # Ctrl+C works even where a shell ignores SIGINT for background jobs
     signal.signal(signal.SIGTERM, _interrupted) # and SIGTERM cleans up the same way
-    try: rep = run(a.seed, a.duration, a.workers, a.readers, parse_kinds(a.faults), keep=a.keep)
+    try: rep = run(a.seed, a.duration, a.workers, a.readers, parse_kinds(a.faults), keep=a.keep, tabs=not a.no_tabs)
     except KeyboardInterrupt as e:
         print(f'faultcheck: interrupted ({e or "Ctrl+C"}); every process it started is stopped', file=sys.stderr)
         return 130

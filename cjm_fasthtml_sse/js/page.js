@@ -79,8 +79,19 @@ function cjmPage(config) {
       if (window.htmx) htmx.process(document.body);
     }
   }
+  // The fresh markup is rendered after the resets seen so far, at its own positions: from then on those resets no longer
+  // override the positions its stream elements carry (else it would get again the events it already shows).
+  function resetsSeen() {
+    var seen = Object.create(null);
+    for (var key in S.positions) if (S.positions[key].reset) seen[key] = S.positions[key];
+    return seen;
+  }
+  function renderedAfter(seen) {
+    for (var key in seen) if (S.positions[key] === seen[key]) S.positions[key] = {id: seen[key].id, reset: false};
+  }
   function refresh() {
     if (!self.fetch || !self.DOMParser) return location.reload();
+    var seen = resetsSeen();
     fetch(location.href, {cache: 'no-store', credentials: 'same-origin', headers: {'Accept': 'text/html'}})
       .then(function (response) {
         if (!response.ok) throw new Error('HTTP ' + response.status + ' from ' + location.href);
@@ -89,6 +100,7 @@ function cjmPage(config) {
       .then(function (html) {
         firstType = null;
         pending = false;
+        renderedAfter(seen);
         swapBody(new DOMParser().parseFromString(html, 'text/html'));
       })
       .catch(function (error) {

@@ -170,3 +170,19 @@ test('a refused stream: fetched once to read the status, and the reason is logge
   assert.equal(ok.calls.length, 1);
   assert.deepEqual(other.p.errors, []);
 });
+
+test('fresh markup swapped in after a reset resumes from its own render position: it already shows the events before it', async () => {
+  const net = network({'/page': {status: 200, body: '<p>fresh</p>'}});
+  const {p, source} = withStream({fetch: net.fetch, htmx: {process() {}}});
+  parser(p.ctx);
+  source.emit('reset', '{"reason": "unknown_id"}', '60'); // stale on arrival: fetch fresh markup at once
+  p.runTimers();
+  await tick();
+  await tick();
+  assert.equal(p.document.body.innerHTML, '<p>fresh</p>');
+  const after = s => new URL(s.url, 'http://app.test/').searchParams.get('last_event_id');
+  // the fresh markup was rendered at 65, after the reset: its stream resumes there, not at 60 (61 to 65 would come twice)
+  assert.equal(after(p.ctx.htmx.createEventSource('/sse/broadcast?last_event_id=65')), '65');
+  // markup rendered with no position (the server could not tell) still resumes after the reset
+  assert.equal(after(p.ctx.htmx.createEventSource('/sse/broadcast')), '60');
+});
