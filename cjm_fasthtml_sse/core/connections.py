@@ -116,14 +116,12 @@ def _unit_js(unit:str, # `'common'`, or a key of `_UNITS`
     fn, *names = _UNITS[unit]
     return '\n'.join(_js_source(n) for n in names) + f'\ncjmSSE.start({fn});\n'
 
-
 # %% ../../nbs/core/connections.ipynb #cb89876b
 def _script(unit:str, # A key of `_UNITS`
             settings:dict, # The unit's settings, carried as JSON in `data-cjm-settings`
            )->Script: # `common.js` then the unit, in one element
     "A `Script` that holds the shared helpers and `unit`, which starts with `settings` read from the element."
     return Script(f"{_unit_js('common')}\n{_unit_js(unit)}", data_cjm_sse=unit, data_cjm_settings=_js_literal(settings))
-
 
 # %% ../../nbs/core/connections.ipynb #589fc61d
 def sse_page_script(extension_wait:int=4000, # Milliseconds to wait for htmx 4's `hx-sse` to start a stream before reporting it missing
@@ -176,12 +174,10 @@ def _js_file_name(unit:str, # `'common'`, or a key of `_UNITS`
     "The name `unit` is served under: the unit, then the first 12 hex digits of the SHA-256 of its bytes."
     return f"{unit}.{hashlib.sha256(_unit_js(unit).encode('utf-8')).hexdigest()[:12]}.js"
 
-
 # %% ../../nbs/core/connections.ipynb #deece4d4
 def sse_js_files()->Dict[str, bytes]: # `{file name: its bytes}`, for `common` and every unit
     "The library's page scripts, as the files that `add_sse_js_route` serves."
     return {_js_file_name(u): _unit_js(u).encode('utf-8') for u in ('common', *_UNITS)}
-
 
 # %% ../../nbs/core/connections.ipynb #e6b5069b
 def add_sse_js_route(app, # FastHTML (or Starlette) app
@@ -202,7 +198,6 @@ def add_sse_js_route(app, # FastHTML (or Starlette) app
     routes.insert(0, Route(route_path, sse_js, methods=['GET'], name='cjm_sse_js'))
     return path
 
-
 # %% ../../nbs/core/connections.ipynb #05b858d2
 def _unit_of(script:Script, # A Script made by one of this module's helpers
             )->tuple: # `(unit, settings)`: the unit's name and its `data-cjm-settings`
@@ -212,7 +207,6 @@ def _unit_of(script:Script, # A Script made by one of this module's helpers
     if unit not in _UNITS or settings is None:
         raise ValueError(f"helpers must be Scripts made by this module's helpers (create_status_monitor_script(), ...), not {script!r}")
     return unit, settings
-
 
 # %% ../../nbs/core/connections.ipynb #f6e10cd6
 def _unit_tag(unit:str, # `'common'`, or a key of `_UNITS`
@@ -224,7 +218,6 @@ def _unit_tag(unit:str, # `'common'`, or a key of `_UNITS`
     if js is None: return Script(_unit_js(unit), **kw)
     return Script(src=f"{js.rstrip('/')}/{_js_file_name(unit)}", **kw)
 
-
 # %% ../../nbs/core/connections.ipynb #904d9318
 def sse_hdrs(htmx:int=2, # htmx major version: 2 (with `htmx-ext-sse`) or 4 (with its `hx-sse` extension)
              local:Optional[str]=None, # URL prefix where the npm packages are served (see `serve_sse_assets`); `None` for the CDN
@@ -234,13 +227,13 @@ def sse_hdrs(htmx:int=2, # htmx major version: 2 (with `htmx-ext-sse`) or 4 (wit
              js:Optional[str]=SSE_JS_PATH, # URL path where the app serves the library's scripts (`add_sse_js_route`); `None` puts them inline
             )->tuple: # `Script` elements for the app's `hdrs`: htmx, `common.js`, a shared connection, the SSE extension, the page script and other helpers
     "The scripts a page needs for SSE with htmx: pinned htmx, its SSE extension, and the library's page script."
+    if js is not None and (not isinstance(js, str) or not js.startswith('/')): raise ValueError(f"js must be None or a URL path starting with '/', not {js!r}")
     urls = sse_script_urls(htmx, local)
     units = ([_unit_of(sse_page_script())] if catch_up else []) + [_unit_of(h) for h in helpers]
     first = [_unit_tag(u, s, js) for u, s in units if u == 'shared']
     if units: first.insert(0, _unit_tag('common', None, js))
     rest = [_unit_tag(u, s, js) for u, s in units if u != 'shared']
     return (*([Script(src=urls['htmx'])] if include_htmx else []), *first, Script(src=urls['sse']), *rest)
-
 
 # %% ../../nbs/core/connections.ipynb #a00f0c8e
 def serve_sse_assets(app, # FastHTML (or Starlette) app
