@@ -31,7 +31,7 @@ def test_setup_sse_runs_under_a_policy_that_forbids_inline_scripts(browser, cont
     "With `script-src 'self' https:` (no nonce, no 'unsafe-inline') the library's scripts still run: the page script, the shared connection and the indicator."
     serve_cdn_locally(context, htmx2_assets)
     port = free_port()
-    with running(['-m', 'uvicorn', 'browser.csp_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'], port) as url:
+    with running(['-m', 'uvicorn', 'browser.setup_sse_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'], port, {'SSE_TEST_CSP': '1'}) as url:
         blocked, tabs = [], []
         for _ in range(2):
             tab = context.new_page()
