@@ -131,12 +131,12 @@ def _pico(assets):
 
 # %% ../nbs/demo.ipynb #50e9ee47
 def _scripts(urls, htmx, share, worker_url):
-    "The page's scripts, in order: htmx, the connection sharing, the SSE extension, then the page script and the helpers in one script, with one copy of `common.js`."
-    shared = [create_shared_connection_script(worker_url=worker_url, name='demo')] if share else []
+    "The page's scripts, in order: htmx, `common.js` once, the connection sharing, the SSE extension, then the page script and the helpers, each a cached file."
+    shared = (create_shared_connection_script(worker_url=worker_url, name='demo'),) if share else ()
     status = (create_connection_manager_script('/sse/status', 2000), create_status_monitor_script())
     helpers = status if htmx == 4 else (create_reconnection_script(), cleanup_sse_on_unload(), *status)
-    *_, together = sse_hdrs(htmx, include_htmx=False, helpers=helpers)
-    return [Script(src=urls['htmx']), *shared, Script(src=urls['sse']), together]
+    scripts = sse_hdrs(htmx, include_htmx=False, helpers=(*shared, *helpers))  # the library's own carry `data-cjm-sse`; the other is the extension
+    return [Script(src=urls['htmx']), *(s if 'data-cjm-sse' in s.attrs else Script(src=urls['sse']) for s in scripts)]
 
 # %% ../nbs/demo.ipynb #64850218
 def _page_route(app, manager, htmx, share):

@@ -21,8 +21,8 @@ SCRIPTS = {
     'shared-hostile': lambda: create_shared_connection_script(HOSTILE, 'n', 1),
     'page-default': lambda: sse_page_script(),
     'page-awkward': lambda: sse_page_script(extension_wait=2**53 + 1, debug=True),
-    'hdrs-page': lambda: sse_hdrs(include_htmx=False)[-1],
-    'hdrs-helpers': lambda: sse_hdrs(include_htmx=False, helpers=(create_status_monitor_script(), cleanup_sse_on_unload(),
+    'hdrs-page': lambda: sse_hdrs(include_htmx=False, js=None)[-1],
+    'hdrs-helpers': lambda: sse_hdrs(include_htmx=False, js=None, helpers=(create_status_monitor_script(), cleanup_sse_on_unload(),
                                      create_reconnection_script(), create_connection_manager_script(), create_shared_connection_script()))[-1],
     'monitor-default': lambda: create_status_monitor_script(),
     'monitor-hostile': lambda: create_status_monitor_script(StatusMonitorConfig(
@@ -33,6 +33,10 @@ SCRIPTS = {
 def js_of(script):
     "The JavaScript text of a FastHTML `Script`, read from its children (not from rendered HTML)."
     return ''.join(str(c) for c in script.children)
+
+def current_script(script):
+    "JS that makes `document.currentScript` the element `script` renders to, as far as `cjmSSE.start` reads it: its `data-cjm-settings`."
+    return f"\ndocument.currentScript = {{getAttribute: function (n) {{ return n === 'data-cjm-settings' ? {json.dumps(script.attrs['data-cjm-settings'])} : null; }}}};\n"
 
 @pytest.fixture(scope='module')
 def node(): return require_program('node', 'apt-get install nodejs')
@@ -75,7 +79,8 @@ def test_node_check_catches_errors(node, tmp_path):
 
 def test_hostile_endpoint_is_one_string(node, tmp_path):
     "Run the manager script against a fake page in node: `fetch` receives the endpoint exactly as given in Python."
-    js = js_of(create_connection_manager_script(HOSTILE, 50))
+    script = create_connection_manager_script(HOSTILE, 50)
+    js = current_script(script) + js_of(script)
     harness = """
 var fetched = [];
 globalThis.window = globalThis.self = globalThis;
@@ -90,7 +95,8 @@ globalThis.alert = function () { throw new Error('alert was called'); };
 
 def test_reconnect_leaves_extension_sources_alone(node, tmp_path):
     "On a fake page: only CLOSED sources that the extension neither retries nor closed on purpose are reopened, up to max_retries."
-    js = js_of(create_reconnection_script(check_interval=10, max_retries=2))
+    script = create_reconnection_script(check_interval=10, max_retries=2)
+    js = current_script(script) + js_of(script)
     harness = """
 var listeners = {}, processed = [], tick;
 globalThis.window = globalThis.self = globalThis;
@@ -285,8 +291,9 @@ function seen() { return indicator.attrs['data-sse-status'] + '|' + indicator.te
 
 def test_status_monitor_states_in_node(node, tmp_path):
     "The monitor's states, worked through on a fake page: htmx 2 sources and their events, htmx 4 connections, the offline clock."
-    js = js_of(create_status_monitor_script(StatusMonitorConfig(labels={'connected': 'Live'}, classes={'offline': 'down red'},
-                                                                 check_interval=500, offline_after=5000)))
+    script = create_status_monitor_script(StatusMonitorConfig(labels={'connected': 'Live'}, classes={'offline': 'down red'},
+                                                               check_interval=500, offline_after=5000))
+    js = current_script(script) + js_of(script)
     harness = MONITOR_PAGE + js + """
 (async function () {
 var out = {};

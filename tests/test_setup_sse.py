@@ -27,7 +27,7 @@ def test_one_call_wires_a_fast_app_with_sharing_on():
     page, worker, stream_url, event = run(go())
     srcs = re.findall(r'<script[^>]*src="([^"]+)"', page)
     assert len([s for s in srcs if re.search(r'/htmx(\.min)?\.js$', s)]) == 1, srcs  # fast_app's htmx, not a second copy
-    assert any('htmx-ext-sse' in s for s in srcs) and 'cjmPage(' in page and 'cjmSharedConnections(' in page
+    assert any('htmx-ext-sse' in s for s in srcs) and 'data-cjm-sse="page"' in page and 'data-cjm-sse="shared"' in page
     assert worker.status_code == 200 and 'javascript' in worker.headers['content-type']  # not fast_app's static 404
     assert stream_url.startswith('/sse/broadcast?last_event_id=')
     assert event.data == '<span hx-swap-oob="true" id="n">7</span>'
@@ -41,6 +41,6 @@ def test_the_page_script_and_the_indicator_share_one_copy_of_the_common_helpers(
     def index(): return Titled('Count', sse())
     from starlette.testclient import TestClient
     page = TestClient(app).get('/').text
-    copies = page.count('var cjmSSE = self.cjmSSE ||')
+    copies = page.count('var cjmSSE = self.cjmSSE ||') + len(re.findall(r'src="[^"]*/common\.[0-9a-f]+\.js"', page))
     assert copies == 1, f'{copies} copies of common.js on a setup_sse(indicator=True) page; the page script and the monitor should share one'
-    assert 'cjmPage(' in page and 'cjmStatusMonitor(' in page
+    assert 'data-cjm-sse="page"' in page and 'data-cjm-sse="monitor"' in page

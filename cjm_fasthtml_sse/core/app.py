@@ -76,8 +76,8 @@ def setup_sse(app:FastHTML, # The app: `fast_app()`'s, or a `FastHTML()`
     worker_url = add_shared_worker_route(app, f'{prefix}/shared-worker.js') if share else None
     _ahead_of_static(app, start)
     status = _indicator_config(indicator)
-    scripts = list(sse_hdrs(htmx or 2, local=local, include_htmx=htmx is None, helpers=() if status is None else (create_status_monitor_script(status),)))
-    if share: scripts.insert(len(scripts) - 2, create_shared_connection_script(worker_url))
+    helpers = ((create_shared_connection_script(worker_url),) if share else ()) + (() if status is None else (create_status_monitor_script(status),))
+    scripts = sse_hdrs(htmx or 2, local=local, include_htmx=htmx is None, helpers=helpers)  # its files are served by setup_broadcast_routes
     app.hdrs = [*app.hdrs, *scripts]
     fresh = route_kwargs.get('initial') is not None and not share
     if share and route_kwargs.get('initial') is not None:

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from .streaming import sse_event
 from .ids import MAX_CHANNELS_PER_CONNECTION, validate_user, ConnectionIdTaken, ConnectionRefused, event_number, public_rule, validate_channel, validate_connection_id
 from .messages import builder_data
-from .connections import register_stream_endpoint
+from .connections import add_sse_js_route, register_stream_endpoint
 
 # %% ../../nbs/core/stream.ipynb #6a14f8e3
 log = logging.getLogger('cjm_fasthtml_sse')
@@ -366,7 +366,7 @@ def _wiring_problems(html:str, # A page the app rendered
     if not htmx: problems.append(f"it loads no htmx: {_FIX}")
     elif len(htmx) > 1: problems.append(f"it loads htmx {len(htmx)} times ({', '.join(htmx)}), and the second copy loses the SSE extension: {_FIX}")
     if not any(SSE_EXTENSION_SRC.search(s) for s in srcs): problems.append(f"it loads no SSE extension (htmx-ext-sse, or htmx 4's hx-sse.js): {_FIX}")
-    if 'cjmPage(' not in html: problems.append("it has no page script (sse_page_script), so its streams don't resume after a cut or handle reset: sse_hdrs() and setup_sse include it")
+    if 'data-cjm-sse="page"' not in html: problems.append("it has no page script (sse_page_script), so its streams don't resume after a cut or handle reset: sse_hdrs() and setup_sse include it")
     return problems
 
 # %% ../../nbs/core/stream.ipynb #611ebeb2
@@ -477,6 +477,7 @@ def mount_stream_routes(app, # FastHTML (or Starlette) app
     if status_detail is not None and not callable(status_detail): raise TypeError(f"status_detail must be a callable (request) -> bool, not {status_detail!r}")
     handler = stream_handler(manager, config)
     register_stream_endpoint(f'{prefix}/broadcast', manager.get_newest_id, app=app)
+    add_sse_js_route(app)  # the page's scripts, as cached files, for `sse_hdrs()`
     async def broadcast_endpoint(request):
         for page_only in _PAGE_ONLY: request.__dict__.pop(page_only, None)
         return await handler(request.query_params.get('connection_id'), request)

@@ -131,6 +131,18 @@ var cjmSSE = self.cjmSSE || (function () {
     if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', fn);
     else fn();
   }
+  // Every page script starts here: it calls the script's entry point with the settings its own <script> element carries
+  // as JSON in `data-cjm-settings`, whether that element holds the code or loads it from a file. One code path, no inline
+  // call, so a page can run under a `script-src 'self'` policy.
+  function start(fn) {
+    var tag = self.document && document.currentScript;
+    var text = tag && tag.getAttribute('data-cjm-settings');
+    if (!text) {
+      console.error('cjm_fasthtml_sse: ' + fn.name + ' found no data-cjm-settings on its <script> element: add it with sse_hdrs() or the Python helper that makes it');
+      return;
+    }
+    fn(JSON.parse(text));
+  }
   function log(on, label, args) {
     if (on) console.log.apply(console, [label].concat(Array.prototype.slice.call(args)));
   }
@@ -139,6 +151,6 @@ var cjmSSE = self.cjmSSE || (function () {
           connectUrl: connectUrl, onReady: onReady, parseUrl: parseUrl, resumeKey: resumeKey,
           resumeFrom: resumeFrom, withResume: withResume, compareIds: compareIds, positions: positions, saw: saw,
           resumeUrl: resumeUrl, eventText: eventText, sourceOf: sourceOf, reopen: reopen, onSources: onSources, log: log,
-          defaultFactory: defaultFactory};
+          defaultFactory: defaultFactory, start: start};
 })();
 self.cjmSSE = cjmSSE;

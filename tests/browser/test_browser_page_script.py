@@ -102,7 +102,7 @@ def test_helpers_through_sse_hdrs_share_one_common_js(browser, context, htmx2_as
         errors = cjm_errors(page)
         page.goto(url + '/?helpers=1')
         page.wait_for_function("document.getElementById('sse-status').dataset.sseStatus === 'connected'", timeout=10_000)
-        copies = page.evaluate("[...document.scripts].filter(s => s.textContent.includes('var cjmSSE = self.cjmSSE ||')).length")
+        copies = page.evaluate("[...document.scripts].filter(s => s.textContent.includes('var cjmSSE = self.cjmSSE ||') || /\\/common\\.[0-9a-f]{12}\\.js$/.test(s.src)).length")
         assert copies == 1, copies
         httpx.post(url + '/send', data={'text': 'one copy'}, timeout=5).raise_for_status()
         page.wait_for_function("document.getElementById('feed').textContent.includes('one copy')", timeout=5_000)
