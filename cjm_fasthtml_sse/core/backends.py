@@ -356,21 +356,15 @@ async def _after_outage(self:RedisBackend):
 # %% ../../nbs/core/backends.ipynb #7aedf8b1
 @patch
 async def _refresh(self:RedisBackend, resync=False):
-    "Mark this process alive for `ttl` seconds, and its users; with `resync` (or after a failed write), rewrite its connections and users in full. If Redis lost its data, presence decisions wait a moment (see `_EPOCH`)."
-    r, alive, conns, mine, ttl = self._redis, self._key('alive'), self._key('conns'), self._key('pusers'), self.ttl
+    "Mark this process alive for `ttl` seconds, and its users; with `resync` (or after a failed write), rewrite its connections and users in full. If Redis lost its data, presence decisions wait a moment (see `_ALIVE`)."
     resync, self._resync = resync or self._resync, False
     try:
-        async with self._plock, r.pipeline(transaction=False) as p:  # never between a presence script and its bookkeeping here
-            p.eval(_EPOCH, 0, self.prefix, self._settle_ms).set(alive, 1, ex=ttl).sadd(f'{self.prefix}:procs', self.token)
-            if resync:
-                p.delete(conns, mine)
-                if self._local: p.hset(conns, mapping={c: 1 for c in self._local})
-            p.expire(conns, ttl)
-            held = self._users | self._removing  # a departure not yet answered still counts: its script decides it
-            for user in held: p.sadd(self._key('user', user), self.token).expire(self._key('user', user), ttl).sadd(f'{self.prefix}:users', user)
-            if held: p.sadd(mine, *held)
-            p.expire(mine, 4 * ttl)  # outlives `alive`, so that whoever reaps this process knows its users
-            settling = (await asyncio.wait_for(p.execute(), self.timeout))[0]
+        async with self._plock:  # never between a presence script and its bookkeeping here
+            conns = sorted(self._local) if resync else []
+            held = sorted(self._users | self._removing)  # a departure not yet answered still counts: its script decides it
+            settling = int(await asyncio.wait_for(self._redis.eval(_ALIVE, 0, self.prefix, self.token, self.ttl, self._settle_ms, self._deadline(self.timeout),
+                                                                   int(resync), len(conns), *conns, *held), self.timeout))  # one script: too late, and none of it counts
+        if settling < 0: raise TimeoutError('Redis got the refresh too late')
     except Exception as e:
         self._resync = True
         return log.debug('RedisBackend: refresh failed: %r', e)
@@ -557,13 +551,6 @@ local function live(p, k)
   return n
 end
 """
-_EPOCH = """
-local p, settle = ARGV[1], tonumber(ARGV[2])
-if redis.call('EXISTS', p .. ':epoch') == 0 then -- Redis lost its data: hold presence decisions while every process writes its users back, then `_recover` runs
-  redis.call('SET', p .. ':epoch', 1); redis.call('SET', p .. ':settle', 1, 'PX', 2 * settle)
-end
-return math.max(redis.call('PTTL', p .. ':settle'), 0) -- milliseconds until decisions resume; 0 when not settling
-"""
 _RESTORE = """
 local p, seen, keep, settle = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], tonumber(ARGV[4])
 local left = redis.call('PTTL', p .. ':settle')
@@ -586,6 +573,26 @@ local function late(deadline) -- a call that reaches Redis after its caller gave
   local now = redis.call('TIME')
   return tonumber(now[1]) * 1000000 + tonumber(now[2]) > tonumber(deadline)
 end
+"""
+_ALIVE = _LATE + """
+local p, token, ttl, settle, resync, nconns = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[6] == '1', tonumber(ARGV[7])
+if late(ARGV[5]) or redis.call('EXISTS', p .. ':left:' .. token) == 1 then return -1 end -- we gave up on it (the next keep-alive rewrites everything), or this process left: a late refresh would bring back users already sent offline
+if redis.call('EXISTS', p .. ':epoch') == 0 then -- Redis lost its data: hold presence decisions while every process writes its users back, then `_recover` runs
+  redis.call('SET', p .. ':epoch', 1); redis.call('SET', p .. ':settle', 1, 'PX', 2 * settle)
+end
+local conns, mine = p .. ':conns:' .. token, p .. ':pusers:' .. token
+redis.call('SET', p .. ':alive:' .. token, 1, 'EX', ttl); redis.call('SADD', p .. ':procs', token)
+if resync then
+  redis.call('DEL', conns, mine)
+  for i = 8, 7 + nconns do redis.call('HSET', conns, ARGV[i], 1) end
+end
+redis.call('EXPIRE', conns, ttl)
+for i = 8 + nconns, #ARGV do
+  local k = p .. ':user:' .. ARGV[i]
+  redis.call('SADD', k, token); redis.call('EXPIRE', k, ttl); redis.call('SADD', p .. ':users', ARGV[i]); redis.call('SADD', mine, ARGV[i])
+end
+redis.call('EXPIRE', mine, 4 * ttl) -- outlives `alive`, so that whoever reaps this process knows its users
+return math.max(redis.call('PTTL', p .. ':settle'), 0) -- milliseconds until decisions resume; 0 when not settling
 """
 _ONCE = _LATE + """
 local p, user, token, ttl, op, settle = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
