@@ -387,9 +387,9 @@ async def _keep_alive(self:RedisBackend):
 @patch
 async def _rejoin(self:RedisBackend):
     "Re-register after our keep-alive expired (a stall, or Redis lost its data); if a survivor reaped us, sending our users offline, announce them again (`users_back`)."
-    try: reaped = await asyncio.wait_for(self._redis.delete(self._key('reaped')), self.timeout)
-    except Exception: reaped = 0
-    back = [u for u in list(self._users) if await self._user_call(_USER_ADD, u) == 1] if reaped else []
+    try: reaped = int(await asyncio.wait_for(self._redis.eval(_UNREAP, 0, self._key('reaped'), self._deadline(self.timeout / 2)), self.timeout))
+    except Exception: reaped = 0  # unknown: if the mark is still there, the next keep-alive comes back here
+    back = [u for u in list(self._users) if await self._user_call(_USER_ADD, u) == 1] if reaped == 1 else []
     await self._refresh(resync=True)
     if back and self.users_back is not None: self.users_back(back)
 
@@ -593,6 +593,10 @@ for i = 8 + nconns, #ARGV do
 end
 redis.call('EXPIRE', mine, 4 * ttl) -- outlives `alive`, so that whoever reaps this process knows its users
 return math.max(redis.call('PTTL', p .. ':settle'), 0) -- milliseconds until decisions resume; 0 when not settling
+"""
+_UNREAP = _LATE + """
+if late(ARGV[2]) then return -1 end -- we gave up on the answer: the mark stays, and the next keep-alive asks again (deleted unheard, our users would never be announced again)
+return redis.call('DEL', ARGV[1])
 """
 _ONCE = _LATE + """
 local p, user, token, ttl, op, settle = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
