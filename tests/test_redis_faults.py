@@ -464,3 +464,28 @@ def test_a_worker_that_stops_cleanly_while_redis_rebuilds_is_not_reaped_again(cl
     finally:
         if proc.poll() is None: proc.kill(); proc.wait(10)
     assert hooks == [] and online == [], (hooks, online)
+
+def test_a_worker_sigtermed_while_redis_is_frozen_sends_its_users_offline_through_a_survivor_once_redis_is_back(cluster):
+    "Redis freezes; zed's last stream leaves C (C's presence call waits on Redis); C gets SIGTERM and exits; Redis thaws. Whatever C sent reaches Redis after C stopped listening: zed must still go offline with a hook, on a survivor (C's own hooks died with it), exactly once."
+    a, b, procs, _, env = cluster
+    proc, c = _third_worker(env)
+    try:
+        async def go():
+            async with httpx.AsyncClient(timeout=20) as http:
+                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
+                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                procs[-1].send_signal(signal.SIGSTOP)
+                try:
+                    await zed.close()
+                    await asyncio.sleep(0.5)  # C's user_removed is on the wire, waiting for Redis
+                    proc.send_signal(signal.SIGTERM)
+                    await asyncio.to_thread(proc.wait, 10)
+                finally: procs[-1].send_signal(signal.SIGCONT)
+                await until_users(http, b, lambda s: s['online'] == [], timeout=15)
+                fired = await poll(lambda: all_hooks(http, a, b), lambda e: len(e) >= 1, 15, 'an offline hook for zed on a survivor')
+                await asyncio.sleep(3)  # time for a second, wrong, hook to show
+                return fired, await all_hooks(http, a, b)
+        fired, hooks = run(go())
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+    assert hooks == [['offline', 'zed']], hooks

@@ -218,8 +218,11 @@ async def _sync_clock(self:RedisBackend):
 async def close(self:RedisBackend):
     "Stop reading, drop this process's registration (its users that nobody else holds go offline here), and close the connections, all within `timeout` seconds."
     self.started, self.healthy = False, False
-    deadline = asyncio.get_running_loop().time() + self.timeout
-    def left(): return max(0.05, deadline - asyncio.get_running_loop().time())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + self.timeout
+    def left(): return max(0.05, deadline - loop.time())
+    until = loop.time() + 0.6 * self.timeout  # a presence call on the wire (applied by its deadline, half of `timeout`) gets its answer, and its hook, before we leave
+    while self._plock.locked() and loop.time() < until: await asyncio.sleep(0.01)
     tasks = [t for t in (*self._tasks, self._marker, self._flusher) if t is not None and not t.done()]
     for t in tasks: t.cancel()
     if tasks: await asyncio.wait(tasks, timeout=left() / 2)  # a read stuck in its cancellation is left behind, not awaited
@@ -227,7 +230,8 @@ async def close(self:RedisBackend):
     if self._redis is not None:
         async def leave():
             async with self._redis.pipeline(transaction=False) as p:
-                return (await p.delete(self._key('alive')).eval(_REAP, 0, self.prefix, self.token, 10 * self.ttl).execute())[-1]  # the `reaped` mark keeps a recovery from reaping us again
+                p.set(self._key('left'), 1, ex=10 * self.ttl).delete(self._key('alive'))  # `left`: a presence call of ours that reaches Redis later changes nothing
+                return (await p.eval(_REAP, 0, self.prefix, self.token, 10 * self.ttl, self._deadline(left() / 2)).execute())[-1]  # the `reaped` mark keeps a recovery from reaping us again; too late, and a survivor reaps us instead
         try: gone = await _bounded(leave(), left())
         except Exception: pass
         self._users, self._removing = set(), set()
@@ -249,13 +253,17 @@ async def _bounded(coro, timeout:float):
 
 # %% ../../nbs/core/backends.ipynb #f106f7a4
 @patch
+def _deadline(self:RedisBackend, seconds:float)->int: # Microseconds, in Redis's clock
+    "The moment `seconds` from now, in Redis's clock (see `_sync_clock`): a script that reaches Redis after it changes nothing."
+    return time.monotonic_ns() // 1000 + self._clock + int(seconds * 1_000_000)
+
+@patch
 async def _append(self:RedisBackend,
                   envelope:str, # A message's envelope, or a marker, as JSON
                   nonce:int=0, # This process's number for it, so that its reader knows it if it arrives after all
                  )->int: # The id Redis gave it
     "Append an entry to the shared stream and return its id; raise `BackendUnavailable` if Redis doesn't take it in time."
-    maxlen, now = max(self.stream_maxlen, self.history_limit or 0, 1), time.monotonic_ns() // 1000
-    deadline = now + self._clock + int(self.timeout * 500_000)  # in Redis's clock: a call that reaches Redis later is refused, not applied after we gave up
+    maxlen, deadline = max(self.stream_maxlen, self.history_limit or 0, 1), self._deadline(self.timeout / 2)  # a call that reaches Redis later is refused, not applied after we gave up
     try:
         n = int(await asyncio.wait_for(self._pub.eval(_PUBLISH, 2, self._keys['seq'], self._keys['stream'], maxlen, envelope,
                                                         time.time_ns() // 1000, deadline, self.token, nonce), self.timeout))
@@ -366,21 +374,15 @@ async def _after_outage(self:RedisBackend):
 # %% ../../nbs/core/backends.ipynb #7aedf8b1
 @patch
 async def _refresh(self:RedisBackend, resync=False):
-    "Mark this process alive for `ttl` seconds, and its users; with `resync` (or after a failed write), rewrite its connections and users in full. If Redis lost its data, presence decisions wait a moment (see `_EPOCH`)."
-    r, alive, conns, mine, ttl = self._redis, self._key('alive'), self._key('conns'), self._key('pusers'), self.ttl
+    "Mark this process alive for `ttl` seconds, and its users; with `resync` (or after a failed write), rewrite its connections and users in full. If Redis lost its data, presence decisions wait a moment (see `_ALIVE`)."
     resync, self._resync = resync or self._resync, False
     try:
-        async with self._plock, r.pipeline(transaction=False) as p:  # never between a presence script and its bookkeeping here
-            p.eval(_EPOCH, 0, self.prefix, self._settle_ms).set(alive, 1, ex=ttl).sadd(f'{self.prefix}:procs', self.token)
-            if resync:
-                p.delete(conns, mine)
-                if self._local: p.hset(conns, mapping={c: 1 for c in self._local})
-            p.expire(conns, ttl)
-            held = self._users | self._removing  # a departure not yet answered still counts: its script decides it
-            for user in held: p.sadd(self._key('user', user), self.token).expire(self._key('user', user), ttl).sadd(f'{self.prefix}:users', user)
-            if held: p.sadd(mine, *held)
-            p.expire(mine, 4 * ttl)  # outlives `alive`, so that whoever reaps this process knows its users
-            settling = (await asyncio.wait_for(p.execute(), self.timeout))[0]
+        async with self._plock:  # never between a presence script and its bookkeeping here
+            conns = sorted(self._local) if resync else []
+            held = sorted(self._users | self._removing)  # a departure not yet answered still counts: its script decides it
+            settling = int(await asyncio.wait_for(self._redis.eval(_ALIVE, 0, self.prefix, self.token, self.ttl, self._settle_ms, self._deadline(self.timeout),
+                                                                   int(resync), len(conns), *conns, *held), self.timeout))  # one script: too late, and none of it counts
+        if settling < 0: raise TimeoutError('Redis got the refresh too late')
     except Exception as e:
         self._resync = True
         return log.debug('RedisBackend: refresh failed: %r', e)
@@ -405,9 +407,9 @@ async def _keep_alive(self:RedisBackend):
 @patch
 async def _rejoin(self:RedisBackend):
     "Re-register after our keep-alive expired (a stall, or Redis lost its data); if a survivor reaped us, sending our users offline, announce them again (`users_back`)."
-    try: reaped = await asyncio.wait_for(self._redis.delete(self._key('reaped')), self.timeout)
-    except Exception: reaped = 0
-    back = [u for u in list(self._users) if await self._user_call(_USER_ADD, u) == 1] if reaped else []
+    try: reaped = int(await asyncio.wait_for(self._redis.eval(_UNREAP, 0, self._key('reaped'), self._deadline(self.timeout / 2)), self.timeout))
+    except Exception: reaped = 0  # unknown: if the mark is still there, the next keep-alive comes back here
+    back = [u for u in list(self._users) if await self._user_call(_USER_ADD, u) == 1] if reaped == 1 else []
     await self._refresh(resync=True)
     if back and self.users_back is not None: self.users_back(back)
 
@@ -469,7 +471,7 @@ async def _reap(self:RedisBackend):
             async with r.pipeline(transaction=False) as p:
                 for t in tokens: p.exists(self._key('alive', t))
                 alive = await p.execute()
-            return [u for t, a in zip(tokens, alive) if not a for u in await r.eval(_REAP, 0, self.prefix, t, 10 * self.ttl)]
+            return [u for t, a in zip(tokens, alive) if not a for u in await r.eval(_REAP, 0, self.prefix, t, 10 * self.ttl, self._deadline(self.timeout / 2))]  # too late: the next keep-alive reaps
         gone = await asyncio.wait_for(reap(), 2 * self.timeout)
     except Exception as e: return log.debug('RedisBackend: reaping failed: %r', e)
     if gone and self.users_gone is not None: self.users_gone(gone)
@@ -581,15 +583,6 @@ local function live(p, k)
 end
 """
 
-# %% ../../nbs/core/backends.ipynb #067c4bbc
-_EPOCH = """
-local p, settle = ARGV[1], tonumber(ARGV[2])
-if redis.call('EXISTS', p .. ':epoch') == 0 then -- Redis lost its data: hold presence decisions while every process writes its users back, then `_recover` runs
-  redis.call('SET', p .. ':epoch', 1); redis.call('SET', p .. ':settle', 1, 'PX', 2 * settle)
-end
-return math.max(redis.call('PTTL', p .. ':settle'), 0) -- milliseconds until decisions resume; 0 when not settling
-"""
-
 # %% ../../nbs/core/backends.ipynb #f2d49a0d
 _RESTORE = """
 local p, seen, keep, settle = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], tonumber(ARGV[4])
@@ -608,11 +601,49 @@ end
 return 0
 """
 
+# %% ../../nbs/core/backends.ipynb #cb7f8d80
+_LATE = """
+redis.replicate_commands()
+local function late(deadline) -- a call that reaches Redis after its caller gave up on it must change nothing: nobody would hear the answer, and a hook would be lost
+  local now = redis.call('TIME')
+  return tonumber(now[1]) * 1000000 + tonumber(now[2]) > tonumber(deadline)
+end
+"""
+
+# %% ../../nbs/core/backends.ipynb #ec2e410b
+_ALIVE = _LATE + """
+local p, token, ttl, settle, resync, nconns = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[6] == '1', tonumber(ARGV[7])
+if late(ARGV[5]) or redis.call('EXISTS', p .. ':left:' .. token) == 1 then return -1 end -- we gave up on it (the next keep-alive rewrites everything), or this process left: a late refresh would bring back users already sent offline
+if redis.call('EXISTS', p .. ':epoch') == 0 then -- Redis lost its data: hold presence decisions while every process writes its users back, then `_recover` runs
+  redis.call('SET', p .. ':epoch', 1); redis.call('SET', p .. ':settle', 1, 'PX', 2 * settle)
+end
+local conns, mine = p .. ':conns:' .. token, p .. ':pusers:' .. token
+redis.call('SET', p .. ':alive:' .. token, 1, 'EX', ttl); redis.call('SADD', p .. ':procs', token)
+if resync then
+  redis.call('DEL', conns, mine)
+  for i = 8, 7 + nconns do redis.call('HSET', conns, ARGV[i], 1) end
+end
+redis.call('EXPIRE', conns, ttl)
+for i = 8 + nconns, #ARGV do
+  local k = p .. ':user:' .. ARGV[i]
+  redis.call('SADD', k, token); redis.call('EXPIRE', k, ttl); redis.call('SADD', p .. ':users', ARGV[i]); redis.call('SADD', mine, ARGV[i])
+end
+redis.call('EXPIRE', mine, 4 * ttl) -- outlives `alive`, so that whoever reaps this process knows its users
+return math.max(redis.call('PTTL', p .. ':settle'), 0) -- milliseconds until decisions resume; 0 when not settling
+"""
+
+# %% ../../nbs/core/backends.ipynb #f34db9d2
+_UNREAP = _LATE + """
+if late(ARGV[2]) then return -1 end -- we gave up on the answer: the mark stays, and the next keep-alive asks again (deleted unheard, our users would never be announced again)
+return redis.call('DEL', ARGV[1])
+"""
+
 # %% ../../nbs/core/backends.ipynb #3c444137
-_ONCE = """
+_ONCE = _LATE + """
 local p, user, token, ttl, op, settle = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local done = p .. ':op:' .. token
 if redis.call('HGET', done, 'op') == op then return tonumber(redis.call('HGET', done, 'result')) end -- a retry of a call Redis applied
+if late(ARGV[7]) or redis.call('EXISTS', p .. ':left:' .. token) == 1 then return -1 end -- too late, or this process left (a survivor reaps its users): no effect
 if redis.call('EXISTS', p .. ':epoch') == 0 or redis.call('EXISTS', p .. ':settle') == 1 then return -1 end -- Redis lost its data: ask again once it is rebuilt
 local function answer(result)
   redis.call('HSET', done, 'op', op, 'result', result); redis.call('EXPIRE', done, 4 * ttl)
@@ -638,8 +669,9 @@ return answer(redis.call('SREM', p .. ':users', user))
 """
 
 # %% ../../nbs/core/backends.ipynb #15a06f12
-_REAP = _LIVE + """
+_REAP = _LIVE + _LATE + """
 local p, dead = ARGV[1], ARGV[2]
+if late(ARGV[4]) then return {} end -- the caller gave up on this answer: reap another time, with someone listening
 if redis.call('EXISTS', p .. ':alive:' .. dead) == 1 or redis.call('SREM', p .. ':procs', dead) == 0 then return {} end
 local gone = {}
 for _, user in ipairs(redis.call('SMEMBERS', p .. ':pusers:' .. dead)) do
@@ -664,7 +696,9 @@ async def _user_call(self:RedisBackend, script, user)->Optional[int]: # What the
     while self.started:
         try:
             async with self._plock:  # the bookkeeping below happens before any refresh can write our users
-                result = int(await asyncio.wait_for(self._redis.eval(script, 0, self.prefix, user, self.token, self.ttl, op, self._settle_ms), self.timeout))
+                if not self.started: break  # closing: `close` (or a survivor's reap) accounts for our users now
+                result = int(await asyncio.wait_for(self._redis.eval(script, 0, self.prefix, user, self.token, self.ttl, op, self._settle_ms,
+                                                                     self._deadline(self.timeout / 2)), self.timeout))  # applied by half of `timeout`, or not at all
                 if result >= 0:
                     if script is _USER_ADD: self._users.add(user)
                     else: self._removing.discard(user)
