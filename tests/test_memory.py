@@ -97,3 +97,25 @@ def test_behind_a_middleware_that_may_rewrite_bodies_the_stream_is_served_inside
     tab, events = asyncio.run(asyncio.wait_for(go(), 90))
     assert tab.status == 200 and {k.lower(): v for k, v in tab.headers.items()}.get('x-tagged') == '1'
     assert len(events) == 1 and '3' in events[0].data
+
+def test_streams_keep_no_container_of_their_own_that_could_be_shared():
+    "Streams to no channel share one empty channel set, keep no message dict each, each is indexed once by the fan-out (and once by the manager), and its request's header list is held once (by the server)."
+    from cjm_fasthtml_sse.core.fanout import Subscriber
+    app, manager = make_app()
+    async def go():
+        async with serve(app) as url:
+            tabs = [await SSEClient.connect(f'{url}/sse/broadcast') for _ in range(N)]
+            await manager.broadcast('n', {'i': 1})
+            got = [await t.events(1, timeout=30) for t in tabs]
+            gc.collect()
+            subs = [o for o in gc.get_objects() if type(o) is Subscriber]
+            own = {name: len({id(v) for s in subs if isinstance(v := getattr(s, name, None), (dict, set, frozenset, list))}) for name in Subscriber.__slots__}
+            indexes = [sum(isinstance(r, dict) for r in gc.get_referrers(s)) for s in subs]
+            header_lists = sum(type(o) is list and (b'accept', b'text/event-stream') in o for o in gc.get_objects())  # the streams' requests' header lists
+            for t in tabs: await t.close()
+            return got, subs, own, indexes, header_lists
+    got, subs, own, indexes, header_lists = asyncio.run(asyncio.wait_for(go(), 90))
+    assert all(len(events) == 1 for events in got) and len(subs) == N
+    assert {k: n for k, n in own.items() if n > 1} == {}, f'containers kept per stream, by slot (distinct objects across {N} streams): {own}'
+    assert max(indexes) <= 2, f'dicts indexing each stream: {sorted(set(indexes))} (the fan-out\'s subscribers and the manager\'s streams are enough)'
+    assert header_lists <= N + N // 4, f'{header_lists} header lists alive for {N} open streams (a copy of each is kept besides the server\'s own)'

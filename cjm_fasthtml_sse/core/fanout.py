@@ -209,9 +209,7 @@ def _write_now(sub, body:bytes)->bool: # True if written (or the client is gone)
     if sub.framed:  # what uvicorn's `send` would do, without the coroutine
         if not cycle.disconnected: cycle.transport.write(b'%x\r\n%b\r\n' % (len(body), body))
         return True
-    m = sub.msg
-    m['body'] = body
-    coro = sub.send(m)
+    coro = sub.send({'type': 'http.response.body', 'body': body, 'more_body': True})  # built per write: a dict kept per stream costs every stream ~0.2 KB
     try: coro.send(None)
     except StopIteration: return True
     coro.close()  # it suspended (a uvicorn we don't know): nothing was written; the stream catches up instead
@@ -226,13 +224,12 @@ SSE_START = {'type': 'http.response.start', 'status': 200,
 class Subscriber:
     "One open stream: its filter, its cursor in the log, and how to write to it."
     queue = None  # a stream is written bytes; only a `QueueSubscriber` has a queue
-    __slots__ = ('hub', 'id', 'key', 'channels', 'send', 'cycle', 'msg', 'cursor', 'partial', 'live', 'closed', 'stalled',
+    __slots__ = ('hub', 'id', 'key', 'channels', 'send', 'cycle', 'cursor', 'partial', 'live', 'closed', 'stalled',
                  'last_write', 'stall_since', 'task', 'worker', 'waiting', 'final', 'wake', 'hb_due', 'sent', 'heartbeat', 'framed')
     def __init__(self, hub, send, sub_id, key, channels, cursor, heartbeat):
         self.hub, self.id, self.key, self.channels, self.cursor, self.heartbeat = hub, sub_id, key, channels, cursor, heartbeat
         server_send, self.cycle = _uvicorn_cycle(send)
         self.send = server_send or send
-        self.msg = {'type': 'http.response.body', 'body': b'', 'more_body': True}
         self.partial, self.live, self.closed, self.stalled, self.waiting, self.hb_due, self.framed = None, False, False, False, False, False, False
         self.task = self.worker = self.final = self.stall_since = None
         self.wake = None if self.cycle is not None else asyncio.Event()
@@ -244,6 +241,14 @@ class Subscriber:
         return self.cycle is not None
 
     def __repr__(self): return f'Subscriber({self.id!r}, cursor={self.cursor}, live={self.live}, direct={self.direct})'
+
+# %% ../../nbs/core/fanout.ipynb #80ddfdeb
+_NO_CHANNELS = frozenset()  # the channel set of every subscriber to no channel
+
+def _channel_set(channels:Iterable[str], # Channel names
+                )->frozenset: # Them, as a frozenset; the shared empty one when there are none
+    "The channel set a subscriber keeps: one shared empty set for the many subscribed to no channel."
+    return frozenset(channels) or _NO_CHANNELS
 
 # %% ../../nbs/core/fanout.ipynb #5e77e457
 @patch
@@ -422,7 +427,7 @@ class FanOut:
         self.cut_behind = cut_behind
         self.heartbeat_interval, self.send_timeout = heartbeat_interval, send_timeout
         self.subscribers: Dict[str, Subscriber] = {}
-        self._by_channel: Dict[Optional[str], Dict[str, Subscriber]] = {None: {}}
+        self._by_channel: Dict[Optional[str], Dict[str, Subscriber]] = {None: self.subscribers}  # everyone: the same dict, not a copy of it
         self.closing, self._timer, self._n, self.loop = False, None, 0, None
         self._sweep_every = min(heartbeat_interval, send_timeout or heartbeat_interval) / 4  # also how soon a stalled socket is noticed
         self._lagging = set()  # the streams a task is catching up: the ones that can fall off the log
@@ -450,7 +455,7 @@ def subscribe(self:FanOut,
     if not hb > 0: raise ValueError(f"heartbeat_interval must be > 0 seconds, not {heartbeat_interval!r}")
     log_, asked = self.log, last_event_id
     if isinstance(asked, str): last_event_id = int(asked) if asked.isascii() and asked.isdigit() else log_.last_id + 1  # not ours: unknown
-    sub = Subscriber(self, send, sub_id, key, frozenset(channels), log_.last_id if last_event_id is None else last_event_id, hb)
+    sub = Subscriber(self, send, sub_id, key, _channel_set(channels), log_.last_id if last_event_id is None else last_event_id, hb)
     if last_event_id is not None and (last_event_id > log_.last_id or last_event_id < log_.floor):
         reason = 'unknown_id' if last_event_id > log_.last_id else 'too_old'
         self.resets += 1  # it gets the reset first, then everything from the newest id on
@@ -463,9 +468,9 @@ def subscribe(self:FanOut,
 # %% ../../nbs/core/fanout.ipynb #907b5126
 @patch
 def _add(self:FanOut, sub):
-    "Index `sub` by its id and by each of its channels."
+    "Index `sub` by its id (which is also the index of everyone, channel `None`) and by each of its channels."
     self.subscribers[sub.id] = sub
-    for c in (None, *sub.channels): self._by_channel.setdefault(c, {})[sub.id] = sub
+    for c in sub.channels: self._by_channel.setdefault(c, {})[sub.id] = sub
 
 # %% ../../nbs/core/fanout.ipynb #1f09e440
 @patch
@@ -474,7 +479,7 @@ def _remove(self:FanOut, sub):
     if self.subscribers.get(sub.id) is not sub: return
     del self.subscribers[sub.id]
     self._lagging.discard(sub)
-    for c in (None, *sub.channels):
+    for c in sub.channels:
         members = self._by_channel.get(c)
         if members is not None:
             members.pop(sub.id, None)
@@ -521,7 +526,7 @@ def subscribe_queue(self:FanOut,
     if self.closing: raise RuntimeError("this FanOut is closed: it takes no new subscribers")
     if sub_id is None: self._n += 1; sub_id = f's{self._n}'
     if sub_id in self.subscribers: raise ValueError(f"a subscriber with id {sub_id!r} is already subscribed")
-    sub = QueueSubscriber(self, queue, sub_id, frozenset(channels), on_drop)
+    sub = QueueSubscriber(self, queue, sub_id, _channel_set(channels), on_drop)
     self._add(sub)
     return sub
 

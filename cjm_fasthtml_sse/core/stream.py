@@ -438,7 +438,7 @@ class _HandOff:
 
     async def _through_app(self, scope, receive, send):
         "Run the app with a hand-off slot in `scope`; answer the stream a route left there (and drop the app's scope keys), or `None`."
-        own, slot = len(scope), _Slot(send)  # the keys the server gave come first: the app adds its own after them
+        own, slot, headers = len(scope), _Slot(send), scope.get('headers')  # the keys the server gave come first: the app adds its own after them
         scope[_HAND_OFF] = slot
         try: await self.app(scope, receive, send)
         except BaseException:
@@ -447,6 +447,7 @@ class _HandOff:
         finally: scope.pop(_HAND_OFF, None)
         if slot.stream is not None:
             for key in list(scope)[own:]: del scope[key]  # the app's (session, router, route, endpoint...): the server keeps the scope as long as the stream
+            if headers is not None: scope['headers'] = headers  # the server's own list back: Starlette's `Headers` left a copy of it there
         return slot.stream
 
 def _hand_off_streams(app):
