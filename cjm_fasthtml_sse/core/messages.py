@@ -12,7 +12,7 @@ __all__ = ['STREAM_CLOSED', 'BroadcastMessage', 'builder_data', 'wire_bytes', 'r
 import asyncio, html, inspect, logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Dict, FrozenSet, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Optional, Tuple
 from fastcore.basics import NotStr
 from fastcore.xml import FT, Safe, to_xml
 from .streaming import encode_json, sse_event
@@ -151,7 +151,8 @@ def end_queue(queue:asyncio.Queue, # A connection's queue (from `register`)
     queue.put_nowait(STREAM_CLOSED)
 
 # %% ../../nbs/core/messages.ipynb #a7a1b3b6
-class Route(NamedTuple):
+@dataclass(frozen=True)
+class Route:
     "Who a message is for, carried beside it by the manager, the fan-out and the backends."
     channel:Optional[str]=None # Its channel (a user's messages: the user's `@` channel); `None` for everyone
     exclude:Optional[FrozenSet[str]]=None # Connection ids left out (`broadcast(exclude=...)`); `None` for none
