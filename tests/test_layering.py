@@ -3,6 +3,11 @@
 Read from the generated modules' source (AST), not by importing them:
 - no module imports a `_private` name from another module of the package;
 - no module reads or calls `obj._name` where `_name` is an attribute or method that only another package module defines;
+- no module names a `_private` attribute in a string (`getattr`, `setattr`, `hasattr`, `delattr`, or an object's `__dict__`:
+  `.get`, `.pop`, `.setdefault`, `[...]`) that it doesn't define itself, a reach into another module's objects that the
+  attribute check above can't see;
+- no `_private` attribute set on another object than `self` (as `broadcast` once set `_exclude` on the `BroadcastMessage`
+  that `messages` then read) is used by a second module: what two modules pass that way belongs in a declared field or argument;
 - every import within the package goes down the layering (README, "The modules"); a module's `__getattr__` may load a higher
   module on first use, which is how `core.streaming` keeps the classic names importable without importing `core.classic`."""
 import ast
@@ -79,6 +84,51 @@ def private_attrs(mods):
             if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and _private(node.attr)
             and owners[node.attr] and node.attr not in defs[m]]
 
+_BY_NAME = {'getattr': False, 'hasattr': False, 'delattr': False, 'setattr': True}  # does the call write the attribute
+
+def _literal(node):
+    "The `_private` name that string constant `node` holds, else None."
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) and _private(node.value) else None
+
+def _dict_owner(node):
+    "The object whose `__dict__` expression `node` is, else None."
+    return node.value if isinstance(node, ast.Attribute) and node.attr == '__dict__' else None
+
+def named_attrs(tree):
+    "Yield `(line, object, name, writes)` for each `_private` attribute named by a string: `getattr(obj, '_n')` and the like, or `obj.__dict__.get/pop/setdefault('_n')`, `obj.__dict__['_n']`."
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Name) and f.id in _BY_NAME and len(node.args) >= 2 and (n := _literal(node.args[1])):
+                yield node.lineno, node.args[0], n, _BY_NAME[f.id]
+            elif (isinstance(f, ast.Attribute) and f.attr in ('get', 'pop', 'setdefault') and (obj := _dict_owner(f.value)) is not None
+                  and node.args and (n := _literal(node.args[0]))):
+                yield node.lineno, obj, n, f.attr == 'setdefault'
+        elif isinstance(node, ast.Subscript) and (obj := _dict_owner(node.value)) is not None and (n := _literal(node.slice)):
+            yield node.lineno, obj, n, isinstance(node.ctx, ast.Store)
+
+def string_attrs(mods):
+    "`(module:line, '_name', defined in)` for each `_private` attribute a module names in a string but never defines (as `defined_attrs` finds, or by writing it through a string)."
+    own = {m: defined_attrs(t) | {n for *_, n, w in named_attrs(t) if w} for m, t in mods.items()}
+    return [(f'{m}:{line}', repr(n), sorted(o for o, ns in own.items() if n in ns)) for m, t in mods.items()
+            for line, _, n, _ in named_attrs(t) if n not in own[m]]
+
+def _self(node): return isinstance(node, ast.Name) and node.id in ('self', 'cls')
+
+def set_on_others(mods):
+    "`(module:line, .name on object, also used in)` for each `_private` attribute set on an object other than `self` whose name another package module uses too."
+    used = defaultdict(set)
+    for m, t in mods.items():
+        for node in ast.walk(t):
+            if isinstance(node, ast.Attribute) and _private(node.attr): used[node.attr].add(m)
+        for *_, n, _ in named_attrs(t): used[n].add(m)
+    out = []
+    for m, t in mods.items():
+        sets = [(node.lineno, node.value, node.attr) for node in ast.walk(t) if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and _private(node.attr)]
+        sets += [(line, obj, n) for line, obj, n, w in named_attrs(t) if w]
+        out += [(f'{m}:{line}', f'.{n} on {ast.unparse(obj)}', sorted(used[n] - {m})) for line, obj, n in sets if not _self(obj) and used[n] - {m}]
+    return out
+
 def upward_imports(mods, layers=LAYERS):
     "`(module:line, imports, layer problem)` for each import of a module not below the importer."
     rank = {m: i for i, m in enumerate(layers)}
@@ -105,6 +155,18 @@ def test_checks_catch_what_they_look_for(tmp_path):
     assert sorted(upward_imports(mods, layers)) == [('core.up:2', 'core.high'), ('core.up:3', 'core.high')]
     assert upward_imports(mods, ['core.low', 'core.high']) == [('core.up', 'is not in LAYERS: add it to tests/test_layering.py where the README lists it')]
 
+def test_string_and_foreign_checks_catch_what_they_look_for(tmp_path):
+    mods = _pkg(tmp_path, **{'core.low': 'class Msg:\n    def render(self): return self.__dict__.setdefault("_cache", {}), getattr(self, "_route", None)\n'
+                                         'def read(m): return m.__dict__.get("_key"), hasattr(m, "_hands")\n',
+                             'core.high': 'def send(m, x):\n    m._route = x\n    setattr(m, "_sent", 1)\n    m.__dict__.pop("_cache", None)\n'
+                                          '    m.__dict__["_key"] = 2\n    return getattr(m, "_sent"), getattr(x, "_own"), getattr(m, "_mine")\n'
+                                          'class A:\n    _own = 1\n    def f(self): self._mine = 1\n'})
+    # low names `_route`, `_key` and `_hands` without defining them; high pops low's `_cache`; high's `_sent`, `_own`, `_mine` are its own
+    assert sorted(string_attrs(mods)) == [('core.high:4', "'_cache'", ['core.low']), ('core.low:2', "'_route'", ['core.high']),
+                                          ('core.low:3', "'_hands'", []), ('core.low:3', "'_key'", ['core.high'])]
+    # high sets `_route` and `_key` on its argument, which low reads; `_sent` stays in high, `self._mine` is high's own
+    assert sorted(set_on_others(mods)) == [('core.high:2', '._route on m', ['core.low']), ('core.high:5', '._key on m', ['core.low'])]
+
 # --- the package ---------------------------------------------------------------------------------------------
 def test_no_private_name_is_imported_across_modules():
     bad = private_imports(modules())
@@ -117,3 +179,11 @@ def test_no_private_attribute_is_used_across_modules():
 def test_imports_go_down_the_layers():
     bad = upward_imports(modules())
     assert not bad, "imports that go up the layering (or modules missing from LAYERS):\n" + '\n'.join(map(str, bad))
+
+def test_no_private_attribute_is_named_in_a_string_across_modules():
+    bad = string_attrs(modules())
+    assert not bad, "modules name private attributes (getattr/setattr/__dict__ with a string) that they don't define; make the owner's surface public:\n" + '\n'.join(map(str, bad))
+
+def test_no_private_attribute_set_on_another_object_crosses_modules():
+    bad = set_on_others(modules())
+    assert not bad, "private attributes set on objects other than self and used by another module; pass a declared field or argument instead:\n" + '\n'.join(map(str, bad))

@@ -12,7 +12,7 @@ import asyncio, json, logging, re, secrets, time
 from urllib.parse import urlsplit, urlunsplit
 from dataclasses import dataclass, field
 from typing import Any, Callable, Coroutine, Dict, List, Optional, Tuple
-from .messages import BroadcastMessage, to_envelope, from_envelope
+from .messages import BroadcastMessage, Route, to_envelope, from_envelope
 
 # %% ../../nbs/core/backends.ipynb #c1fbf519
 log = logging.getLogger('cjm_fasthtml_sse')
@@ -34,7 +34,7 @@ def spawn(tasks:set, # Where the task is kept while it runs
 @dataclass
 class BackendState:
     "What a backend that keeps its data elsewhere hands the manager at `start`."
-    history:List[BroadcastMessage]=field(default_factory=list) # The newest messages, oldest first, with their ids and who each is for
+    history:List[Tuple[BroadcastMessage, Route]]=field(default_factory=list) # The newest messages, oldest first, with their ids, each with its `Route`
     newest_id:Optional[int]=None # The newest id given out so far; `None` if none was
     oldest_id:Optional[int]=None # The oldest id still kept (history or not): resuming from before it is impossible
 
@@ -48,7 +48,7 @@ class Backend:
     users_back:Optional[Callable] = None # Set by the manager: `users_back(users)` when this process's users, sent offline while it was stalled, are online again
 
     def bind(self,
-             deliver:Callable, # The manager's `deliver(event_id, message=None, reset=None)`
+             deliver:Callable, # The manager's `deliver(event_id, message=None, reset=None, route=None)`
              history_limit:int, # The manager's `history_limit`
             )->Optional[int]: # The newest id given out so far, if known without connecting
         "Remember the manager's entry point; called once, by the manager."
@@ -59,8 +59,9 @@ class Backend:
 
     async def publish(self,
                       message:BroadcastMessage, # Its `id` is a guess; the backend gives the real one
+                      route:Route, # Who it is for: every process's `deliver` gets it with the message
                      )->Optional[int]: # The id it was given, or `None` if it can be delivered only in this process
-        "Give `message` the next id and deliver it to every process, this one through `deliver`."
+        "Give `message` the next id and deliver it, with its `route`, to every process, this one through `deliver`."
         raise NotImplementedError(f"{type(self).__name__} must implement publish")
 
     async def holder(self, connection_id:str)->Optional[str]: # Token of the process holding `connection_id`, if another may
@@ -85,10 +86,10 @@ class MemoryBackend(Backend):
         self._deliver, self.history_limit = deliver, history_limit
         return self.newest
 
-    async def publish(self, message):
-        "Give `message` the next id and deliver it at once."
+    async def publish(self, message, route):
+        "Give `message` the next id and deliver it, with its `route`, at once."
         self.newest += 1
-        self._deliver(self.newest, message)
+        self._deliver(self.newest, message, route=route)
         return self.newest
 
     def __repr__(self): return 'MemoryBackend()'
@@ -276,21 +277,22 @@ async def _append(self:RedisBackend,
 # %% ../../nbs/core/backends.ipynb #85d48833
 @patch
 async def publish(self:RedisBackend,
-                  message:BroadcastMessage, # The message, with its routing
+                  message:BroadcastMessage, # The message
+                  route:Route, # Who it is for: it travels in the envelope to every process
                  )->Optional[int]: # The id Redis gave it; `None` (with `local_during_outage`) when it must be delivered here only
     "Append `message` to the shared stream; every process's reader, ours included, delivers it. If Redis doesn't take it, raise `BackendUnavailable`, having delivered nothing (or, with `local_during_outage`, return `None`)."
     self._nonce += 1
     if self.local_during_outage:
         if self.healthy and self._local_only and self._marker is not None: await asyncio.wait({self._marker}, timeout=self.timeout)  # the marker goes first
         if not self.healthy or self._local_only: return self._here_only(self._nonce)
-    try: n = await self._append(to_envelope(message), self._nonce)
+    try: n = await self._append(to_envelope(message, route), self._nonce)
     except BackendUnavailable as e:
         if not self.local_during_outage: raise BackendUnavailable(f"{e}: the message was not delivered to anyone (an event without an id would break every tab's order). Retry once Redis is back, or pass RedisBackend(..., local_during_outage=True) to deliver to this process's streams only, without ids (the other processes' streams then get a reset)") from None
         log.warning('%s; delivering to this process only', e)
         return self._here_only(self._nonce)
     if n == self._last_delivered + 1: # next in line here: deliver it now, not when the reader reads it back
         self._last_delivered = n
-        self._deliver(n, message)
+        self._deliver(n, message, route=route)
     return n
 
 # %% ../../nbs/core/backends.ipynb #c7c1db79
@@ -350,11 +352,11 @@ def _on_entry(self:RedisBackend, event_id, fields):
     if fields.get('o') == self.token and fields.get('n', '0').isdigit() and self._orphans.pop(int(fields['n']), 0) is None: return self._deliver(event_id)
     env = json.loads(fields['m'])
     if env.get('kind') == 'outage': return self._deliver(event_id, None, 'backend_outage' if env.get('origin') != self.token else None)
-    try: message = from_envelope(env, event_id)
+    try: message, route = from_envelope(env, event_id)
     except Exception:
         self._deliver(event_id)
         raise
-    self._deliver(event_id, message)
+    self._deliver(event_id, message, route=route)
 
 # %% ../../nbs/core/backends.ipynb #0eea3b5b
 @patch

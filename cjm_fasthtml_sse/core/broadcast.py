@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Awaitable, Callable, Coroutine, Dict, Iterable, List, Optional, Set, Tuple
 from fastcore.basics import patch
 from .ids import CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, event_number, new_connection_id, user_channel_name, validate_channel, validate_connection_id
-from .messages import STREAM_CLOSED, BroadcastMessage, wire_bytes, end_queue, oob_key, ResetMessage, reset_event
+from .messages import STREAM_CLOSED, BroadcastMessage, Route, wire_bytes, end_queue, oob_key, renumber, ResetMessage, reset_event
 from .backends import Backend, BackendState, MemoryBackend, spawn
 from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut, MessageQueue, Subscriber
 from .stream import MAX_STREAMS_PER_CLIENT, MAX_STREAMS_PER_USER, RouteConfig, stream_handler, mount_stream_routes
@@ -127,14 +127,14 @@ class _Broadcasting:
         return future
 
     async def _broadcast(self, message_type, data, metadata, exclude, channel, key=None):
-        message = self._new_message(message_type, data, metadata, channel, exclude=exclude, key=key)
+        message, route = self._new_message(message_type, data, metadata, channel, exclude=exclude, key=key)
         await self._ensure_started()
         self.messages_broadcast += 1
-        if await self._publish(message) is None:
-            sent = self._fan(message)
+        event_id, sent = await self._publish(message, route)
+        if event_id is None:
+            sent = self._fan(message, route)
             if self._hooks['broadcast']: self._fire('broadcast', message)
             return sent
-        sent = message.__dict__.pop('_sent', None) # set when `deliver` got this very message, before `publish` returned
         return self._reach(channel, exclude) if sent is None else sent
 
 # %% ../../nbs/core/broadcast.ipynb #7d64b4e8
@@ -156,10 +156,11 @@ class _Sending:
             deadline = asyncio.get_running_loop().time() + self.queue_timeout
             while queue.full() and asyncio.get_running_loop().time() < deadline: await asyncio.sleep(min(0.005, self.queue_timeout))
             if self.connections.get(connection_id) is not queue: return False
-        message = self._new_message(message_type, data, metadata, channel, target=connection_id)
+        message, route = self._new_message(message_type, data, metadata, channel, target=connection_id)
         await self._ensure_started()
-        if await self._publish(message) is None: return self._fan(message) == 1
-        return message.__dict__.pop('_sent', 1) == 1
+        event_id, sent = await self._publish(message, route)
+        if event_id is None: return self._fan(message, route) == 1
+        return (1 if sent is None else sent) == 1  # `None`: delivered by another process, or later by ours
 
     async def send_to_user(self,
                            user:str, # The user, as `identify` named them
@@ -168,11 +169,11 @@ class _Sending:
                            metadata:Optional[Dict[str, Any]]=None, # Optional metadata
                           )->int: # The streams of `user` this process holds that it reached; other processes deliver to theirs without counting here
         "Send a message to every open stream of `user`, on every process, and to nobody else."
-        message = self._new_message(message_type, data, metadata, None, user=user)
+        message, route = self._new_message(message_type, data, metadata, None, user=user)
         await self._ensure_started()
-        if await self._publish(message) is None: return self._fan(message)
-        sent = message.__dict__.pop('_sent', None)
-        return self._fanout.reach(message.channel) if sent is None else sent
+        event_id, sent = await self._publish(message, route)
+        if event_id is None: return self._fan(message, route)
+        return self._fanout.reach(route.channel) if sent is None else sent
 
 # %% ../../nbs/core/broadcast.ipynb #9c532c07
 class _Streams:
@@ -302,18 +303,20 @@ class _Lifecycle:
                 event_id:int, # The id the backend gave the message; ids arrive in order
                 message:Optional[BroadcastMessage]=None, # The message; `None` when the id carries nothing for clients
                 reset:Optional[str]=None, # A reason to send every client a `reset` (another process's outage, say)
-               ):
+                route:Optional[Route]=None, # Who `message` is for; `None` for everyone on its `channel`
+               )->Optional[int]: # How many of this process's connections `message` reached; `None` if it delivered no message
         "Hand message `event_id` to this process's clients: the one way a backend talks to its manager."
-        seen = self._seen
-        if seen is not None and event_id <= seen: return
+        seen, sent = self._seen, None
+        if seen is not None and event_id <= seen: return None
         if event_id <= self._eventlog.last_id: self._rewind(event_id - 1 if seen is None else seen) # drop what only this process sent in an outage
         self._seen = self._last_id = event_id
         if reset: self._reset_all(reset, event_id)
         elif seen is not None and event_id > seen + 1: self._reset_all('missed_messages', event_id - 1)
-        if message is not None: self._deliver_message(message, event_id)
+        if message is not None: sent = self._deliver_message(message, Route(message.channel) if route is None else route, event_id)
         else: self._eventlog.advance(event_id)
         for n, waiter in self._id_waiters:
             if n <= event_id and not waiter.done(): waiter.set_result(None)
+        return sent
 
     def add_renderer(self,
                      element_builder:Callable, # `(message_type, data) -> FT | str | None`, as a stream route renders messages
@@ -369,7 +372,7 @@ class BroadcastManager(_Registry, _Broadcasting, _Sending, _Streams, _History, _
         self.max_connections, self.send_timeout, self.max_message_bytes, self.log_max_bytes = max_connections, send_timeout, max_message_bytes, log_max_bytes
         self.closing = False
         self.messages_broadcast = self.resumes_served = self.resets_sent = 0
-        self._published_id = 0
+        self._published_id, self._sending = 0, {}  # _sending: what `deliver` counted for each message being published here, by `id(message)`
         self._streams, self._builders, self._fanout = {}, {}, None  # _streams: every connection's subscriber in the fan-out, a stream or a queue
         self.backend = backend if backend is not None else MemoryBackend()
         start = self.backend.bind(self.deliver, history_limit)
@@ -592,30 +595,28 @@ def _back_again(self:BroadcastManager, users:List[str]):
 
 # %% ../../nbs/core/broadcast.ipynb #6fc2388a
 @patch
-def _new_message(self:BroadcastManager, message_type, data, metadata, channel, exclude=None, target=None, key=None, user=None):
-    "A message with the id it will most likely get, already encoded for every route, so that encoding errors surface here."
+def _new_message(self:BroadcastManager, message_type, data, metadata, channel, exclude=None, target=None, key=None, user=None)->Tuple[BroadcastMessage, Route]:
+    "A message with the id it will most likely get, already encoded for every route, so that encoding errors surface here; and who it is for."
     if channel is not None: validate_channel(channel)
     if user is not None: channel = _user_channel(user)
-    message = BroadcastMessage(type=message_type, data=data, metadata=metadata, id=str(self._last_id + 1), channel=channel)
-    if exclude: message._exclude = frozenset(exclude)
-    if target is not None: message._target = target
     if key is not None or (key := oob_key(data)) is not None:
         if not isinstance(key, str) or not key: raise ValueError(f"key must be a non-empty str, not {key!r}")
-        message._key = key
+    message = BroadcastMessage(type=message_type, data=data, metadata=metadata, id=str(self._last_id + 1), channel=channel)
     self._check_encoding(message)
-    return message
+    return message, Route(channel, frozenset(exclude) if exclude else None, target, key)
 
 # %% ../../nbs/core/broadcast.ipynb #e755ee0b
 @patch
-async def _publish(self:BroadcastManager, message):
-    "Publish `message` through the backend: its id, or `None` (and `message` without an id) if it can be delivered only here."
-    event_id = await self.backend.publish(message)
+async def _publish(self:BroadcastManager, message, route)->Tuple[Optional[int], Optional[int]]: # Its id, and how many connections `deliver` reached with it
+    "Publish `message` through the backend: its id and, if `deliver` got this very message before the backend returned, its count; `(None, None)` (and `message` without an id) if it can be delivered only here."
+    self._sending[id(message)] = None  # one entry per call in flight, gone when it returns
+    try: event_id = await self.backend.publish(message, route)
+    finally: sent = self._sending.pop(id(message), None)
     if event_id is None:
-        message.id = None
-        message.__dict__.pop('_sse_cache', None)
-        return None
+        renumber(message, None)
+        return None, None
     self._published_id = max(self._published_id, event_id)
-    return event_id
+    return event_id, sent
 
 # %% ../../nbs/core/broadcast.ipynb #78e26b1e
 @patch
@@ -646,10 +647,10 @@ def _channel_counts(self:BroadcastManager)->Dict[str, int]:
 
 # %% ../../nbs/core/broadcast.ipynb #b8c92898
 @patch
-def _fan(self:BroadcastManager, message, event_id=None)->int: # How many connections it reached
-    "Append `message` to the shared log (as `event_id`, else the next id): the fan-out puts it on its queues and writes it to its streams."
-    n = self._fanout.publish(message, event_id, message.channel, getattr(message, '_exclude', None), getattr(message, '_target', None), message.__dict__.get('_key'))
-    if event_id is not None: self._remember_latest(message, event_id)
+def _fan(self:BroadcastManager, message, route, event_id=None)->int: # How many connections it reached
+    "Append `message` to the shared log (as `event_id`, else the next id), routed by `route`: the fan-out puts it on its queues and writes it to its streams."
+    n = self._fanout.publish(message, event_id, route.channel, route.exclude, route.target, route.key)
+    if event_id is not None: self._remember_latest(message, route, event_id)
     self._count_wire(self._eventlog.entries[-1])
     return n
 
@@ -658,33 +659,34 @@ def _fan(self:BroadcastManager, message, event_id=None)->int: # How many connect
 def _reset_all(self:BroadcastManager, reason, newest_id):
     "Put a `reset` for everyone in the log as `newest_id`: its clients, and any that resume from before it, may have missed messages."
     self.resets_sent += len(self.connections)
-    self._fan(ResetMessage(reason, newest_id), newest_id)
+    self._fan(ResetMessage(reason, newest_id), Route(), newest_id)
 
 # %% ../../nbs/core/broadcast.ipynb #06906e58
 @patch
-def _deliver_message(self:BroadcastManager, message, event_id):
-    "Deliver `message`, now numbered `event_id`, to its local clients; remember it if it was for everyone."
-    if message.id != str(event_id): message.id = str(event_id); message.__dict__.pop('_sse_cache', None)
+def _deliver_message(self:BroadcastManager, message, route, event_id)->Optional[int]: # How many connections it reached; `None` if it can't be rendered here
+    "Deliver `message`, now numbered `event_id`, to the local clients `route` names; remember it if it was for everyone."
+    if message.id != str(event_id): renumber(message, event_id)
     try: self._check_encoding(message)
     except Exception:
         log.exception('message %s could not be rendered here; this process does not deliver it', event_id)
         self._eventlog.advance(event_id)
-        return
-    broadcast = getattr(message, '_target', None) is None and not (message.channel or '').startswith('@')
-    message._sent = self._fan(message, event_id)
-    if broadcast and self._hooks['broadcast']: self._fire('broadcast', message)
+        return None
+    sent = self._fan(message, route, event_id)
+    if id(message) in self._sending: self._sending[id(message)] = sent  # a `_publish` of ours awaits this count
+    if route.shared and self._hooks['broadcast']: self._fire('broadcast', message)
+    return sent
 
 # %% ../../nbs/core/broadcast.ipynb #109e4161
 from collections import OrderedDict
 
 # %% ../../nbs/core/broadcast.ipynb #cd3afa64
 @patch
-def _remember_latest(self:BroadcastManager, message, event_id:int):
-    "Keep `message`, numbered `event_id` by the cluster, as the newest for its (channel, key), if it is keyed state for everyone or a channel."
-    key = message.__dict__.get('_key')
-    if key is None or isinstance(message, ResetMessage) or getattr(message, '_target', None) is not None or (message.channel or '').startswith('@'): return
+def _remember_latest(self:BroadcastManager, message, route, event_id:int):
+    "Keep `message`, numbered `event_id` by the cluster, as the newest for its `route`'s (channel, key), if it is keyed state for everyone or a channel."
+    if route.key is None or isinstance(message, ResetMessage) or not route.shared: return
     kept = self.__dict__.setdefault('_latest', OrderedDict())
-    slot, held = (message.channel, key), kept.get((message.channel, key))
+    slot = (route.channel, route.key)
+    held = kept.get(slot)
     if held is not None and held[0] > event_id: return
     kept[slot] = (event_id, message)
     kept.move_to_end(slot)
@@ -719,8 +721,8 @@ def _load_history(self:BroadcastManager, state:BackendState):
     if state.newest_id is not None: self._last_id = state.newest_id
     self._seen = state.newest_id
     self._new_log(state.oldest_id - 1 if state.oldest_id is not None else self._last_id)
-    for m in state.history: self._count_wire(self._eventlog.append(m, int(m.id), m.channel, getattr(m, '_exclude', None), getattr(m, '_target', None), m.__dict__.get('_key')))
-    for m in state.history: self._remember_latest(m, int(m.id))
+    for m, r in state.history: self._count_wire(self._eventlog.append(m, int(m.id), r.channel, r.exclude, r.target, r.key))
+    for m, r in state.history: self._remember_latest(m, r, int(m.id))
     self._eventlog.advance(self._last_id)
 
 # %% ../../nbs/core/broadcast.ipynb #cf2eb521
