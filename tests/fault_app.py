@@ -66,7 +66,11 @@ def pub_sync(tag:str, channel:str=''):
 
 # ---- the page of the shared tabs
 _ASSETS = os.environ.get('FAULT_ASSETS')
-_LOCAL = serve_sse_assets(app, _ASSETS) if _ASSETS else None
+def _local_assets(folder):
+    "Serve the htmx copies in `folder`, or None when they aren't there (the checker then runs without tabs, and says why)."
+    try: return serve_sse_assets(app, folder) if folder else None
+    except FileNotFoundError: return None
+_LOCAL = _local_assets(_ASSETS)
 _WORKER = add_shared_worker_route(app)
 _TAB_JS = (Path(__file__).parent / 'fault_tab.js').read_text(encoding='utf-8')
 
@@ -76,7 +80,6 @@ def tab(request):
     q = request.query_params
     user, channels, share = q.get('user', ''), q.getlist('channel'), q.get('share', 'worker')
     if _LOCAL is None: return HTMLResponse('FAULT_ASSETS (an npm folder with htmx.org@2 and htmx-ext-sse@2) is not set', status_code=500)
-    htmx, ext, page = sse_hdrs(local=_LOCAL)
     slow = (Script(src=f"/slow.js?ms={int(q.get('slow'))}"),) if q.get('slow') else () # a slow asset: the stream opens after it
     shared = create_shared_connection_script(_WORKER if share == 'worker' else None, name='fault', buffer_size=int(q.get('buffer') or 100), debug=q.get('debug') == '1')
     stream = '/sse/broadcast?' + urlencode([('user', user)] + [('channel', c) for c in channels])
@@ -84,7 +87,8 @@ def tab(request):
     body = Body(H1('fault tab ', q.get('name', '')),
                 create_sse_element(stream, element_id='stream', hidden=True, hx_swap='none'),
                 Script(_TAB_JS), Script(f'faultTab({settings});'))
-    return HTMLResponse(to_xml(Html(Head(Title('fault tab'), htmx, shared, ext, page, *slow), body)))
+    hdrs = sse_hdrs(local=_LOCAL, helpers=(shared,)) # htmx, common.js, the shared unit before the extension, then the page script
+    return HTMLResponse(to_xml(Html(Head(Title('fault tab'), *hdrs, *slow), body)))
 
 @app.get('/slow.js')
 async def slow_js(ms:int=1000):
