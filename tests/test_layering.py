@@ -13,6 +13,7 @@ Read from the generated modules' source (AST), not by importing them:
 import ast
 from collections import defaultdict
 from pathlib import Path
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT/'cjm_fasthtml_sse'
@@ -168,22 +169,15 @@ def test_string_and_foreign_checks_catch_what_they_look_for(tmp_path):
     assert sorted(set_on_others(mods)) == [('core.high:2', '._route on m', ['core.low']), ('core.high:5', '._key on m', ['core.low'])]
 
 # --- the package ---------------------------------------------------------------------------------------------
-def test_no_private_name_is_imported_across_modules():
-    bad = private_imports(modules())
-    assert not bad, "modules import private names from other modules; give the owner a public name or call for it:\n" + '\n'.join(map(str, bad))
+PACKAGE_CHECKS = {
+    'private_imports': "modules import private names from other modules; give the owner a public name or call for it",
+    'private_attrs': "modules use private attributes that other modules define; make the owner's surface public",
+    'upward_imports': "imports that go up the layering (or modules missing from LAYERS)",
+    'string_attrs': "modules name private attributes (getattr/setattr/__dict__ with a string) that they don't define; make the owner's surface public",
+    'set_on_others': "private attributes set on objects other than self and used by another module; pass a declared field or argument instead",
+}
 
-def test_no_private_attribute_is_used_across_modules():
-    bad = private_attrs(modules())
-    assert not bad, "modules use private attributes that other modules define; make the owner's surface public:\n" + '\n'.join(map(str, bad))
-
-def test_imports_go_down_the_layers():
-    bad = upward_imports(modules())
-    assert not bad, "imports that go up the layering (or modules missing from LAYERS):\n" + '\n'.join(map(str, bad))
-
-def test_no_private_attribute_is_named_in_a_string_across_modules():
-    bad = string_attrs(modules())
-    assert not bad, "modules name private attributes (getattr/setattr/__dict__ with a string) that they don't define; make the owner's surface public:\n" + '\n'.join(map(str, bad))
-
-def test_no_private_attribute_set_on_another_object_crosses_modules():
-    bad = set_on_others(modules())
-    assert not bad, "private attributes set on objects other than self and used by another module; pass a declared field or argument instead:\n" + '\n'.join(map(str, bad))
+@pytest.mark.parametrize('check', PACKAGE_CHECKS)
+def test_the_package_keeps_its_module_lines(check):
+    bad = globals()[check](modules())
+    assert not bad, f"{PACKAGE_CHECKS[check]}:\n" + '\n'.join(map(str, bad))
