@@ -551,7 +551,7 @@ class Checker:
         try:
             self.redis = RedisProc(exe, self.folder)
             await self.redis.start()
-            self.tabs_missing = SharedTabs.unavailable() if self.want_tabs else None # before the workers start: it installs the htmx copies their page serves
+            if self.want_tabs: SharedTabs.unavailable() # before the workers start: it installs the htmx copies their page serves
             self.workers = [WorkerProc(i, self.redis.url, self.folder) for i in range(self.n_workers)]
             await asyncio.gather(*(w.start() for w in self.workers))
             self.proxies = [Proxy(w.port) for w in self.workers]
@@ -617,7 +617,7 @@ class Checker:
     # ---- shared tabs
     async def _tabs_start(self):
         "Start the shared tabs, or say why not (a violation under CJM_SSE_REQUIRE_ALL=1)."
-        why = self.tabs_missing
+        why = SharedTabs.unavailable()
         if why is None:
             self.tab_proxy = Proxy(*(w.port for w in self.workers))
             await self.tab_proxy.start()
