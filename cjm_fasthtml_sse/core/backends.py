@@ -132,7 +132,7 @@ class RedisBackend(Backend):
         self.url, self.prefix, self.timeout, self.stream_maxlen, self.ttl = url, prefix, timeout, stream_maxlen, ttl
         self.local_during_outage = local_during_outage
         self._users, self._removing, self._plock, self._op = set(), {}, asyncio.Lock(), 0 # presence: decided users, departures not yet answered (user: op), one presence write at a time
-        self._left = {} # processes announced gone for good (their users accounted for): a recovery never puts them back
+        self._left, self._closer = {}, None # processes announced gone for good (their users accounted for): a recovery never puts them back; the one `close` under way
         self.token = secrets.token_hex(8)
         self.healthy, self.started = False, False
         self._keys = {k: f'{prefix}:{k}' for k in ('seq', 'stream')}
@@ -165,6 +165,7 @@ from fastcore.basics import patch
 async def start(self:RedisBackend)->Optional[BackendState]: # The recent history and ids; `None` if already started
     "Connect, read the recent history and the shared position, and start reading the stream."
     if self.started: return None
+    self._closer = None
     self._redis = self._client(socket_timeout=self.timeout)
     self._reader = self._client(socket_timeout=self.timeout + 5)
     self._pub = self._client(socket_timeout=self.timeout) # publishes have their own pool: no registry, presence or status traffic can take their connections
@@ -207,6 +208,12 @@ async def _sync_clock(self:RedisBackend):
 @patch
 async def close(self:RedisBackend):
     "Stop reading, drop this process's registration (its users that nobody else holds go offline here), and close the connections, all within `timeout` seconds."
+    if self._closer is None: self._closer = asyncio.ensure_future(self._close())
+    await asyncio.shield(self._closer)  # a second call (the server's shutdown hook, after the one SIGTERM started) waits for the first: the first must get to its hooks and announcement
+
+@patch
+async def _close(self:RedisBackend):
+    "What `close` does, once."
     self.started, self.healthy = False, False
     deadline = asyncio.get_running_loop().time() + self.timeout
     def left(): return max(0.05, deadline - asyncio.get_running_loop().time())
@@ -220,13 +227,13 @@ async def close(self:RedisBackend):
                 return (await p.delete(self._key('alive')).eval(_REAP, 0, self.prefix, self.token, 10 * self.ttl).execute())[-1]  # the `reaped` mark keeps a recovery from reaping us again
         try: gone = await _bounded(leave(), left())
         except Exception: gone = None
+        if gone and self.users_gone is not None: self.users_gone(gone)  # at once: nothing after this may keep the hooks from firing
         if gone is not None and self._op: await self._announce_left(self.token, gone, left())  # it had users, now accounted for: no recovery may reap it again, even once Redis lost the `reaped` mark
         self._users, self._removing = set(), {}
     clients = [c.aclose() for c in (self._redis, self._reader, self._pub) if c is not None]
     if clients:
         try: await _bounded(asyncio.gather(*clients, return_exceptions=True), left())
         except Exception: pass
-    if gone and self.users_gone is not None: self.users_gone(gone)
 
 async def _bounded(coro, timeout:float):
     "Await `coro` for at most `timeout` seconds, even if it ignores its cancellation (`asyncio.wait_for` would wait for that); raise `TimeoutError` after."
