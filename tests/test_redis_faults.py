@@ -648,3 +648,28 @@ def test_a_presence_call_for_another_user_between_two_tries_of_a_departure_does_
             finally: await b.close()
         got = run(go())
     assert got == (True, {'ann'}), got
+
+def test_a_broadcast_while_the_manager_closes_does_not_restart_its_backend():
+    "SIGTERM closes the manager; a publish that comes in on a kept-alive connection meanwhile must not start the backend again: the worker would publish after it left, and uvicorn's shutdown hook would close it a second time, reaping its users again (a second `offline`, 0.1 s after the first, at a SIGTERM in the 5-minute fault-checker seeds 301 and 305)."
+    from cjm_fasthtml_sse.core.backends import RedisBackend
+    from cjm_fasthtml_sse.core.broadcast import BroadcastManager
+    with redis_server() as (url, procs, _):
+        async def go():
+            m = BroadcastManager(backend=RedisBackend(url, prefix='shut_test', ttl=3))
+            offline = []
+            m.on_user_offline(offline.append)
+            await m.start()
+            assert await m.backend.user_added('zed')
+            closing = asyncio.create_task(m.close())  # the signal's close
+            for _ in range(1000):
+                if not m.backend.started: break
+                await asyncio.sleep(0.001)
+            try: sent = await m.broadcast('note', {'n': 1})
+            except Exception as e: sent = type(e).__name__
+            await asyncio.wait_for(closing, 10)
+            started = m.backend.started
+            await m.close()  # uvicorn's shutdown hook closes it again
+            await asyncio.sleep(0.5)  # time for a hook fired late to show
+            return sent, started, m.backend.started, offline
+        got = run(go())
+    assert got == ('BackendUnavailable', False, False, ['zed']), got

@@ -174,8 +174,11 @@ from fastcore.basics import patch
 @patch
 async def start(self:RedisBackend)->Optional[BackendState]: # The recent history and ids; `None` if already started
     "Connect, read the recent history and the shared position, and start reading the stream."
+    if self._closer is not None:  # started again after a `close`
+        await asyncio.shield(self._closer)  # one under way finishes first: it reaps this process's users
+        if self.started: return None
+        self._closer, self.token = None, secrets.token_hex(8)  # a new name: Redis refuses every write of the one that left (the `left` key)
     if self.started: return None
-    self._closer = None
     self._redis = self._client(socket_timeout=self.timeout)
     self._reader = self._client(socket_timeout=self.timeout + 5)
     self._pub = self._client(socket_timeout=self.timeout) # publishes have their own pool: no registry, presence or status traffic can take their connections
