@@ -673,3 +673,25 @@ def test_a_broadcast_while_the_manager_closes_does_not_restart_its_backend():
             return sent, started, m.backend.started, offline
         got = run(go())
     assert got == ('BackendUnavailable', False, False, ['zed']), got
+
+def test_a_close_while_the_backend_starts_leaves_it_closed_with_nothing_running():
+    "SIGTERM during the server's startup: close() runs while start() still waits on Redis. start() must not finish the job afterwards (started again, a reader and a keep-alive that nothing stops: uvicorn's shutdown hook finds the close done, and the process hangs at exit: fault-checker seed 305, a SIGTERM right after a restart)."
+    from cjm_fasthtml_sse.core.backends import RedisBackend
+    with redis_server() as (url, procs, _):
+        async def go():
+            b = RedisBackend(url, prefix='startclose_test', ttl=3)
+            b.bind(lambda *a, **k: None, 100)
+            reached, gate, sync = asyncio.Event(), asyncio.Event(), b._sync_clock
+            async def held_sync():  # start() waits here (on Redis, as it were) until the test lets it go
+                reached.set(); await gate.wait(); await sync()
+            b._sync_clock = held_sync
+            starting = asyncio.create_task(b.start())
+            await asyncio.wait_for(reached.wait(), 10)
+            await asyncio.wait_for(b.close(), 10)
+            gate.set()
+            await asyncio.gather(starting, return_exceptions=True)
+            after_start = b.started, [t for t in b._tasks if not t.done()]
+            await b.close()  # uvicorn's shutdown hook
+            return after_start, (b.started, [t for t in b._tasks if not t.done()])
+        got = run(go())
+    assert got == ((False, []), (False, [])), got

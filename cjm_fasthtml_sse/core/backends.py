@@ -196,9 +196,13 @@ async def start(self:RedisBackend)->Optional[BackendState]: # The recent history
     last = _event_id(tail[-1][0]) if tail else seq
     entries = [(_event_id(sid), json.loads(f['m'])) for sid, f in tail]
     state = BackendState([from_envelope(e, n) for n, e in entries if e.get('kind') is None], last, entries[0][0] if entries else None)
+    if self._closer is not None: return None  # closed meanwhile (SIGTERM during the server's startup): it stays closed
     self.started, self._last_delivered = True, last
     await self._refresh(resync=True)
     await self._remember()
+    if self._closer is not None:  # closed meanwhile: no task that nothing would stop
+        for t in self._tasks: t.cancel()  # (a recovery the refresh started)
+        return None
     self.healthy = True
     self._tasks = [asyncio.create_task(self._read(_stream_id(last))), asyncio.create_task(self._keep_alive()), *self._tasks]  # (a recovery the refresh started)
     self._tasks[0].add_done_callback(self._reader_stopped)
