@@ -695,3 +695,30 @@ def test_a_close_while_the_backend_starts_leaves_it_closed_with_nothing_running(
             return after_start, (b.started, [t for t in b._tasks if not t.done()])
         got = run(go())
     assert got == ((False, []), (False, [])), got
+
+def test_a_reap_whose_answer_is_lost_still_sends_the_dead_workers_users_offline():
+    "C dies holding zed; B's reap reaches Redis and is applied, but its answer is lost (Redis stopped right after it, say): zed is offline in Redis with no hook anywhere. B's next reap must get the same answer and fire the hook (fault-checker seed 306: a dead worker's users, never sent offline, came back 'online while already online')."
+    from cjm_fasthtml_sse.core.backends import _REAP
+    with redis_server() as (url, procs, _):
+        async def go():
+            on_b, on_c = [], []
+            b, c = await _backend(url, on_b), await _backend(url, on_c)
+            try:
+                assert await c.user_added('zed')
+                await _die(c)
+                await b._redis.delete(f'{b.prefix}:alive:{c.token}')  # its keep-alive expired
+                real, lost = b._redis.eval, []
+                async def eval(script, *args):
+                    out = await real(script, *args)
+                    if script is _REAP and not lost:
+                        lost.append(out)
+                        raise ConnectionError('the answer was lost')
+                    return out
+                b._redis.eval = eval
+                await b._reap()
+                first = list(on_b)
+                await b._reap()
+                return lost, first, on_b, await b.users_online()
+            finally: await b.close()
+        got = run(go())
+    assert got == ([['zed']], [], ['zed'], set()), got

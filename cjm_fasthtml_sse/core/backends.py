@@ -141,7 +141,7 @@ class RedisBackend(Backend):
         self.url, self.prefix, self.timeout, self.stream_maxlen, self.ttl = url, prefix, timeout, stream_maxlen, ttl
         self.local_during_outage = local_during_outage
         self._users, self._removing, self._plock, self._op = set(), {}, asyncio.Lock(), 0 # presence: decided users, departures not yet answered (user: op), one presence write at a time
-        self._left, self._closer = {}, None # processes announced gone for good (their users accounted for): a recovery never puts them back; the one `close` under way
+        self._left, self._closer, self._reaping = {}, None, {} # processes announced gone for good (their users accounted for): a recovery never puts them back; the one `close` under way; dead processes whose reap went unanswered (token: op)
         self.token = secrets.token_hex(8)
         self.healthy, self.started = False, False
         self._keys = {k: f'{prefix}:{k}' for k in ('seq', 'stream')}
@@ -518,17 +518,21 @@ async def _live_tokens(self:RedisBackend)->List[str]:
 @patch
 async def _reap(self:RedisBackend):
     "Forget the processes whose keep-alive expired (they died): the users only they held go offline through this process's `users_gone`, once across the cluster."
-    try:
-        async def reap():
-            r = self._redis
-            tokens = [t for t in await r.smembers(f'{self.prefix}:procs') if t != self.token]
-            async with r.pipeline(transaction=False) as p:
-                for t in tokens: p.exists(self._key('alive', t))
-                alive = await p.execute()
-            reaped = {t: await r.eval(_REAP, 0, self.prefix, t, 10 * self.ttl, self._deadline(self.timeout / 2)) for t, a in zip(tokens, alive) if not a}  # too late: the next keep-alive reaps
-            return {t: users for t, users in reaped.items() if users is not None}  # (`None`: alive again, reaped by another process, or too late)
-        reaped = await asyncio.wait_for(reap(), 2 * self.timeout)
-    except Exception as e: return log.debug('RedisBackend: reaping failed: %r', e)
+    reaped = {}
+    async def reap():
+        r = self._redis
+        tokens = [t for t in await r.smembers(f'{self.prefix}:procs') if t != self.token]
+        async with r.pipeline(transaction=False) as p:
+            for t in tokens: p.exists(self._key('alive', t))
+            alive = await p.execute()
+        for t in dict.fromkeys([*self._reaping, *(t for t, a in zip(tokens, alive) if not a)]):  # first the reaps whose answer was lost: the same op gets the same answer
+            op = self._reaping.setdefault(t, secrets.token_hex(4))
+            users = await r.eval(_REAP, 0, self.prefix, t, 10 * self.ttl, self._deadline(self.timeout / 2), self.token, op)  # too late: the next keep-alive reaps
+            del self._reaping[t]
+            if users is not None: reaped[t] = users  # (`None`: alive again, reaped by another process, or too late)
+    try: await asyncio.wait_for(reap(), 2 * self.timeout)
+    except Exception as e: log.debug('RedisBackend: reaping failed: %r', e)
+    while len(self._reaping) > 1000: del self._reaping[next(iter(self._reaping))]
     gone = [u for users in reaped.values() for u in users]
     if gone and self.users_gone is not None: self.users_gone(gone)
     for t, users in reaped.items(): await self._announce_left(t, users, self.timeout)
@@ -733,7 +737,10 @@ return answer(redis.call('SREM', p .. ':users', user))
 
 # %% ../../nbs/core/backends.ipynb #15a06f12
 _REAP = _LIVE + _LATE + """
-local p, dead = ARGV[1], ARGV[2]
+local p, dead, by = ARGV[1], ARGV[2], (ARGV[5] or '') .. ' ' .. (ARGV[6] or '') .. ' '
+local mark = p .. ':reaped:' .. dead
+local was = redis.call('GET', mark)
+if ARGV[6] and was and string.sub(was, 1, #by) == by then return cjson.decode(string.sub(was, #by + 1)) end -- a retry of a reap Redis applied but whose answer was lost (Redis stopped, say): the same users, so that their hooks fire
 if late(ARGV[4]) then return false end -- nil: the caller gave up on this answer: reap another time, with someone listening
 if redis.call('EXISTS', p .. ':alive:' .. dead) == 1 or redis.call('SREM', p .. ':procs', dead) == 0 then return false end -- nil: alive, or already reaped
 local gone = {}
@@ -746,7 +753,7 @@ for _, user in ipairs(redis.call('SMEMBERS', p .. ':pusers:' .. dead)) do
   end
 end
 redis.call('DEL', p .. ':pusers:' .. dead, p .. ':conns:' .. dead)
-redis.call('SET', p .. ':reaped:' .. dead, 1, 'EX', ARGV[3]) -- if it was only stalled, it announces its users again when it is back
+redis.call('SET', mark, by .. (#gone > 0 and cjson.encode(gone) or '[]'), 'EX', ARGV[3]) -- if it was only stalled, it announces its users again when it is back; who reaped it (token, op) and what it answered
 return gone
 """
 
