@@ -489,3 +489,236 @@ def test_a_worker_sigtermed_while_redis_is_frozen_sends_its_users_offline_throug
     finally:
         if proc.poll() is None: proc.kill(); proc.wait(10)
     assert hooks == [['offline', 'zed']], hooks
+
+# Presence across a Redis that loses its data, with the backends in this process, so that each step happens in the order
+# a 5-minute fault-checker run found it (tests/faultcheck.py seeds 301, 302, 303): a process's users must go offline once.
+
+async def _backend(url, gone, prefix='left_test'):
+    "A started `RedisBackend` (ttl 3 s) whose `users_gone` adds to `gone`, with its keep-alive stopped so that what it noted stays as the test left it."
+    from cjm_fasthtml_sse.core.backends import RedisBackend
+    b = RedisBackend(url, prefix=prefix, ttl=3)
+    b.bind(lambda *a: None, 100)
+    b.users_gone = gone.extend
+    await b.start()
+    b._tasks[1].cancel()  # the keep-alive: the test calls `_remember`, `_refresh` and `_reap` itself
+    return b
+
+async def _die(b):
+    "What SIGKILL leaves of `b`: its keys in Redis, no goodbye."
+    b.started = False
+    for _ in range(50):  # a read may swallow one cancellation: cancel until every task is over, so nothing writes for `b` again
+        if not (running := [t for t in b._tasks if not t.done()]): break
+        for t in running: t.cancel()
+        await asyncio.wait(running, timeout=0.1)
+    assert all(t.done() for t in b._tasks)
+    for c in (b._redis, b._reader, b._pub): await c.aclose()
+
+async def _read_up(b):
+    "Wait until `b`'s reader has read everything appended so far (an announcement, say)."
+    n = int(await b._redis.get(f'{b.prefix}:seq'))
+    for _ in range(500):
+        if b._last_delivered >= n: return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f'reader stuck at {b._last_delivered} < {n}')
+
+async def _rebuild(b):
+    "Redis lost its data (FLUSHALL: what a restart without data leaves); `b` writes itself back and runs its recovery to the end."
+    await b._redis.flushall()
+    await b._refresh(resync=True)
+    await asyncio.wait_for(b._recovery, 30)
+
+def test_a_worker_that_stopped_cleanly_is_not_reaped_again_after_redis_loses_its_data():
+    "A closes holding zed (zed offline on A); Redis then loses its data, the `reaped` mark with it; B noted A before A left: B's recovery must not restore A and send zed offline again (seeds 301 and 303)."
+    with redis_server() as (url, procs, _):
+        async def go():
+            on_a, on_b = [], []
+            a, b = await _backend(url, on_a), await _backend(url, on_b)
+            try:
+                assert await a.user_added('zed')
+                await b._remember()
+                await a.close()
+                await _read_up(b)
+                await _rebuild(b)
+                return on_a, on_b
+            finally: await b.close()
+        on_a, on_b = run(go())
+    assert (on_a, on_b) == (['zed'], []), (on_a, on_b)
+
+def test_a_dead_worker_reaped_once_is_not_reaped_again_after_redis_loses_its_data():
+    "C is SIGKILLed holding zed; B reaps it (zed offline); Redis then loses its data: B's recovery must not restore C, which it noted before, and send zed offline again (seed 302 at 132 s)."
+    with redis_server() as (url, procs, _):
+        async def go():
+            on_b, on_c = [], []
+            b, c = await _backend(url, on_b), await _backend(url, on_c)
+            try:
+                assert await c.user_added('zed')
+                await b._remember()
+                await _die(c)
+                await b._redis.delete(f'{b.prefix}:alive:{c.token}')  # its keep-alive expired
+                await b._reap()
+                first = list(on_b)
+                await _rebuild(b)
+                return first, on_b
+            finally: await b.close()
+        first, on_b = run(go())
+    assert (first, on_b) == (['zed'], ['zed']), (first, on_b)
+
+def test_a_user_sent_offline_while_redis_rebuilds_is_not_sent_offline_again_with_a_dead_worker_that_held_them():
+    "zed has streams on A and on C; C is SIGKILLed; Redis loses its data; A writes itself back and stops cleanly (zed offline on A, C doesn't count); B's recovery restores C, which it noted holding zed: zed must not go offline twice (seed 302 at 72 s)."
+    with redis_server() as (url, procs, _):
+        async def go():
+            on_a, on_b, on_c = [], [], []
+            a, b, c = await _backend(url, on_a), await _backend(url, on_b), await _backend(url, on_c)
+            try:
+                assert await c.user_added('zed') and not await a.user_added('zed')
+                await b._remember()
+                await _die(c)
+                await b._redis.flushall()
+                await a._refresh(resync=True)
+                await b._refresh(resync=True)
+                await a.close()
+                await _read_up(b)
+                await asyncio.wait_for(b._recovery, 30)
+                return on_a, on_b, await b.users_online()
+            finally: await b.close()
+        on_a, on_b, online = run(go())
+    assert (on_a, on_b, online) == (['zed'], [], set()), (on_a, on_b, online)
+
+def test_a_keep_alive_sent_while_a_departure_waits_for_a_frozen_redis_does_not_bring_the_user_back():
+    "zed leaves while Redis is frozen: the call times out, yet Redis applies it at the thaw; a keep-alive sent meanwhile still counts zed (the departure isn't answered): it must not put zed back, or zed's next arrival fires no online and the departure after it a second offline (seed 301 at 188 s)."
+    with redis_server() as (url, procs, _):
+        async def go():
+            b = await _backend(url, [])
+            try:
+                first = await b.user_added('zed')
+                await asyncio.gather(*(b._redis.ping() for _ in range(4)))  # idle connections in the pool, as in a busy worker
+                procs[-1].send_signal(signal.SIGSTOP)
+                try:
+                    leaving = asyncio.create_task(b.user_removed('zed'))
+                    for _ in range(500):  # until its first try holds the presence lock, waiting for the frozen Redis
+                        if b._plock.locked(): break
+                        await asyncio.sleep(0.01)
+                    ours = asyncio.create_task(b._plock.acquire())  # next in line for the lock, then the keep-alive
+                    keep_alive = asyncio.create_task(b._refresh())
+                    await ours  # the first try timed out; its connection is closed and back on top of the pool
+                    grab = asyncio.create_task(b._redis.ping())  # another task takes it (it can't reconnect: Redis is frozen)...
+                    await asyncio.sleep(0)
+                    b._plock.release()  # ...so the keep-alive writes on a connected one: Redis gets it
+                    await keep_alive
+                finally: procs[-1].send_signal(signal.SIGCONT)
+                await asyncio.gather(grab, return_exceptions=True)
+                left = await asyncio.wait_for(leaving, 30)
+                online = await b.users_online()
+                back = await b.user_added('zed')
+                return first, left, online, back
+            finally: await b.close()
+        got = run(go())
+    assert got == (True, True, set(), True), got
+
+def test_a_presence_call_for_another_user_between_two_tries_of_a_departure_does_not_make_redis_apply_it_twice():
+    "zed leaves while Redis is frozen; before the departure's retry, a call for ann (a rejoin announces its users outside the queue of arrivals and departures) reaches Redis too: the retry must get the answer Redis gave the first try (zed offline), not apply the departure again and answer 'still online elsewhere'."
+    from cjm_fasthtml_sse.core.backends import _USER_ADD
+    with redis_server() as (url, procs, _):
+        async def go():
+            b = await _backend(url, [])
+            try:
+                assert await b.user_added('zed') and await b.user_added('ann')
+                await asyncio.gather(*(b._redis.ping() for _ in range(4)))  # idle connections in the pool, as in a busy worker
+                procs[-1].send_signal(signal.SIGSTOP)
+                try:
+                    leaving = asyncio.create_task(b.user_removed('zed'))
+                    for _ in range(500):  # until its first try holds the presence lock, waiting for the frozen Redis
+                        if b._plock.locked(): break
+                        await asyncio.sleep(0.01)
+                    ours = asyncio.create_task(b._plock.acquire())  # next in line for the lock, then ann's call
+                    other = asyncio.create_task(b._user_call(_USER_ADD, 'ann'))
+                    await ours  # the first try timed out; its connection is closed and back on top of the pool
+                    grab = asyncio.create_task(b._redis.ping())  # another task takes it (it can't reconnect: Redis is frozen)...
+                    await asyncio.sleep(0)
+                    b._plock.release()  # ...so ann's call goes out on a connected one: Redis gets it
+                    for _ in range(500):  # until ann's first try has gone out and timed out
+                        if b._plock.locked(): break
+                        await asyncio.sleep(0.01)
+                    for _ in range(500):
+                        if not b._plock.locked(): break
+                        await asyncio.sleep(0.01)
+                finally: procs[-1].send_signal(signal.SIGCONT)
+                await asyncio.gather(grab, other, return_exceptions=True)
+                return await asyncio.wait_for(leaving, 30), await b.users_online()
+            finally: await b.close()
+        got = run(go())
+    assert got == (True, {'ann'}), got
+
+def test_a_broadcast_while_the_manager_closes_does_not_restart_its_backend():
+    "SIGTERM closes the manager; a publish that comes in on a kept-alive connection meanwhile must not start the backend again: the worker would publish after it left, and uvicorn's shutdown hook would close it a second time, reaping its users again (a second `offline`, 0.1 s after the first, at a SIGTERM in the 5-minute fault-checker seeds 301 and 305)."
+    from cjm_fasthtml_sse.core.backends import RedisBackend
+    from cjm_fasthtml_sse.core.broadcast import BroadcastManager
+    with redis_server() as (url, procs, _):
+        async def go():
+            m = BroadcastManager(backend=RedisBackend(url, prefix='shut_test', ttl=3))
+            offline = []
+            m.on_user_offline(offline.append)
+            await m.start()
+            assert await m.backend.user_added('zed')
+            closing = asyncio.create_task(m.close())  # the signal's close
+            for _ in range(1000):
+                if not m.backend.started: break
+                await asyncio.sleep(0.001)
+            try: sent = await m.broadcast('note', {'n': 1})
+            except Exception as e: sent = type(e).__name__
+            await asyncio.wait_for(closing, 10)
+            started = m.backend.started
+            await m.close()  # uvicorn's shutdown hook closes it again
+            await asyncio.sleep(0.5)  # time for a hook fired late to show
+            return sent, started, m.backend.started, offline
+        got = run(go())
+    assert got == ('BackendUnavailable', False, False, ['zed']), got
+
+def test_a_close_while_the_backend_starts_leaves_it_closed_with_nothing_running():
+    "SIGTERM during the server's startup: close() runs while start() still waits on Redis. start() must not finish the job afterwards (started again, a reader and a keep-alive that nothing stops: uvicorn's shutdown hook finds the close done, and the process hangs at exit: fault-checker seed 305, a SIGTERM right after a restart)."
+    from cjm_fasthtml_sse.core.backends import RedisBackend
+    with redis_server() as (url, procs, _):
+        async def go():
+            b = RedisBackend(url, prefix='startclose_test', ttl=3)
+            b.bind(lambda *a, **k: None, 100)
+            reached, gate, sync = asyncio.Event(), asyncio.Event(), b._sync_clock
+            async def held_sync():  # start() waits here (on Redis, as it were) until the test lets it go
+                reached.set(); await gate.wait(); await sync()
+            b._sync_clock = held_sync
+            starting = asyncio.create_task(b.start())
+            await asyncio.wait_for(reached.wait(), 10)
+            await asyncio.wait_for(b.close(), 10)
+            gate.set()
+            await asyncio.gather(starting, return_exceptions=True)
+            after_start = b.started, [t for t in b._tasks if not t.done()]
+            await b.close()  # uvicorn's shutdown hook
+            return after_start, (b.started, [t for t in b._tasks if not t.done()])
+        got = run(go())
+    assert got == ((False, []), (False, [])), got
+
+def test_a_reap_whose_answer_is_lost_still_sends_the_dead_workers_users_offline():
+    "C dies holding zed; B's reap reaches Redis and is applied, but its answer is lost (Redis stopped right after it, say): zed is offline in Redis with no hook anywhere. B's next reap must get the same answer and fire the hook (fault-checker seed 306: a dead worker's users, never sent offline, came back 'online while already online')."
+    from cjm_fasthtml_sse.core.backends import _REAP
+    with redis_server() as (url, procs, _):
+        async def go():
+            on_b, on_c = [], []
+            b, c = await _backend(url, on_b), await _backend(url, on_c)
+            try:
+                assert await c.user_added('zed')
+                await _die(c)
+                await b._redis.delete(f'{b.prefix}:alive:{c.token}')  # its keep-alive expired
+                real, lost = b._redis.eval, []
+                async def eval(script, *args):
+                    out = await real(script, *args)
+                    if script is _REAP and not lost:
+                        lost.append(out)
+                        raise ConnectionError('the answer was lost')
+                    return out
+                b._redis.eval = eval
+                await b._reap()
+                first = list(on_b)
+                await b._reap()
+                return lost, first, on_b, await b.users_online()
+            finally: await b.close()
+        got = run(go())
+    assert got == ([['zed']], [], ['zed'], set()), got

@@ -140,7 +140,8 @@ class RedisBackend(Backend):
         if isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 3: raise ValueError(f"ttl must be an int >= 3 seconds, not {ttl!r}")
         self.url, self.prefix, self.timeout, self.stream_maxlen, self.ttl = url, prefix, timeout, stream_maxlen, ttl
         self.local_during_outage = local_during_outage
-        self._users, self._removing, self._plock, self._op = set(), set(), asyncio.Lock(), 0 # presence: decided users, departures not yet answered, one presence write at a time
+        self._users, self._removing, self._plock, self._op = set(), {}, asyncio.Lock(), 0 # presence: decided users, departures not yet answered (user: op), one presence write at a time
+        self._left, self._closer, self._reaping = {}, None, {} # processes announced gone for good (their users accounted for): a recovery never puts them back; the one `close` under way; dead processes whose reap went unanswered (token: op)
         self.token = secrets.token_hex(8)
         self.healthy, self.started = False, False
         self._keys = {k: f'{prefix}:{k}' for k in ('seq', 'stream')}
@@ -173,6 +174,10 @@ from fastcore.basics import patch
 @patch
 async def start(self:RedisBackend)->Optional[BackendState]: # The recent history and ids; `None` if already started
     "Connect, read the recent history and the shared position, and start reading the stream."
+    if self._closer is not None:  # started again after a `close`
+        await asyncio.shield(self._closer)  # one under way finishes first: it reaps this process's users
+        if self.started: return None
+        self._closer, self.token = None, secrets.token_hex(8)  # a new name: Redis refuses every write of the one that left (the `left` key)
     if self.started: return None
     self._redis = self._client(socket_timeout=self.timeout)
     self._reader = self._client(socket_timeout=self.timeout + 5)
@@ -191,9 +196,13 @@ async def start(self:RedisBackend)->Optional[BackendState]: # The recent history
     last = _event_id(tail[-1][0]) if tail else seq
     entries = [(_event_id(sid), json.loads(f['m'])) for sid, f in tail]
     state = BackendState([from_envelope(e, n) for n, e in entries if e.get('kind') is None], last, entries[0][0] if entries else None)
+    if self._closer is not None: return None  # closed meanwhile (SIGTERM during the server's startup): it stays closed
     self.started, self._last_delivered = True, last
     await self._refresh(resync=True)
     await self._remember()
+    if self._closer is not None:  # closed meanwhile: no task that nothing would stop
+        for t in self._tasks: t.cancel()  # (a recovery the refresh started)
+        return None
     self.healthy = True
     self._tasks = [asyncio.create_task(self._read(_stream_id(last))), asyncio.create_task(self._keep_alive()), *self._tasks]  # (a recovery the refresh started)
     self._tasks[0].add_done_callback(self._reader_stopped)
@@ -218,6 +227,12 @@ async def _sync_clock(self:RedisBackend):
 @patch
 async def close(self:RedisBackend):
     "Stop reading, drop this process's registration (its users that nobody else holds go offline here), and close the connections, all within `timeout` seconds."
+    if self._closer is None: self._closer = asyncio.ensure_future(self._close())
+    await asyncio.shield(self._closer)  # a second call (the server's shutdown hook, after the one SIGTERM started) waits for the first: the first must get to its hooks and announcement
+
+@patch
+async def _close(self:RedisBackend):
+    "What `close` does, once."
     self.started, self.healthy = False, False
     loop = asyncio.get_running_loop()
     deadline = loop.time() + self.timeout
@@ -234,13 +249,14 @@ async def close(self:RedisBackend):
                 p.set(self._key('left'), 1, ex=10 * self.ttl).delete(self._key('alive'))  # `left`: a presence call of ours that reaches Redis later changes nothing
                 return (await p.eval(_REAP, 0, self.prefix, self.token, 10 * self.ttl, self._deadline(left() / 2)).execute())[-1]  # the `reaped` mark keeps a recovery from reaping us again; too late, and a survivor reaps us instead
         try: gone = await _bounded(leave(), left())
-        except Exception: pass
-        self._users, self._removing = set(), set()
+        except Exception: gone = None
+        if gone and self.users_gone is not None: self.users_gone(gone)  # at once: nothing after this may keep the hooks from firing
+        if gone is not None and self._op: await self._announce_left(self.token, gone, left())  # it had users, now accounted for: no recovery may reap it again, even once Redis lost the `reaped` mark
+        self._users, self._removing = set(), {}
     clients = [c.aclose() for c in (self._redis, self._reader, self._pub) if c is not None]
     if clients:
         try: await _bounded(asyncio.gather(*clients, return_exceptions=True), left())
         except Exception: pass
-    if gone and self.users_gone is not None: self.users_gone(gone)
 
 # %% ../../nbs/core/backends.ipynb #8b03190e
 async def _bounded(coro, timeout:float):
@@ -352,6 +368,8 @@ def _on_entry(self:RedisBackend, event_id, fields):
     if fields.get('o') == self.token and fields.get('n', '0').isdigit() and self._orphans.pop(int(fields['n']), 0) is None: return self._deliver(event_id)
     env = json.loads(fields['m'])
     if env.get('kind') == 'outage': return self._deliver(event_id, None, 'backend_outage' if env.get('origin') != self.token else None)
+    if env.get('kind') == 'left': self._forget(env.get('origin'), env.get('users') or ()); return self._deliver(event_id)
+    if env.get('kind') == 'back': self._left.pop(env.get('origin'), None); return self._deliver(event_id)
     try: message, route = from_envelope(env, event_id)
     except Exception:
         self._deliver(event_id)
@@ -381,9 +399,9 @@ async def _refresh(self:RedisBackend, resync=False):
     try:
         async with self._plock:  # never between a presence script and its bookkeeping here
             conns = sorted(self._local) if resync else []
-            held = sorted(self._users | self._removing)  # a departure not yet answered still counts: its script decides it
+            held, leaving = sorted(self._users), [x for user_op in sorted(self._removing.items()) for x in user_op]  # a departure not yet answered still counts, unless Redis applied it (see `_ALIVE`)
             settling = int(await asyncio.wait_for(self._redis.eval(_ALIVE, 0, self.prefix, self.token, self.ttl, self._settle_ms, self._deadline(self.timeout),
-                                                                   int(resync), len(conns), *conns, *held), self.timeout))  # one script: too late, and none of it counts
+                                                                   int(resync), len(conns), len(held), *conns, *held, *leaving), self.timeout))  # one script: too late, and none of it counts
         if settling < 0: raise TimeoutError('Redis got the refresh too late')
     except Exception as e:
         self._resync = True
@@ -411,6 +429,7 @@ async def _rejoin(self:RedisBackend):
     "Re-register after our keep-alive expired (a stall, or Redis lost its data); if a survivor reaped us, sending our users offline, announce them again (`users_back`)."
     try: reaped = int(await asyncio.wait_for(self._redis.eval(_UNREAP, 0, self._key('reaped'), self._deadline(self.timeout / 2)), self.timeout))
     except Exception: reaped = 0  # unknown: if the mark is still there, the next keep-alive comes back here
+    if reaped == 1: await self._announce_back()
     back = [u for u in list(self._users) if await self._user_call(_USER_ADD, u) == 1] if reaped == 1 else []
     await self._refresh(resync=True)
     if back and self.users_back is not None: self.users_back(back)
@@ -431,7 +450,7 @@ async def _remember(self:RedisBackend):
             async with self._redis.pipeline(transaction=False) as p:
                 for t in tokens: p.smembers(self._key('pusers', t))
                 return dict(zip(tokens, map(sorted, await p.execute())))
-        seen = await asyncio.wait_for(read(), self.timeout)
+        seen = {t: users for t, users in (await asyncio.wait_for(read(), self.timeout)).items() if t not in self._left}  # (one announced gone meanwhile stays gone)
         if self._recovery is not None and not self._recovery.done(): self._seen.update(seen)  # the same dict the recovery reads
         else: self._seen = seen
     except Exception as e: log.debug('RedisBackend: could not read the registry: %r', e)
@@ -445,11 +464,44 @@ async def _recover(self:RedisBackend,
     "Redis lost its data: once the live processes wrote their users back, put back the ones in `seen` that didn't (they died, unreaped), and reap them before decisions resume, so that their users go offline once. Every process does it, with what it noted."
     await asyncio.sleep(max(0.0, left - self._settle_ms / 1000))
     for _ in range(100):  # until it is half time in the current hold (Redis may have lost its data again meanwhile)
-        try: wait = int(await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps(seen), 4 * self.ttl, self._settle_ms), self.timeout))  # `seen` grows meanwhile
+        try: wait = int(await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps({t: u for t, u in seen.items() if t not in self._left}), 4 * self.ttl, self._settle_ms), self.timeout))  # `seen` grows meanwhile
         except Exception: wait = self._settle_ms + 200
         if wait == 0: break
         await asyncio.sleep(max(0.2, (wait - self._settle_ms) / 1000))
     await self._reap()
+
+# %% ../../nbs/core/backends.ipynb #eb666348
+@patch
+def _forget(self:RedisBackend,
+            token:str, # A process announced gone for good
+            users, # Its users that went offline with it
+           ):
+    "Never restore `token` after Redis loses its data, and strike `users` (offline now) from every process noted."
+    if not token: return
+    self._left[token] = None
+    if len(self._left) > 10_000: del self._left[next(iter(self._left))]
+    self._seen.pop(token, None)
+    gone = set(users)
+    for t, held in list(self._seen.items()): self._seen[t] = [u for u in held if u not in gone]  # in place: a running recovery reads this dict
+
+# %% ../../nbs/core/backends.ipynb #e631fb6d
+@patch
+async def _announce_left(self:RedisBackend,
+                         token:str, # The process whose users are now accounted for (this one, or one it reaped)
+                         users:list, # Its users that went offline
+                         timeout:float, # Seconds the announcement may take
+                        ):
+    "Forget `token` here, and tell every other process through the shared stream (best effort: Redis may be gone)."
+    self._forget(token, users)
+    try: await _bounded(self._append(json.dumps({'kind': 'left', 'origin': token, 'users': list(users)})), timeout)
+    except Exception as e: log.debug('RedisBackend: could not announce that %s left: %r', token, e)
+
+# %% ../../nbs/core/backends.ipynb #cc63c638
+@patch
+async def _announce_back(self:RedisBackend):
+    "Tell every process that this one, reaped while stalled, is back: it may be restored again if it dies."
+    try: await self._append(json.dumps({'kind': 'back', 'origin': self.token}))
+    except Exception as e: log.debug('RedisBackend: could not announce that this process is back: %r', e)
 
 # %% ../../nbs/core/backends.ipynb #ba57157d
 @patch
@@ -466,17 +518,24 @@ async def _live_tokens(self:RedisBackend)->List[str]:
 @patch
 async def _reap(self:RedisBackend):
     "Forget the processes whose keep-alive expired (they died): the users only they held go offline through this process's `users_gone`, once across the cluster."
-    try:
-        async def reap():
-            r = self._redis
-            tokens = [t for t in await r.smembers(f'{self.prefix}:procs') if t != self.token]
-            async with r.pipeline(transaction=False) as p:
-                for t in tokens: p.exists(self._key('alive', t))
-                alive = await p.execute()
-            return [u for t, a in zip(tokens, alive) if not a for u in await r.eval(_REAP, 0, self.prefix, t, 10 * self.ttl, self._deadline(self.timeout / 2))]  # too late: the next keep-alive reaps
-        gone = await asyncio.wait_for(reap(), 2 * self.timeout)
-    except Exception as e: return log.debug('RedisBackend: reaping failed: %r', e)
+    reaped = {}
+    async def reap():
+        r = self._redis
+        tokens = [t for t in await r.smembers(f'{self.prefix}:procs') if t != self.token]
+        async with r.pipeline(transaction=False) as p:
+            for t in tokens: p.exists(self._key('alive', t))
+            alive = await p.execute()
+        for t in dict.fromkeys([*self._reaping, *(t for t, a in zip(tokens, alive) if not a)]):  # first the reaps whose answer was lost: the same op gets the same answer
+            op = self._reaping.setdefault(t, secrets.token_hex(4))
+            users = await r.eval(_REAP, 0, self.prefix, t, 10 * self.ttl, self._deadline(self.timeout / 2), self.token, op)  # too late: the next keep-alive reaps
+            del self._reaping[t]
+            if users is not None: reaped[t] = users  # (`None`: alive again, reaped by another process, or too late)
+    try: await asyncio.wait_for(reap(), 2 * self.timeout)
+    except Exception as e: log.debug('RedisBackend: reaping failed: %r', e)
+    while len(self._reaping) > 1000: del self._reaping[next(iter(self._reaping))]
+    gone = [u for users in reaped.values() for u in users]
     if gone and self.users_gone is not None: self.users_gone(gone)
+    for t, users in reaped.items(): await self._announce_left(t, users, self.timeout)
 
 # %% ../../nbs/core/backends.ipynb #f5b57242
 @patch
@@ -614,7 +673,7 @@ end
 
 # %% ../../nbs/core/backends.ipynb #ec2e410b
 _ALIVE = _LATE + """
-local p, token, ttl, settle, resync, nconns = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[6] == '1', tonumber(ARGV[7])
+local p, token, ttl, settle, resync, nconns, nheld = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[6] == '1', tonumber(ARGV[7]), tonumber(ARGV[8])
 if late(ARGV[5]) or redis.call('EXISTS', p .. ':left:' .. token) == 1 then return -1 end -- we gave up on it (the next keep-alive rewrites everything), or this process left: a late refresh would bring back users already sent offline
 if redis.call('EXISTS', p .. ':epoch') == 0 then -- Redis lost its data: hold presence decisions while every process writes its users back, then `_recover` runs
   redis.call('SET', p .. ':epoch', 1); redis.call('SET', p .. ':settle', 1, 'PX', 2 * settle)
@@ -623,12 +682,17 @@ local conns, mine = p .. ':conns:' .. token, p .. ':pusers:' .. token
 redis.call('SET', p .. ':alive:' .. token, 1, 'EX', ttl); redis.call('SADD', p .. ':procs', token)
 if resync then
   redis.call('DEL', conns, mine)
-  for i = 8, 7 + nconns do redis.call('HSET', conns, ARGV[i], 1) end
+  for i = 9, 8 + nconns do redis.call('HSET', conns, ARGV[i], 1) end
 end
 redis.call('EXPIRE', conns, ttl)
-for i = 8 + nconns, #ARGV do
-  local k = p .. ':user:' .. ARGV[i]
-  redis.call('SADD', k, token); redis.call('EXPIRE', k, ttl); redis.call('SADD', p .. ':users', ARGV[i]); redis.call('SADD', mine, ARGV[i])
+local function hold(user)
+  local k = p .. ':user:' .. user
+  redis.call('SADD', k, token); redis.call('EXPIRE', k, ttl); redis.call('SADD', p .. ':users', user); redis.call('SADD', mine, user)
+end
+for i = 9 + nconns, 8 + nconns + nheld do hold(ARGV[i]) end
+for i = 9 + nconns + nheld, #ARGV, 2 do -- departures not answered yet: (user, op of their call, '' before it is sent)
+  local last = redis.call('HGET', p .. ':op:' .. token, ARGV[i])
+  if not (ARGV[i + 1] ~= '' and last and string.match(last, '^(%S+) ') == ARGV[i + 1]) then hold(ARGV[i]) end -- applied though our call timed out: don't bring the user back
 end
 redis.call('EXPIRE', mine, 4 * ttl) -- outlives `alive`, so that whoever reaps this process knows its users
 return math.max(redis.call('PTTL', p .. ':settle'), 0) -- milliseconds until decisions resume; 0 when not settling
@@ -643,12 +707,13 @@ return redis.call('DEL', ARGV[1])
 # %% ../../nbs/core/backends.ipynb #3c444137
 _ONCE = _LATE + """
 local p, user, token, ttl, op, settle = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
-local done = p .. ':op:' .. token
-if redis.call('HGET', done, 'op') == op then return tonumber(redis.call('HGET', done, 'result')) end -- a retry of a call Redis applied
+local done = p .. ':op:' .. token -- per user: 'op result' of this process's last call for them
+local last = redis.call('HGET', done, user)
+if last and string.match(last, '^(%S+) ') == op then return tonumber(string.match(last, ' (%S+)$')) end -- a retry of a call Redis applied
 if late(ARGV[7]) or redis.call('EXISTS', p .. ':left:' .. token) == 1 then return -1 end -- too late, or this process left (a survivor reaps its users): no effect
 if redis.call('EXISTS', p .. ':epoch') == 0 or redis.call('EXISTS', p .. ':settle') == 1 then return -1 end -- Redis lost its data: ask again once it is rebuilt
 local function answer(result)
-  redis.call('HSET', done, 'op', op, 'result', result); redis.call('EXPIRE', done, 4 * ttl)
+  redis.call('HSET', done, user, op .. ' ' .. result); redis.call('EXPIRE', done, 4 * ttl)
   return result
 end
 """
@@ -672,9 +737,12 @@ return answer(redis.call('SREM', p .. ':users', user))
 
 # %% ../../nbs/core/backends.ipynb #15a06f12
 _REAP = _LIVE + _LATE + """
-local p, dead = ARGV[1], ARGV[2]
-if late(ARGV[4]) then return {} end -- the caller gave up on this answer: reap another time, with someone listening
-if redis.call('EXISTS', p .. ':alive:' .. dead) == 1 or redis.call('SREM', p .. ':procs', dead) == 0 then return {} end
+local p, dead, by = ARGV[1], ARGV[2], (ARGV[5] or '') .. ' ' .. (ARGV[6] or '') .. ' '
+local mark = p .. ':reaped:' .. dead
+local was = redis.call('GET', mark)
+if ARGV[6] and was and string.sub(was, 1, #by) == by then return cjson.decode(string.sub(was, #by + 1)) end -- a retry of a reap Redis applied but whose answer was lost (Redis stopped, say): the same users, so that their hooks fire
+if late(ARGV[4]) then return false end -- nil: the caller gave up on this answer: reap another time, with someone listening
+if redis.call('EXISTS', p .. ':alive:' .. dead) == 1 or redis.call('SREM', p .. ':procs', dead) == 0 then return false end -- nil: alive, or already reaped
 local gone = {}
 for _, user in ipairs(redis.call('SMEMBERS', p .. ':pusers:' .. dead)) do
   local k = p .. ':user:' .. user
@@ -685,7 +753,7 @@ for _, user in ipairs(redis.call('SMEMBERS', p .. ':pusers:' .. dead)) do
   end
 end
 redis.call('DEL', p .. ':pusers:' .. dead, p .. ':conns:' .. dead)
-redis.call('SET', p .. ':reaped:' .. dead, 1, 'EX', ARGV[3]) -- if it was only stalled, it announces its users again when it is back
+redis.call('SET', mark, by .. (#gone > 0 and cjson.encode(gone) or '[]'), 'EX', ARGV[3]) -- if it was only stalled, it announces its users again when it is back; who reaped it (token, op) and what it answered
 return gone
 """
 
@@ -695,6 +763,7 @@ async def _user_call(self:RedisBackend, script, user)->Optional[int]: # What the
     "Run a presence script until Redis answers it: the same call again after a timeout (Redis applies it once), and later while Redis settles after losing its data. A hook waits for Redis; it never fires on a guess."
     self._op += 1
     op, backoff = str(self._op), 0.05
+    if script is _USER_REMOVE and user in self._removing: self._removing[user] = op  # a keep-alive meanwhile writes the user back only if this call hasn't reached Redis (see `_ALIVE`)
     while self.started:
         try:
             async with self._plock:  # the bookkeeping below happens before any refresh can write our users
@@ -703,7 +772,7 @@ async def _user_call(self:RedisBackend, script, user)->Optional[int]: # What the
                                                                      self._deadline(self.timeout / 2)), self.timeout))  # applied by half of `timeout`, or not at all
                 if result >= 0:
                     if script is _USER_ADD: self._users.add(user)
-                    else: self._removing.discard(user)
+                    else: self._removing.pop(user, None)
                     return result
         except Exception as e: log.debug('RedisBackend: presence of %r not recorded yet: %r', user, e)
         await asyncio.sleep(backoff)
@@ -720,7 +789,7 @@ async def user_added(self:RedisBackend, user:str)->bool: # True if `user` was on
 @patch
 async def user_removed(self:RedisBackend, user:str)->bool: # True if no live process holds a stream of `user` any more
     "Record in Redis that this process holds no more streams of `user` (waiting for Redis if it must)."
-    if user in self._users: self._removing.add(user)
+    if user in self._users: self._removing[user] = ''
     self._users.discard(user)
     if not self.started: return False
     return await self._user_call(_USER_REMOVE, user) == 1

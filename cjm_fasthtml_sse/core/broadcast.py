@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable, Coroutine, Dict, Iterable, List, Op
 from fastcore.basics import patch
 from .ids import CHANNEL_PATTERN, MAX_CHANNELS_PER_CONNECTION, ConnectionIdTaken, ConnectionRefused, event_number, new_connection_id, user_channel_name, validate_channel, validate_connection_id
 from .messages import STREAM_CLOSED, BroadcastMessage, Route, wire_bytes, end_queue, oob_key, renumber, ResetMessage, reset_event
-from .backends import Backend, BackendState, MemoryBackend, spawn
+from .backends import Backend, BackendState, BackendUnavailable, MemoryBackend, spawn
 from .fanout import LOG_MAX_BYTES, LOG_MAX_ENTRIES, EventLog, FanOut, MessageQueue, Subscriber
 from .stream import MAX_STREAMS_PER_CLIENT, MAX_STREAMS_PER_USER, RouteConfig, stream_handler, mount_stream_routes
 
@@ -404,8 +404,11 @@ async def _start_backend(self:BroadcastManager):
 # %% ../../nbs/core/broadcast.ipynb #0817a89a
 @patch
 async def _ensure_started(self:BroadcastManager):
+    "Start the backend on first use; once `close` has begun, refuse instead of starting it again."
     self._learn_loop()
-    if not self.backend.started: await self.start()
+    if self.backend.started: return
+    if self.closing: raise BackendUnavailable(f"the manager is closing (the server is shutting down): {type(self.backend).__name__} is closed, so nothing can be published now")  # started again, it would publish and hold users after this process left
+    await self.start()
 
 # %% ../../nbs/core/broadcast.ipynb #ab76cedb
 @patch
@@ -466,6 +469,7 @@ async def _admit(self:BroadcastManager, connection_id, channels):
     channels = sorted({validate_channel(c) for c in channels or ()})
     if len(channels) > MAX_CHANNELS_PER_CONNECTION: raise ValueError(f"a connection may subscribe to at most {MAX_CHANNELS_PER_CONNECTION} channels, not {len(channels)}")
     if connection_id is not None: validate_connection_id(connection_id)
+    if self.closing: raise ConnectionRefused("the server is shutting down")  # before the backend, which is closed, or closing
     await self._ensure_started()
     if connection_id is not None and await self.backend.holder(connection_id) not in (None, self.backend.token):
         raise ConnectionIdTaken(f"connection id {connection_id!r} is already connected to another server process")
