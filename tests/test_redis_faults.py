@@ -1,6 +1,6 @@
 """Redis and cluster faults (issue 18) on real uvicorn workers and a real redis-server: a freeze, a burst of hang-ups, a killed worker, a fresh Redis, SIGTERM.
 The invariant: every stream gets every message meant for it exactly once, in increasing id order, or a `reset` marks the gap."""
-import asyncio, json, os, signal, subprocess, sys, time
+import asyncio, contextlib, json, os, signal, subprocess, sys, time
 import httpx, pytest
 from cjm_fasthtml_sse.testing import SSEClient
 from helpers import ROOT, free_port, poll, redis_server, uvicorn_app, run, wait_for_port
@@ -152,11 +152,24 @@ def _third_worker(env):
         raise
     return proc, f'http://127.0.0.1:{port}'
 
+@contextlib.contextmanager
+def third_worker(env):
+    "`_third_worker` for a `with` block: the worker is killed at its end if the test left it running."
+    proc, url = _third_worker(env)
+    try: yield proc, url
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)
+
+async def _zed_on(http, c, b):
+    "Open zed's stream on worker `c` and wait until worker `b` sees zed online; the stream."
+    zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
+    await until_users(http, b, lambda s: s['online'] == ['zed'])
+    return zed
+
 def test_a_killed_workers_users_go_offline_through_one_surviving_workers_hook(cluster):
     "C is SIGKILLed holding zed's stream and one of ann's (her other is on A): zed's `on_user_offline` fires exactly once, on A or B; ann stays online."
     a, b, _, _, env = cluster
-    proc, c = _third_worker(env)
-    try:
+    with third_worker(env) as (proc, c):
         async def go():
             async with httpx.AsyncClient() as http:
                 tabs = [await SSEClient.connect(f'{c}/sse/broadcast?user={u}') for u in ('zed', 'ann')] + [await SSEClient.connect(f'{a}/sse/broadcast?user=ann')]
@@ -169,8 +182,6 @@ def test_a_killed_workers_users_go_offline_through_one_surviving_workers_hook(cl
                 for t in tabs: await t.close()
                 return fired, online
         fired, online = run(go())
-    finally:
-        if proc.poll() is None: proc.kill(); proc.wait(10)
     assert fired == [['offline', 'zed']] and online == ['ann']
 
 def test_on_a_fresh_redis_both_workers_share_the_position_before_the_first_broadcast(cluster):
@@ -324,13 +335,11 @@ def test_a_workers_own_broadcast_is_delivered_there_when_redis_gives_its_id_in_o
 def test_a_stalled_worker_is_sent_offline_and_announces_its_users_again_when_it_is_back(cluster):
     "C freezes (SIGSTOP) past its ttl: a survivor sends zed offline; C thaws: zed is online again, with an online hook; zed leaves: hooks balance, 2 and 2."
     a, b, _, _, env = cluster
-    proc, c = _third_worker(env)
-    try:
+    with third_worker(env) as (proc, c):
         async def events(http): return sorted([e for u in (a, b, c) for e in (await users(http, u))['events']])
         async def go():
             async with httpx.AsyncClient() as http:
-                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
-                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                zed = await _zed_on(http, c, b)
                 proc.send_signal(signal.SIGSTOP)
                 try:
                     await until_users(http, b, lambda s: s['online'] == [], timeout=15)
@@ -343,8 +352,6 @@ def test_a_stalled_worker_is_sent_offline_and_announces_its_users_again_when_it_
                 after = await poll(lambda: events(http), lambda e: len(e) >= 4, 10, 'hooks')
                 return survivors, during, after
         survivors, during, after = run(go())
-    finally:
-        if proc.poll() is None: proc.kill(); proc.wait(10)
     assert survivors == [['offline', 'zed']]
     assert during == [['offline', 'zed'], ['online', 'zed'], ['online', 'zed']]
     assert after == [['offline', 'zed'], ['offline', 'zed'], ['online', 'zed'], ['online', 'zed']]
@@ -401,12 +408,10 @@ def test_after_redis_restarts_empty_a_user_already_online_who_opens_a_stream_on_
 def test_a_killed_workers_users_go_offline_even_if_redis_restarts_empty_before_they_are_reaped(cluster):
     "C holds zed's stream and is SIGKILLed; Redis restarts without its data at once, before anyone reaped C: zed's offline hook still fires, exactly once, on A or B."
     a, b, procs, start, env = cluster
-    proc, c = _third_worker(env)
-    try:
+    with third_worker(env) as (proc, c):
         async def go():
             async with httpx.AsyncClient(timeout=20) as http:
-                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
-                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                zed = await _zed_on(http, c, b)
                 await asyncio.sleep(2.5)  # a keep-alive or two of A and B (ttl 3 s: one a second)
                 proc.send_signal(signal.SIGKILL); proc.wait(10)
                 procs[-1].kill(); procs[-1].wait(10)
@@ -415,19 +420,15 @@ def test_a_killed_workers_users_go_offline_even_if_redis_restarts_empty_before_t
                 await asyncio.sleep(3)  # time for a second, wrong, hook to show
                 return await all_hooks(http, a, b)
         fired = run(go())
-    finally:
-        if proc.poll() is None: proc.kill(); proc.wait(10)
     assert fired == [['offline', 'zed']], fired
 
 def test_a_killed_workers_user_who_comes_back_while_redis_rebuilds_gets_offline_then_online(cluster):
     "C holds zed's stream and is SIGKILLed; Redis restarts empty; zed opens streams on A and B at once, while presence waits for Redis to be rebuilt: C's reap sends zed offline (though A and B hold streams whose arrival isn't recorded yet), then zed comes online: one of each, in that order."
     a, b, procs, start, env = cluster
-    proc, c = _third_worker(env)
-    try:
+    with third_worker(env) as (proc, c):
         async def go():
             async with httpx.AsyncClient(timeout=20) as http:
-                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
-                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                zed = await _zed_on(http, c, b)
                 await asyncio.sleep(2.5)  # a keep-alive or two of A and B (ttl 3 s: one a second)
                 proc.send_signal(signal.SIGKILL); proc.wait(10)
                 procs[-1].kill(); procs[-1].wait(10)
@@ -439,20 +440,16 @@ def test_a_killed_workers_user_who_comes_back_while_redis_rebuilds_gets_offline_
                 for t in back: await t.close()
                 return hooks
         hooks = run(go())
-    finally:
-        if proc.poll() is None: proc.kill(); proc.wait(10)
     assert sorted(e for h in hooks for e in h) == [['offline', 'zed'], ['online', 'zed']], hooks
     assert [['offline', 'zed'], ['online', 'zed']] in hooks or all(len(h) == 1 for h in hooks), hooks  # on one worker, offline came first
 
 def test_a_worker_that_stops_cleanly_while_redis_rebuilds_is_not_reaped_again(cluster):
     "Redis restarts empty; C, holding zed, writes itself back and then stops (SIGTERM), sending zed offline itself: the recovery that A and B run a moment later must not reap C a second time (a second offline for zed)."
     a, b, procs, start, env = cluster
-    proc, c = _third_worker(env)
-    try:
+    with third_worker(env) as (proc, c):
         async def go():
             async with httpx.AsyncClient(timeout=20) as http:
-                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
-                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                zed = await _zed_on(http, c, b)
                 await asyncio.sleep(2.5)  # a keep-alive or two of A and B (ttl 3 s: one a second)
                 procs[-1].kill(); procs[-1].wait(10)
                 start()
@@ -461,19 +458,15 @@ def test_a_worker_that_stops_cleanly_while_redis_rebuilds_is_not_reaped_again(cl
                 await asyncio.sleep(8)  # past the recovery (half of a 6 s hold) and a reap
                 return await all_hooks(http, a, b), (await users(http, b))['online']
         hooks, online = run(go())
-    finally:
-        if proc.poll() is None: proc.kill(); proc.wait(10)
     assert hooks == [] and online == [], (hooks, online)
 
 def test_a_worker_sigtermed_while_redis_is_frozen_sends_its_users_offline_through_a_survivor_once_redis_is_back(cluster):
     "Redis freezes; zed's last stream leaves C (C's presence call waits on Redis); C gets SIGTERM and exits; Redis thaws. Whatever C sent reaches Redis after C stopped listening: zed must still go offline with a hook, on a survivor (C's own hooks died with it), exactly once."
     a, b, procs, _, env = cluster
-    proc, c = _third_worker(env)
-    try:
+    with third_worker(env) as (proc, c):
         async def go():
             async with httpx.AsyncClient(timeout=20) as http:
-                zed = await SSEClient.connect(f'{c}/sse/broadcast?user=zed')
-                await until_users(http, b, lambda s: s['online'] == ['zed'])
+                zed = await _zed_on(http, c, b)
                 procs[-1].send_signal(signal.SIGSTOP)
                 try:
                     await zed.close()
@@ -486,8 +479,6 @@ def test_a_worker_sigtermed_while_redis_is_frozen_sends_its_users_offline_throug
                 await asyncio.sleep(3)  # time for a second, wrong, hook to show
                 return fired, await all_hooks(http, a, b)
         fired, hooks = run(go())
-    finally:
-        if proc.poll() is None: proc.kill(); proc.wait(10)
     assert hooks == [['offline', 'zed']], hooks
 
 # Presence across a Redis that loses its data, with the backends in this process, so that each step happens in the order
