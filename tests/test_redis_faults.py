@@ -494,6 +494,10 @@ async def _backend(url, gone, prefix='left_test'):
     b._tasks[1].cancel()  # the keep-alive: the test calls `_remember`, `_refresh` and `_reap` itself
     return b
 
+async def _backends(url, n:int):
+    "`n` backends as `_backend` starts them, each with the list its `users_gone` fills: `[(backend, gone), ...]`."
+    return [(await _backend(url, gone), gone) for gone in ([] for _ in range(n))]
+
 async def _die(b):
     "What SIGKILL leaves of `b`: its keys in Redis, no goodbye."
     b.started = False
@@ -512,6 +516,23 @@ async def _read_up(b):
         await asyncio.sleep(0.01)
     raise AssertionError(f'reader stuck at {b._last_delivered} < {n}')
 
+async def _lock_is(b, held:bool):
+    "Wait (up to 5 s) until `b`'s presence lock is held, or free."
+    for _ in range(500):
+        if b._plock.locked() == held: return
+        await asyncio.sleep(0.01)
+
+async def _next_call_reaches_frozen_redis(b, call):
+    "`b`'s first try of a presence call waits on the frozen Redis: queue `call` right behind it, and see that `call` goes out on a live connection (the first try's, closed when it times out, goes back on top of the pool and can't reconnect while Redis is frozen, so another task takes it). The task of `call`, and the task holding that connection."
+    await _lock_is(b, True)
+    ours = asyncio.create_task(b._plock.acquire())  # next in line for the lock, then `call`
+    task = asyncio.create_task(call)
+    await ours  # the first try timed out
+    grab = asyncio.create_task(b._redis.ping())
+    await asyncio.sleep(0)
+    b._plock.release()
+    return task, grab
+
 async def _rebuild(b):
     "Redis lost its data (FLUSHALL: what a restart without data leaves); `b` writes itself back and runs its recovery to the end."
     await b._redis.flushall()
@@ -522,8 +543,7 @@ def test_a_worker_that_stopped_cleanly_is_not_reaped_again_after_redis_loses_its
     "A closes holding zed (zed offline on A); Redis then loses its data, the `reaped` mark with it; B noted A before A left: B's recovery must not restore A and send zed offline again (seeds 301 and 303)."
     with redis_server() as (url, procs, _):
         async def go():
-            on_a, on_b = [], []
-            a, b = await _backend(url, on_a), await _backend(url, on_b)
+            (a, on_a), (b, on_b) = await _backends(url, 2)
             try:
                 assert await a.user_added('zed')
                 await b._remember()
@@ -539,8 +559,7 @@ def test_a_dead_worker_reaped_once_is_not_reaped_again_after_redis_loses_its_dat
     "C is SIGKILLed holding zed; B reaps it (zed offline); Redis then loses its data: B's recovery must not restore C, which it noted before, and send zed offline again (seed 302 at 132 s)."
     with redis_server() as (url, procs, _):
         async def go():
-            on_b, on_c = [], []
-            b, c = await _backend(url, on_b), await _backend(url, on_c)
+            (b, on_b), (c, on_c) = await _backends(url, 2)
             try:
                 assert await c.user_added('zed')
                 await b._remember()
@@ -558,8 +577,7 @@ def test_a_user_sent_offline_while_redis_rebuilds_is_not_sent_offline_again_with
     "zed has streams on A and on C; C is SIGKILLed; Redis loses its data; A writes itself back and stops cleanly (zed offline on A, C doesn't count); B's recovery restores C, which it noted holding zed: zed must not go offline twice (seed 302 at 72 s)."
     with redis_server() as (url, procs, _):
         async def go():
-            on_a, on_b, on_c = [], [], []
-            a, b, c = await _backend(url, on_a), await _backend(url, on_b), await _backend(url, on_c)
+            (a, on_a), (b, on_b), (c, on_c) = await _backends(url, 3)
             try:
                 assert await c.user_added('zed') and not await a.user_added('zed')
                 await b._remember()
@@ -586,15 +604,7 @@ def test_a_keep_alive_sent_while_a_departure_waits_for_a_frozen_redis_does_not_b
                 procs[-1].send_signal(signal.SIGSTOP)
                 try:
                     leaving = asyncio.create_task(b.user_removed('zed'))
-                    for _ in range(500):  # until its first try holds the presence lock, waiting for the frozen Redis
-                        if b._plock.locked(): break
-                        await asyncio.sleep(0.01)
-                    ours = asyncio.create_task(b._plock.acquire())  # next in line for the lock, then the keep-alive
-                    keep_alive = asyncio.create_task(b._refresh())
-                    await ours  # the first try timed out; its connection is closed and back on top of the pool
-                    grab = asyncio.create_task(b._redis.ping())  # another task takes it (it can't reconnect: Redis is frozen)...
-                    await asyncio.sleep(0)
-                    b._plock.release()  # ...so the keep-alive writes on a connected one: Redis gets it
+                    keep_alive, grab = await _next_call_reaches_frozen_redis(b, b._refresh())
                     await keep_alive
                 finally: procs[-1].send_signal(signal.SIGCONT)
                 await asyncio.gather(grab, return_exceptions=True)
@@ -618,21 +628,9 @@ def test_a_presence_call_for_another_user_between_two_tries_of_a_departure_does_
                 procs[-1].send_signal(signal.SIGSTOP)
                 try:
                     leaving = asyncio.create_task(b.user_removed('zed'))
-                    for _ in range(500):  # until its first try holds the presence lock, waiting for the frozen Redis
-                        if b._plock.locked(): break
-                        await asyncio.sleep(0.01)
-                    ours = asyncio.create_task(b._plock.acquire())  # next in line for the lock, then ann's call
-                    other = asyncio.create_task(b._user_call(_USER_ADD, 'ann'))
-                    await ours  # the first try timed out; its connection is closed and back on top of the pool
-                    grab = asyncio.create_task(b._redis.ping())  # another task takes it (it can't reconnect: Redis is frozen)...
-                    await asyncio.sleep(0)
-                    b._plock.release()  # ...so ann's call goes out on a connected one: Redis gets it
-                    for _ in range(500):  # until ann's first try has gone out and timed out
-                        if b._plock.locked(): break
-                        await asyncio.sleep(0.01)
-                    for _ in range(500):
-                        if not b._plock.locked(): break
-                        await asyncio.sleep(0.01)
+                    other, grab = await _next_call_reaches_frozen_redis(b, b._user_call(_USER_ADD, 'ann'))
+                    await _lock_is(b, True)  # until ann's first try has gone out...
+                    await _lock_is(b, False)  # ...and timed out
                 finally: procs[-1].send_signal(signal.SIGCONT)
                 await asyncio.gather(grab, other, return_exceptions=True)
                 return await asyncio.wait_for(leaving, 30), await b.users_online()
@@ -692,8 +690,7 @@ def test_a_reap_whose_answer_is_lost_still_sends_the_dead_workers_users_offline(
     from cjm_fasthtml_sse.core.backends import _REAP
     with redis_server() as (url, procs, _):
         async def go():
-            on_b, on_c = [], []
-            b, c = await _backend(url, on_b), await _backend(url, on_c)
+            (b, on_b), (c, on_c) = await _backends(url, 2)
             try:
                 assert await c.user_added('zed')
                 await _die(c)
