@@ -348,12 +348,12 @@ process.stdout.write(JSON.stringify(out));
 
 
 def test_no_long_javascript_in_python():
-    "JavaScript lives in .js files: no module of the package holds a string of JS code longer than 20 lines."
+    "JavaScript lives in .js files: no module of the package holds a string of JS code longer than 20 lines (the Lua scripts that Redis runs are strings by design)."
     import ast, re
     long = []
     for path in sorted(Path(cjm_fasthtml_sse.__file__).parent.rglob('*.py')):
         for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value.splitlines()) > 20 \
-               and re.search(r'\bfunction\s*\w*\s*\(|=>|\bvar\s+\w+\s*=', node.value):
+               and 'redis.call(' not in node.value and re.search(r'\bfunction\s*\w*\s*\(|=>|\bvar\s+\w+\s*=', node.value):
                 long.append(f'{path.name}:{node.lineno} ({len(node.value.splitlines())} lines)')
     assert not long, f"JavaScript in Python strings; move it into cjm_fasthtml_sse/js/: {long}"
