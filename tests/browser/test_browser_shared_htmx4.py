@@ -129,11 +129,11 @@ def test_a_hidden_htmx4_tab_stays_on_the_share(context, htmx4_assets):
     "hx-sse pauses a hidden tab's stream by default; a shared one stays on: the tab still counts and still updates while hidden."
     with demo(htmx4_assets, '--htmx', '4') as url:
         tabs = [open_tab(context, url) for _ in range(2)]
-        wait_until(lambda: all(shared_tabs(t) == '2' for t in tabs), 5, 'two tabs sharing', tabs[0])
+        wait_until(lambda: all(shared_tabs(t) == '2' for t in tabs), 15, 'two tabs sharing', tabs[0])
         tabs[1].evaluate(HIDE)
         tabs[1].wait_for_timeout(300)
         post_message(url, 'while hidden')
-        for t in tabs: wait_feed(t, ['while hidden'], 3)
+        for t in tabs: wait_feed(t, ['while hidden'], 10)
         assert [shared_tabs(t) for t in tabs] == ['2', '2']
         assert tabs[1].evaluate("htmx.config.sse.pauseOnBackground") is False
         assert connections(url) == 1
