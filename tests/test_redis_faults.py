@@ -710,3 +710,25 @@ def test_a_reap_whose_answer_is_lost_still_sends_the_dead_workers_users_offline(
             finally: await b.close()
         got = run(go())
     assert got == ([['zed']], [], ['zed'], set()), got
+
+def test_a_dead_workers_users_go_offline_when_the_survivor_that_noted_it_dies_while_redis_rebuilds():
+    "C is SIGKILLed holding zed; Redis loses its data before anyone reaps C; B, the only process that noted C, writes itself back and is SIGKILLed before its recovery runs; D starts after the loss, having noted nothing: zed must still go offline, once, through D (seed 401 at 74-94 s, seed 407)."
+    with redis_server() as (url, procs, _):
+        async def go():
+            (b, on_b), (c, on_c) = await _backends(url, 2)
+            assert await c.user_added('zed')
+            await b._remember()
+            await _die(c)
+            await b._redis.flushall()
+            await b._refresh(resync=True)
+            await asyncio.sleep(0.5)  # B lives a moment after seeing the loss (in seed 401, about 2 s), well inside the hold
+            await _die(b)
+            on_d = []
+            d = await _backend(url, on_d)
+            try:
+                await d._redis.delete(f'{d.prefix}:alive:{b.token}', f'{d.prefix}:settle')  # B's keep-alive expired, and the hold after the loss is over
+                await d._reap()
+                return on_b, on_d, await d.users_online()
+            finally: await d.close()
+        got = run(go())
+    assert got == ([], ['zed'], set()), got

@@ -113,3 +113,29 @@ def test_sigterm_ends_200_reading_streams_cleanly_even_when_their_sockets_are_fu
         assert all(_message_ids(c) == list(range(len(_message_ids(c)))) and len(_message_ids(c)) >= 5 for c in behind), 'a gap before the end'
     finally:
         if proc.poll() is None: proc.kill(); proc.wait(10)
+
+def test_a_stream_that_opens_after_sigterm_is_ended_and_the_server_exits():
+    "Readers reconnect to a worker the moment it starts; SIGTERM arrives while their requests are accepted but before their streams open (seed 305 of the fault checker: SIGTERM right after a restart). The streams opened after the signal must end too, or uvicorn waits for them forever."
+    port = free_port()
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT / 'tests'), str(ROOT)]), 'SSE_TEST_HOLD': '1.0'}
+    proc = subprocess.Popen([sys.executable, '-m', 'uvicorn', 'slow_open_app:app', '--host', '127.0.0.1', '--port', str(port), '--log-level', 'warning'],
+                            cwd=ROOT / 'tests', env=env)
+    try:
+        wait_for_port(port, proc)
+        async def go():
+            opening = [asyncio.create_task(SSEClient.connect(f'http://127.0.0.1:{port}/sse/broadcast', timeout=10)) for _ in range(3)]
+            await asyncio.sleep(0.3)  # the requests are in, held before the library sees them
+            start = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            clients = await asyncio.gather(*opening)
+            await asyncio.gather(*(c.read_until_end(10) for c in clients))
+            while proc.poll() is None and time.monotonic() - start < 10: await asyncio.sleep(0.02)
+            exited = time.monotonic() - start
+            for c in clients: await c.close()
+            return clients, exited
+        clients, exited = asyncio.run(go())
+        assert proc.returncode is not None, 'uvicorn was still running 10 s after SIGTERM: a stream opened after the signal kept it waiting'
+        assert exited < 3, f'exit took {exited:.2f} s (the streams were held 1 s before opening)'
+        assert [c.status for c in clients] == [200] * 3 and all(c.complete for c in clients), [(c.status, c.complete) for c in clients]
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait(10)

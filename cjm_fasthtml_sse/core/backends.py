@@ -461,7 +461,8 @@ async def _recover(self:RedisBackend,
                    seen:dict, # The other processes' users, as `_remember` last noted them
                    left:float, # Seconds until presence decisions resume
                   ):
-    "Redis lost its data: once the live processes wrote their users back, put back the ones in `seen` that didn't (they died, unreaped), and reap them before decisions resume, so that their users go offline once. Every process does it, with what it noted."
+    "Redis lost its data: write down what this process noted (it may die before the hold is over); once the live processes wrote their users back, put back the ones noted by anyone that didn't (they died, unreaped), and reap them before decisions resume, so that their users go offline once. Every process does it."
+    await self._note(seen)
     await asyncio.sleep(max(0.0, left - self._settle_ms / 1000))
     for _ in range(100):  # until it is half time in the current hold (Redis may have lost its data again meanwhile)
         try: wait = int(await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps({t: u for t, u in seen.items() if t not in self._left}), 4 * self.ttl, self._settle_ms), self.timeout))  # `seen` grows meanwhile
@@ -469,6 +470,15 @@ async def _recover(self:RedisBackend,
         if wait == 0: break
         await asyncio.sleep(max(0.2, (wait - self._settle_ms) / 1000))
     await self._reap()
+
+# %% ../../nbs/core/backends.ipynb #80eeb0ec
+@patch
+async def _note(self:RedisBackend,
+                seen:dict, # The other processes' users, as `_remember` noted them before Redis lost its data
+               ):
+    "Write `seen` into Redis while it rebuilds, so that any process's recovery can restore a dead process this one noted, even if this one dies first."
+    try: await asyncio.wait_for(self._redis.eval(_NOTE, 0, self.prefix, json.dumps({t: u for t, u in seen.items() if t not in self._left}), 4 * self.ttl), self.timeout)
+    except Exception as e: log.debug('RedisBackend: could not write down the processes noted: %r', e)
 
 # %% ../../nbs/core/backends.ipynb #eb666348
 @patch
@@ -521,6 +531,7 @@ async def _reap(self:RedisBackend):
     reaped = {}
     async def reap():
         r = self._redis
+        await r.eval(_RESTORE, 0, self.prefix, '{}', 4 * self.ttl, self._settle_ms)  # what a process noted when Redis lost its data, if its recovery never ran (it died)
         tokens = [t for t in await r.smembers(f'{self.prefix}:procs') if t != self.token]
         async with r.pipeline(transaction=False) as p:
             for t in tokens: p.exists(self._key('alive', t))
@@ -644,14 +655,30 @@ local function live(p, k)
 end
 """
 
+# %% ../../nbs/core/backends.ipynb #dbc1b03b
+_STRIKE = """
+local function strike(p, user) -- `user` just went offline: what a process noted before Redis lost its data must not bring them back (see `_RESTORE`)
+  for _, dead in ipairs(redis.call('SMEMBERS', p .. ':noted')) do redis.call('SREM', p .. ':noted:' .. dead, user) end
+  local hold = redis.call('PTTL', p .. ':settle')
+  if hold > 0 then redis.call('SADD', p .. ':struck', user); redis.call('PEXPIRE', p .. ':struck', hold) end -- nor a note written later in the hold (see `_NOTE`)
+end
+"""
+
 # %% ../../nbs/core/backends.ipynb #f2d49a0d
 _RESTORE = """
 local p, seen, keep, settle = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local noted = redis.call('SMEMBERS', p .. ':noted') -- what the processes that saw the loss had noted (see `_NOTE`)
+for _, dead in ipairs(noted) do
+  local users = seen[dead] or {}
+  for _, user in ipairs(redis.call('SMEMBERS', p .. ':noted:' .. dead)) do table.insert(users, user) end
+  seen[dead] = users
+end
+if next(seen) == nil then return 0 end -- nothing to restore
 local left = redis.call('PTTL', p .. ':settle')
 if redis.call('EXISTS', p .. ':epoch') == 0 then return settle + 200 end -- lost again, not noticed yet: ask again shortly
 if left > settle then return left end -- too early: the live processes may not have written themselves back yet
 for dead, users in pairs(seen) do
-  if redis.call('EXISTS', p .. ':alive:' .. dead) == 0 and redis.call('EXISTS', p .. ':reaped:' .. dead) == 0 then -- it didn't write itself back: it died, unreaped
+  if redis.call('EXISTS', p .. ':alive:' .. dead) == 0 and redis.call('EXISTS', p .. ':reaped:' .. dead) == 0 and redis.call('EXISTS', p .. ':left:' .. dead) == 0 then -- it didn't write itself back: it died, unreaped
     redis.call('SADD', p .. ':procs', dead)
     for _, user in ipairs(users) do
       redis.call('SADD', p .. ':pusers:' .. dead, user); redis.call('SADD', p .. ':user:' .. user, dead); redis.call('SADD', p .. ':users', user)
@@ -659,7 +686,24 @@ for dead, users in pairs(seen) do
     redis.call('EXPIRE', p .. ':pusers:' .. dead, keep)
   end
 end
+for _, dead in ipairs(noted) do redis.call('DEL', p .. ':noted:' .. dead) end
+redis.call('DEL', p .. ':noted')
 return 0
+"""
+
+# %% ../../nbs/core/backends.ipynb #9533c3f0
+_NOTE = """
+local p, seen, keep = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]
+if redis.call('EXISTS', p .. ':settle') == 0 then return 0 end -- the hold is over, or Redis lost its data again unnoticed: the next refresh notes again
+for token, users in pairs(seen) do
+  redis.call('SADD', p .. ':noted', token)
+  for _, user in ipairs(users) do
+    if redis.call('SISMEMBER', p .. ':struck', user) == 0 then redis.call('SADD', p .. ':noted:' .. token, user) end -- (one already sent offline meanwhile stays offline)
+  end
+  redis.call('EXPIRE', p .. ':noted:' .. token, keep)
+end
+redis.call('EXPIRE', p .. ':noted', keep)
+return 1
 """
 
 # %% ../../nbs/core/backends.ipynb #cb7f8d80
@@ -727,16 +771,18 @@ return answer(redis.call('SADD', p .. ':users', user))
 """
 
 # %% ../../nbs/core/backends.ipynb #f4d9aa14
-_USER_REMOVE = _LIVE + _ONCE + """
+_USER_REMOVE = _LIVE + _STRIKE + _ONCE + """
 local k = p .. ':user:' .. user
 redis.call('SREM', k, token); redis.call('SREM', p .. ':pusers:' .. token, user)
 if live(p, k) > 0 then return answer(0) end
 redis.call('DEL', k)
-return answer(redis.call('SREM', p .. ':users', user))
+local gone = redis.call('SREM', p .. ':users', user)
+if gone == 1 then strike(p, user) end
+return answer(gone)
 """
 
 # %% ../../nbs/core/backends.ipynb #15a06f12
-_REAP = _LIVE + _LATE + """
+_REAP = _LIVE + _STRIKE + _LATE + """
 local p, dead, by = ARGV[1], ARGV[2], (ARGV[5] or '') .. ' ' .. (ARGV[6] or '') .. ' '
 local mark = p .. ':reaped:' .. dead
 local was = redis.call('GET', mark)
@@ -749,7 +795,7 @@ for _, user in ipairs(redis.call('SMEMBERS', p .. ':pusers:' .. dead)) do
   redis.call('SREM', k, dead)
   if live(p, k) == 0 then
     redis.call('DEL', k)
-    if redis.call('SREM', p .. ':users', user) == 1 then table.insert(gone, user) end
+    if redis.call('SREM', p .. ':users', user) == 1 then table.insert(gone, user); strike(p, user) end
   end
 end
 redis.call('DEL', p .. ':pusers:' .. dead, p .. ':conns:' .. dead)

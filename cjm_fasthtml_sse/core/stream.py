@@ -104,18 +104,21 @@ async def _initial_bytes(initial:Callable, # `(request) -> FT | list | None`, sy
 _managers_to_close = weakref.WeakSet()
 
 def _close_streams_on_exit(manager):
-    "Close `manager` as soon as the server begins to shut down, if it is one we can hook: uvicorn (its signal handler) or hypercorn (its shutdown trigger)."
+    "Close `manager` as soon as the server begins to shut down (at once, if it has begun already), if it is one we can hook: uvicorn (its signal handler) or hypercorn (its shutdown trigger)."
     _managers_to_close.add(manager)
     loop = asyncio.get_running_loop()
     _watch_hypercorn(loop)
     if threading.current_thread() is not threading.main_thread(): return
     for sig in (signal.SIGINT, signal.SIGTERM):
         handler = signal.getsignal(sig)
-        if getattr(handler, '_closes_sse_streams', False) or not hasattr(getattr(handler, '__self__', None), 'should_exit'): continue
+        server = getattr(handler, '_server', None) or getattr(handler, '__self__', None)
+        if not hasattr(server, 'should_exit'): continue
+        if server.should_exit: loop.call_soon(_close_managers, loop)  # the signal came before this stream opened: nothing else would end it
+        if getattr(handler, '_closes_sse_streams', False): continue
         def on_exit(signum, frame, _server_handler=handler):
             _server_handler(signum, frame)
             loop.call_soon_threadsafe(_close_managers, loop)
-        on_exit._closes_sse_streams = True
+        on_exit._closes_sse_streams, on_exit._server = True, server
         signal.signal(sig, on_exit)
 
 # %% ../../nbs/core/stream.ipynb #50039580
