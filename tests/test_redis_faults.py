@@ -405,17 +405,22 @@ def test_after_redis_restarts_empty_a_user_already_online_who_opens_a_stream_on_
     assert sorted(during) == [['offline', 'bob'], ['online', 'ann'], ['online', 'bob']], during
     assert sorted(after) == [['offline', 'ann'], ['offline', 'bob'], ['online', 'ann'], ['online', 'bob']], after
 
+async def _zed_on_then_killed_and_redis_wiped(http, c, b, proc, procs, start):
+    "zed's stream on C, noted by A and B; then C is SIGKILLed and Redis restarts without its data before anyone reaps C. zed's stream (cut)."
+    zed = await _zed_on(http, c, b)
+    await asyncio.sleep(2.5)  # a keep-alive or two of A and B (ttl 3 s: one a second)
+    proc.send_signal(signal.SIGKILL); proc.wait(10)
+    procs[-1].kill(); procs[-1].wait(10)
+    start()
+    return zed
+
 def test_a_killed_workers_users_go_offline_even_if_redis_restarts_empty_before_they_are_reaped(cluster):
     "C holds zed's stream and is SIGKILLed; Redis restarts without its data at once, before anyone reaped C: zed's offline hook still fires, exactly once, on A or B."
     a, b, procs, start, env = cluster
     with third_worker(env) as (proc, c):
         async def go():
             async with httpx.AsyncClient(timeout=20) as http:
-                zed = await _zed_on(http, c, b)
-                await asyncio.sleep(2.5)  # a keep-alive or two of A and B (ttl 3 s: one a second)
-                proc.send_signal(signal.SIGKILL); proc.wait(10)
-                procs[-1].kill(); procs[-1].wait(10)
-                start()
+                zed = await _zed_on_then_killed_and_redis_wiped(http, c, b, proc, procs, start)
                 fired = await poll(lambda: all_hooks(http, a, b), lambda e: ['offline', 'zed'] in e, 20, 'an offline hook for zed')
                 await asyncio.sleep(3)  # time for a second, wrong, hook to show
                 return await all_hooks(http, a, b)
@@ -428,11 +433,7 @@ def test_a_killed_workers_user_who_comes_back_while_redis_rebuilds_gets_offline_
     with third_worker(env) as (proc, c):
         async def go():
             async with httpx.AsyncClient(timeout=20) as http:
-                zed = await _zed_on(http, c, b)
-                await asyncio.sleep(2.5)  # a keep-alive or two of A and B (ttl 3 s: one a second)
-                proc.send_signal(signal.SIGKILL); proc.wait(10)
-                procs[-1].kill(); procs[-1].wait(10)
-                start()
+                zed = await _zed_on_then_killed_and_redis_wiped(http, c, b, proc, procs, start)
                 back = [await SSEClient.connect(f'{u}/sse/broadcast?user=zed') for u in (a, b)]
                 await poll(lambda: all_hooks(http, a, b), lambda e: ['online', 'zed'] in e, 20, 'an online hook for zed')
                 await asyncio.sleep(3)  # time for a wrong extra hook to show
@@ -727,6 +728,29 @@ def test_a_dead_workers_users_go_offline_when_the_survivor_that_noted_it_dies_wh
             d = await _backend(url, on_d)
             try:
                 await d._redis.delete(f'{d.prefix}:alive:{b.token}', f'{d.prefix}:settle')  # B's keep-alive expired, and the hold after the loss is over
+                await d._reap()
+                return on_b, on_d, await d.users_online()
+            finally: await d.close()
+        got = run(go())
+    assert got == ([], ['zed'], set()), got
+
+def test_a_dead_workers_users_go_offline_when_redis_loses_its_data_twice_and_the_survivor_that_noted_it_stops():
+    "C is SIGKILLed holding zed; Redis loses its data, and again during the hold (what B wrote down with it); B, the only process that noted C, sees the second loss, then stops cleanly before its recovery runs; D starts afterwards: zed must still go offline, once, through D (seed 407 at 248-284 s)."
+    with redis_server() as (url, procs, _):
+        async def go():
+            (b, on_b), (c, on_c) = await _backends(url, 2)
+            assert await c.user_added('zed')
+            await b._remember()
+            await _die(c)
+            for _ in range(2):
+                await b._redis.flushall()
+                await b._refresh(resync=True)
+                await asyncio.sleep(0.5)  # B goes on a moment: the second loss comes in the first one's hold
+            await b.close()
+            on_d = []
+            d = await _backend(url, on_d)
+            try:
+                await d._redis.delete(f'{d.prefix}:settle')  # the hold after the loss is over
                 await d._reap()
                 return on_b, on_d, await d.users_online()
             finally: await d.close()

@@ -406,6 +406,7 @@ async def _refresh(self:RedisBackend, resync=False):
     except Exception as e:
         self._resync = True
         return log.debug('RedisBackend: refresh failed: %r', e)
+    if settling > 0: await self._note(self._seen)  # at every refresh of the hold: Redis may have lost its data again, what we wrote with it
     if settling > 0 and (self._recovery is None or self._recovery.done()):
         self._recovery = asyncio.get_running_loop().create_task(self._recover(self._seen, settling / 1000))  # `_seen` as noted before the loss
         self._tasks.append(self._recovery)
@@ -461,8 +462,7 @@ async def _recover(self:RedisBackend,
                    seen:dict, # The other processes' users, as `_remember` last noted them
                    left:float, # Seconds until presence decisions resume
                   ):
-    "Redis lost its data: write down what this process noted (it may die before the hold is over); once the live processes wrote their users back, put back the ones noted by anyone that didn't (they died, unreaped), and reap them before decisions resume, so that their users go offline once. Every process does it."
-    await self._note(seen)
+    "Redis lost its data: once the live processes wrote their users back, put back the ones that any process noted (see `_note`) that didn't (they died, unreaped), and reap them before decisions resume, so that their users go offline once. Every process does it."
     await asyncio.sleep(max(0.0, left - self._settle_ms / 1000))
     for _ in range(100):  # until it is half time in the current hold (Redis may have lost its data again meanwhile)
         try: wait = int(await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps({t: u for t, u in seen.items() if t not in self._left}), 4 * self.ttl, self._settle_ms), self.timeout))  # `seen` grows meanwhile
@@ -476,7 +476,7 @@ async def _recover(self:RedisBackend,
 async def _note(self:RedisBackend,
                 seen:dict, # The other processes' users, as `_remember` noted them before Redis lost its data
                ):
-    "Write `seen` into Redis while it rebuilds, so that any process's recovery can restore a dead process this one noted, even if this one dies first."
+    "Write `seen` into Redis while it rebuilds (each refresh of the hold does), so that any process's recovery can restore a dead process this one noted, even if this one dies or stops first."
     try: await asyncio.wait_for(self._redis.eval(_NOTE, 0, self.prefix, json.dumps({t: u for t, u in seen.items() if t not in self._left}), 4 * self.ttl), self.timeout)
     except Exception as e: log.debug('RedisBackend: could not write down the processes noted: %r', e)
 
