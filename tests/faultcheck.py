@@ -34,7 +34,7 @@ The rules checked at the end (a violation of any is printed in the table, and th
 - presence: per user, the `on_user_online`/`on_user_offline` hooks of all workers alternate (online first); with every
   reader connected each user is online; after every reader left each user is offline.
 """
-import argparse, asyncio, atexit, collections, contextlib, json, os, random, re, shutil, signal, socket, subprocess, sys, tempfile, time
+import argparse, asyncio, atexit, collections, contextlib, fcntl, json, os, random, re, shutil, signal, socket, subprocess, sys, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -49,10 +49,25 @@ CHANNELS = ('room-a', 'room-b')
 TAG_RE = re.compile(r'"tag"\s*:\s*"([^"\\]+)"')
 _ALL_PROCS: list = []
 
+_PORT_LOCKS = []  # open lock files, one per port this run holds; the locks die with the process
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+    """A port on 127.0.0.1 for this run alone, kept while it runs: below the kernel's ephemeral range (no outgoing connection
+    or `bind(0)` gets it while a restart has it closed), and locked against checker runs in parallel, which once took a port
+    that a run's Redis had closed for a restart, and the two clusters then shared a Redis."""
+    pick = random.Random()
+    for _ in range(5000):
+        port = pick.randrange(20000, 32000)
+        lock = open(Path(tempfile.gettempdir()) / f'faultcheck-port-{port}.lock', 'a')
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            with socket.socket() as s: s.bind(('127.0.0.1', port))
+        except OSError:
+            lock.close()
+            continue
+        _PORT_LOCKS.append(lock)
+        return port
+    raise RuntimeError('no free port between 20000 and 32000 on 127.0.0.1')
 
 def _kill_all():
     "Kill every process this module started that is still running (SIGCONT first: a stopped redis must die too)."

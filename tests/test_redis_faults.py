@@ -756,3 +756,21 @@ def test_a_dead_workers_users_go_offline_when_redis_loses_its_data_twice_and_the
             finally: await d.close()
         got = run(go())
     assert got == ([], ['zed'], set()), got
+
+@pytest.mark.parametrize('noted', [True, False], ids=['noted by B', 'noted by nobody'])
+def test_a_worker_that_stops_before_writing_itself_back_sends_its_users_offline_through_a_survivor(noted):
+    "C holds zed; Redis loses its data; B sees the loss; C gets SIGTERM before it has written itself back, so its own reap finds nothing to reap: zed must go offline once, through B's recovery, whether or not B had noted C (seed 416 at 93 s)."
+    with redis_server() as (url, procs, _):
+        async def go():
+            (b, on_b), (c, on_c) = await _backends(url, 2)
+            try:
+                assert await c.user_added('zed')
+                if noted: await b._remember()
+                await b._redis.flushall()
+                await b._refresh(resync=True)
+                await c.close()
+                await asyncio.wait_for(b._recovery, 30)
+                return on_b, on_c, await b.users_online()
+            finally: await b.close()
+        got = run(go())
+    assert got == (['zed'], [], set()), got

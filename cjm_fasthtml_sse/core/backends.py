@@ -247,6 +247,7 @@ async def _close(self:RedisBackend):
         async def leave():
             async with self._redis.pipeline(transaction=False) as p:
                 p.set(self._key('left'), 1, ex=10 * self.ttl).delete(self._key('alive'))  # `left`: a presence call of ours that reaches Redis later changes nothing
+                p.eval(_NOTE, 0, self.prefix, json.dumps({self.token: sorted({*self._users, *self._removing})}), 4 * self.ttl, self._settle_ms)  # if Redis lost its data and we haven't written ourselves back, our reap finds nothing: a survivor's recovery reaps us
                 return (await p.eval(_REAP, 0, self.prefix, self.token, 10 * self.ttl, self._deadline(left() / 2)).execute())[-1]  # the `reaped` mark keeps a recovery from reaping us again; too late, and a survivor reaps us instead
         try: gone = await _bounded(leave(), left())
         except Exception: gone = None
@@ -477,7 +478,7 @@ async def _note(self:RedisBackend,
                 seen:dict, # The other processes' users, as `_remember` noted them before Redis lost its data
                ):
     "Write `seen` into Redis while it rebuilds (each refresh of the hold does), so that any process's recovery can restore a dead process this one noted, even if this one dies or stops first."
-    try: await asyncio.wait_for(self._redis.eval(_NOTE, 0, self.prefix, json.dumps({t: u for t, u in seen.items() if t not in self._left}), 4 * self.ttl), self.timeout)
+    try: await asyncio.wait_for(self._redis.eval(_NOTE, 0, self.prefix, json.dumps({t: u for t, u in seen.items() if t not in self._left}), 4 * self.ttl, self._settle_ms), self.timeout)
     except Exception as e: log.debug('RedisBackend: could not write down the processes noted: %r', e)
 
 # %% ../../nbs/core/backends.ipynb #eb666348
@@ -678,7 +679,7 @@ local left = redis.call('PTTL', p .. ':settle')
 if redis.call('EXISTS', p .. ':epoch') == 0 then return settle + 200 end -- lost again, not noticed yet: ask again shortly
 if left > settle then return left end -- too early: the live processes may not have written themselves back yet
 for dead, users in pairs(seen) do
-  if redis.call('EXISTS', p .. ':alive:' .. dead) == 0 and redis.call('EXISTS', p .. ':reaped:' .. dead) == 0 and redis.call('EXISTS', p .. ':left:' .. dead) == 0 then -- it didn't write itself back: it died, unreaped
+  if redis.call('EXISTS', p .. ':alive:' .. dead) == 0 and redis.call('EXISTS', p .. ':reaped:' .. dead) == 0 then -- it didn't write itself back, and nobody reaped it: it died (or stopped before it could reap itself)
     redis.call('SADD', p .. ':procs', dead)
     for _, user in ipairs(users) do
       redis.call('SADD', p .. ':pusers:' .. dead, user); redis.call('SADD', p .. ':user:' .. user, dead); redis.call('SADD', p .. ':users', user)
@@ -693,7 +694,10 @@ return 0
 
 # %% ../../nbs/core/backends.ipynb #9533c3f0
 _NOTE = """
-local p, seen, keep = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]
+local p, seen, keep, settle = ARGV[1], cjson.decode(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+if redis.call('EXISTS', p .. ':epoch') == 0 then -- Redis lost its data, and no refresh saw it yet: the hold begins now (as in `_ALIVE`)
+  redis.call('SET', p .. ':epoch', 1); redis.call('SET', p .. ':settle', 1, 'PX', 2 * settle)
+end
 if redis.call('EXISTS', p .. ':settle') == 0 then return 0 end -- the hold is over, or Redis lost its data again unnoticed: the next refresh notes again
 for token, users in pairs(seen) do
   redis.call('SADD', p .. ':noted', token)
