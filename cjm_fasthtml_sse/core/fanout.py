@@ -559,6 +559,8 @@ QUEUE_CHECKED = ((3, 11), (3, 12))  # versions whose `asyncio.Queue` `put_nowait
 class MessageQueue(asyncio.Queue):
     "An `asyncio.Queue` whose `put_nowait` and `get_nowait` are one call each: what `register()` hands out, and what a fan-out to thousands of queues spends its time on."
     if sys.version_info[:2] in QUEUE_CHECKED:
+        __slots__ = ('_queue', '_maxsize', '_unfinished_tasks', '_waiting', '_getters', '_finished')  # what a put reads, in the object itself: one cache miss fewer per queue than the instance dict
+
         def __init__(self, maxsize:int=0): # Most items held; 0 or less for no bound
             super().__init__(maxsize)
             self._waiting = 0  # `get` calls waiting for an item: each has a future in `_getters` only while this counts it
