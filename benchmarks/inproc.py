@@ -192,6 +192,11 @@ def compare(n=10_000, rounds=3, reps=3, sides=('ours', 'original', 'ideal')):
         print(f"{s:9} call {fmt_t(v['idle']):>9} (nobody waiting)  {fmt_t(v['call']):>9} (parked)  call+receive {fmt_t(v['deliver']):>9}  ({v['samples']} samples)")
     for m in ('idle', 'call', 'deliver'):
         print(f"{m:8} original/ours {row['original'][m] / row['ours'][m]:6.1f}x   ours/ideal {row['ours'][m] / row['ideal'][m]:5.2f}x")
+    for s in sides:  # the spread of the idle call: the machine is shared, so one median says little alone
+        v = sorted(idle[s].get('call', []))
+        if v: print(f"{s:9} idle call spread: min {fmt_t(v[0])}, p25 {fmt_t(v[len(v) // 4])}, p75 {fmt_t(v[3 * len(v) // 4])}, max {fmt_t(v[-1])} ({len(v)} samples)")
+    per = [median(idle['original']['call'][i:i + reps]) / median(idle['ours']['call'][i:i + reps]) for i in range(0, len(idle['ours'].get('call', [])), reps)]
+    if per: print(f"idle original/ours per round: min {min(per):.1f}x, median {median(per):.1f}x, max {max(per):.1f}x ({len(per)} rounds)")
     return row
 
 def main():
