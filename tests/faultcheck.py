@@ -294,6 +294,11 @@ HTMX_ASSETS = ROOT / '.assets' / 'htmx2' # the npm folder the browser tests use 
 TAB_BURST, TAB_SLOW_MS = 24, 1000
 TAB_OPEN = """() => { const el = document.getElementById('stream'); const d = el && el['htmx-internal-data'];
   return !!(d && d.sseEventSource && d.sseEventSource.readyState === 1); }"""
+# A page whose document arrived but whose stream element never got a stream: one of its scripts (htmx, its extension, ours)
+# failed to load, because the reload met a cut or a worker going down. A user would reload it; so does the checker.
+TAB_BROKEN = """() => { const el = document.getElementById('stream'); const d = el && el['htmx-internal-data'];
+  return document.readyState === 'complete' && !!el && !(d && d.sseEventSource); }"""
+TAB_BROKEN_FOR = 5.0 # seconds a page must stay broken before the checker reloads it
 
 @dataclass
 class TabSpec:
@@ -346,6 +351,7 @@ class SharedTabs:
         self.pages, self.contexts, self.urls, self.pw, self.chromium, self.version = {}, {}, {}, None, None, ''
         self.clock = time.time() - time.monotonic()
         self.errors = collections.Counter() # tab -> error pages seen (a reload that hit a cut), re-opened
+        self.broken = {} # tab -> when its page was first seen without a stream (see TAB_BROKEN)
 
     @staticmethod
     def unavailable()->Optional[str]:
@@ -428,12 +434,17 @@ class SharedTabs:
             await asyncio.sleep(0.5)
 
     async def revive(self):
-        "A tab whose reload failed (the cut proxy refused it, or its worker was down) shows an error page: load it again."
+        "A tab whose reload failed (the cut proxy refused it, or its worker was down) shows an error page, or a page whose scripts failed (TAB_BROKEN): load it again."
         for name, page in list(self.pages.items()):
-            if page.url.startswith('http://127.0.0.1'): continue
-            if page.url.startswith('chrome-error:') or page.url == 'about:blank':
-                self.errors[name] += 1
-                await self._goto(next(t for t in self.tabs if t.name == name), page)
+            if page.url.startswith('http://127.0.0.1'):
+                try: broken = await asyncio.wait_for(page.evaluate(TAB_BROKEN), 5)
+                except Exception: broken = False
+                if not broken: self.broken.pop(name, None); continue
+                if self.ck.now() - self.broken.setdefault(name, self.ck.now()) < TAB_BROKEN_FOR: continue
+                self.broken.pop(name, None)
+            elif not (page.url.startswith('chrome-error:') or page.url == 'about:blank'): continue
+            self.errors[name] += 1
+            await self._goto(next(t for t in self.tabs if t.name == name), page)
 
     async def settled(self)->bool:
         "Whether every open tab shows the page with its stream open."
