@@ -712,25 +712,34 @@ def test_a_reap_whose_answer_is_lost_still_sends_the_dead_workers_users_offline(
         got = run(go())
     assert got == ([['zed']], [], ['zed'], set()), got
 
+async def _zed_on_dead_c_noted_by_b(url):
+    "B and C; C holds zed, B notes C's users, then C is SIGKILLed: `(b, on_b)`."
+    (b, on_b), (c, _) = await _backends(url, 2)
+    assert await c.user_added('zed')
+    await b._remember()
+    await _die(c)
+    return b, on_b
+
+async def _reaped_by_a_newcomer(url, *expired):
+    "D starts after the hold after the loss is over (and the keys `expired` are gone) and reaps: `(what its users_gone got, who is online)`."
+    on_d = []
+    d = await _backend(url, on_d)
+    try:
+        await d._redis.delete(f'{d.prefix}:settle', *(f'{d.prefix}:{k}' for k in expired))
+        await d._reap()
+        return on_d, await d.users_online()
+    finally: await d.close()
+
 def test_a_dead_workers_users_go_offline_when_the_survivor_that_noted_it_dies_while_redis_rebuilds():
     "C is SIGKILLed holding zed; Redis loses its data before anyone reaps C; B, the only process that noted C, writes itself back and is SIGKILLed before its recovery runs; D starts after the loss, having noted nothing: zed must still go offline, once, through D (seed 401 at 74-94 s, seed 407)."
     with redis_server() as (url, procs, _):
         async def go():
-            (b, on_b), (c, on_c) = await _backends(url, 2)
-            assert await c.user_added('zed')
-            await b._remember()
-            await _die(c)
+            b, on_b = await _zed_on_dead_c_noted_by_b(url)
             await b._redis.flushall()
             await b._refresh(resync=True)
             await asyncio.sleep(0.5)  # B lives a moment after seeing the loss (in seed 401, about 2 s), well inside the hold
             await _die(b)
-            on_d = []
-            d = await _backend(url, on_d)
-            try:
-                await d._redis.delete(f'{d.prefix}:alive:{b.token}', f'{d.prefix}:settle')  # B's keep-alive expired, and the hold after the loss is over
-                await d._reap()
-                return on_b, on_d, await d.users_online()
-            finally: await d.close()
+            return (on_b, *await _reaped_by_a_newcomer(url, f'alive:{b.token}'))  # B's keep-alive expired too
         got = run(go())
     assert got == ([], ['zed'], set()), got
 
@@ -738,22 +747,13 @@ def test_a_dead_workers_users_go_offline_when_redis_loses_its_data_twice_and_the
     "C is SIGKILLed holding zed; Redis loses its data, and again during the hold (what B wrote down with it); B, the only process that noted C, sees the second loss, then stops cleanly before its recovery runs; D starts afterwards: zed must still go offline, once, through D (seed 407 at 248-284 s)."
     with redis_server() as (url, procs, _):
         async def go():
-            (b, on_b), (c, on_c) = await _backends(url, 2)
-            assert await c.user_added('zed')
-            await b._remember()
-            await _die(c)
+            b, on_b = await _zed_on_dead_c_noted_by_b(url)
             for _ in range(2):
                 await b._redis.flushall()
                 await b._refresh(resync=True)
                 await asyncio.sleep(0.5)  # B goes on a moment: the second loss comes in the first one's hold
             await b.close()
-            on_d = []
-            d = await _backend(url, on_d)
-            try:
-                await d._redis.delete(f'{d.prefix}:settle')  # the hold after the loss is over
-                await d._reap()
-                return on_b, on_d, await d.users_online()
-            finally: await d.close()
+            return (on_b, *await _reaped_by_a_newcomer(url))
         got = run(go())
     assert got == ([], ['zed'], set()), got
 
