@@ -442,6 +442,14 @@ async def _exists(self:RedisBackend, key, unknown=True):
     try: return bool(await asyncio.wait_for(self._redis.exists(key), self.timeout))
     except Exception: return unknown
 
+# %% ../../nbs/core/backends.ipynb #9890c5f3
+@patch
+def _not_left(self:RedisBackend,
+              seen:dict, # Processes noted (token: their users)
+             )->dict: # `seen` less the processes announced gone for good (see `_forget`)
+    "The noted processes that a recovery may still put back."
+    return {t: users for t, users in seen.items() if t not in self._left}
+
 # %% ../../nbs/core/backends.ipynb #37368a7d
 @patch
 async def _remember(self:RedisBackend):
@@ -452,7 +460,7 @@ async def _remember(self:RedisBackend):
             async with self._redis.pipeline(transaction=False) as p:
                 for t in tokens: p.smembers(self._key('pusers', t))
                 return dict(zip(tokens, map(sorted, await p.execute())))
-        seen = {t: users for t, users in (await asyncio.wait_for(read(), self.timeout)).items() if t not in self._left}  # (one announced gone meanwhile stays gone)
+        seen = self._not_left(await asyncio.wait_for(read(), self.timeout))  # (one announced gone meanwhile stays gone)
         if self._recovery is not None and not self._recovery.done(): self._seen.update(seen)  # the same dict the recovery reads
         else: self._seen = seen
     except Exception as e: log.debug('RedisBackend: could not read the registry: %r', e)
@@ -466,7 +474,7 @@ async def _recover(self:RedisBackend,
     "Redis lost its data: once the live processes wrote their users back, put back the ones that any process noted (see `_note`) that didn't (they died, unreaped), and reap them before decisions resume, so that their users go offline once. Every process does it."
     await asyncio.sleep(max(0.0, left - self._settle_ms / 1000))
     for _ in range(100):  # until it is half time in the current hold (Redis may have lost its data again meanwhile)
-        try: wait = int(await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps({t: u for t, u in seen.items() if t not in self._left}), 4 * self.ttl, self._settle_ms), self.timeout))  # `seen` grows meanwhile
+        try: wait = int(await asyncio.wait_for(self._redis.eval(_RESTORE, 0, self.prefix, json.dumps(self._not_left(seen)), 4 * self.ttl, self._settle_ms), self.timeout))  # `seen` grows meanwhile
         except Exception: wait = self._settle_ms + 200
         if wait == 0: break
         await asyncio.sleep(max(0.2, (wait - self._settle_ms) / 1000))
@@ -478,7 +486,7 @@ async def _note(self:RedisBackend,
                 seen:dict, # The other processes' users, as `_remember` noted them before Redis lost its data
                ):
     "Write `seen` into Redis while it rebuilds (each refresh of the hold does), so that any process's recovery can restore a dead process this one noted, even if this one dies or stops first."
-    try: await asyncio.wait_for(self._redis.eval(_NOTE, 0, self.prefix, json.dumps({t: u for t, u in seen.items() if t not in self._left}), 4 * self.ttl, self._settle_ms), self.timeout)
+    try: await asyncio.wait_for(self._redis.eval(_NOTE, 0, self.prefix, json.dumps(self._not_left(seen)), 4 * self.ttl, self._settle_ms), self.timeout)
     except Exception as e: log.debug('RedisBackend: could not write down the processes noted: %r', e)
 
 # %% ../../nbs/core/backends.ipynb #eb666348
