@@ -442,7 +442,7 @@ async def _exists(self:RedisBackend, key, unknown=True):
     try: return bool(await asyncio.wait_for(self._redis.exists(key), self.timeout))
     except Exception: return unknown
 
-# %% ../../nbs/core/backends.ipynb #9890c5f3
+# %% ../../nbs/core/backends.ipynb #aba0c06e
 @patch
 def _not_left(self:RedisBackend,
               seen:dict, # Processes noted (token: their users)
